@@ -1,0 +1,1 @@
+"""ecm: electronic call monitoring and contract performance for commissioned homecare."""

@@ -1,0 +1,53 @@
+# ecm: the two commands a newcomer needs are `make demo` and `make test`.
+# Everything else here is what those two are built from.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK := bash deploy/local/stack.sh
+PYTEST_ARGS ?=
+
+# The local stack's addresses (deploy/local/stack.sh uses the same defaults).
+export ECM_KAFKA__BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
+export ECM_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:5433/ecm
+export ECM_TEST_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:5433/ecm_test
+
+.PHONY: help install test test-unit lint typecheck schemas stack-up stack-down stack-status demo bench bench-quick clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with the service and its dev tools
+
+stack-up: ## install (if needed) and start Kafka, PostgreSQL and Prometheus on loopback
+	$(STACK) up
+
+stack-down: ## stop everything stack-up started
+	$(STACK) down
+
+stack-status: ## say which local services are up and ready
+	$(STACK) status
+
+test: install stack-up ## run every test against the real local stack
+	@set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+test-unit: install ## run the tests that need no services
+	$(PY) -m pytest -m "not kafka and not postgres and not prometheus" $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	$(VENV)/bin/ruff check ecm streams tests
+	$(VENV)/bin/mypy
+
+schemas: install ## regenerate schemas/ from the contract models
+	$(VENV)/bin/ecm schemas export
+
+clean: ## remove the virtualenv and caches (not the stack's state)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,135 @@
+"""What the service emits: visit outcomes, alerts raised and resolved, and exceptions.
+
+Ids of emitted records are stable (derived from the visit and the kind), so a replay
+or a redelivery produces the same records and keyed writes stay idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from ecm.contracts.common import CancelledBy, ContractEvent, Identifier, Service, Tier
+
+
+class VisitStatus(StrEnum):
+    """Where a visit stands."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    NO_CHECKOUT = "no_checkout"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class Punctuality(StrEnum):
+    """The first check-in against the planned start."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class AlertKind(StrEnum):
+    """Alerts that need a person to act."""
+
+    NOT_ARRIVED = "not_arrived"
+    MISSED = "missed"
+    NO_CHECKOUT = "no_checkout"
+
+
+class ExceptionKind(StrEnum):
+    """Exceptions kept for reconciliation (DOMAIN.md, 'Exceptions the best systems raise')."""
+
+    UNSCHEDULED_VISIT = "unscheduled_visit"
+    UNKNOWN_CLIENT = "unknown_client"
+    UNKNOWN_CARER = "unknown_carer"
+    NO_CHECK_IN = "no_check_in"
+    NO_CHECK_OUT = "no_check_out"
+    EARLY_OUT = "early_out"
+    SHORT_VISIT = "short_visit"
+    GPS_DISTANCE = "gps_distance"
+    MANUAL_ENTRY = "manual_entry"
+    OVERLAPPING_VISITS = "overlapping_visits"
+    IMPLAUSIBLE_DURATION = "implausible_duration"
+    DUPLICATE_EVENT = "duplicate_event"
+    SINGLE_HANDED = "single_handed"
+    CLIENT_MISMATCH = "client_mismatch"
+
+
+class VisitOutcomeRecorded(ContractEvent):
+    """The current outcome of one planned or unscheduled visit.
+
+    A later outcome for the same ``visit_id`` supersedes an earlier one.
+    """
+
+    event_type: Literal["visit_outcome_recorded"] = "visit_outcome_recorded"
+    visit_id: Identifier
+    provider_id: Identifier
+    client_id: Identifier
+    lot_id: Identifier | None
+    service: Service | None
+    tier: Tier | None
+    iso_week: str = Field(pattern=r"^\d{4}-W\d{2}$", description="ISO week, Europe/London.")
+    local_date: date = Field(description="Day of the planned start (or first check-in).")
+    scheduled: bool
+    status: VisitStatus
+    cancelled_by: CancelledBy | None = None
+    planned_start: AwareDatetime | None = None
+    planned_end: AwareDatetime | None = None
+    planned_minutes: int = Field(ge=0)
+    carers_required: int = Field(ge=1)
+    time_critical: bool = False
+    first_check_in: AwareDatetime | None = None
+    punctuality: Punctuality | None = None
+    lateness_minutes: int | None = Field(default=None, ge=0)
+    carer_ids: tuple[Identifier, ...] = Field(description="Carers who checked in, sorted.")
+    delivered_seconds: int = Field(ge=0, description="Verified carer time, summed over carers.")
+    payable_gbp: Decimal = Field(ge=0, decimal_places=2)
+    short: bool = False
+    single_handed: bool = False
+    manual_entry: bool = False
+    electronic: bool = Field(description="Checked in, with every time captured electronically.")
+    max_distance_m: int | None = Field(default=None, ge=0)
+
+
+class AlertRaised(ContractEvent):
+    """Someone must act: a carer has not arrived, a call is missed, or not checked out."""
+
+    event_type: Literal["alert_raised"] = "alert_raised"
+    alert_id: str = Field(min_length=1, max_length=160)
+    kind: AlertKind
+    visit_id: Identifier
+    provider_id: Identifier
+    client_id: Identifier
+    lot_id: Identifier | None
+    due_at: AwareDatetime = Field(description="The deadline that passed.")
+
+
+class AlertResolved(ContractEvent):
+    """An alert closed by what happened afterwards (a late check-in, a cancellation)."""
+
+    event_type: Literal["alert_resolved"] = "alert_resolved"
+    alert_id: str = Field(min_length=1, max_length=160)
+    kind: AlertKind
+    visit_id: Identifier
+    provider_id: Identifier
+    resolution: str = Field(min_length=1, max_length=80)
+
+
+class VisitExceptionRaised(ContractEvent):
+    """An exception to reconcile; never dropped, one record per visit, kind and carer."""
+
+    event_type: Literal["visit_exception_raised"] = "visit_exception_raised"
+    exception_id: str = Field(min_length=1, max_length=200)
+    kind: ExceptionKind
+    visit_id: Identifier
+    provider_id: Identifier
+    client_id: Identifier | None = None
+    carer_id: Identifier | None = None
+    detail: str = Field(default="", max_length=500)

@@ -1,0 +1,96 @@
+"""The one settings class of the service.
+
+Every setting comes from the environment with the ``ECM_`` prefix; nested sections
+use a double underscore, e.g. ``ECM_KAFKA__BOOTSTRAP_SERVERS`` or ``ECM_DB__DSN``.
+Secrets are ``SecretStr`` so they are masked when settings are printed or logged.
+The local stack under ``deploy/local/`` uses the same defaults.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseModel):
+    """Where the broker is and how the service's topics are named and sized."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    topic_prefix: str = "ecm"
+    partitions: int = Field(default=8, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    def topic(self, name: str) -> str:
+        """Return the full topic name for a logical topic (e.g. ``visit-events``)."""
+        return f"{self.topic_prefix}.{name}"
+
+
+class DatabaseSettings(BaseModel):
+    """How to reach PostgreSQL (with TimescaleDB when the extension is present)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dsn: SecretStr = SecretStr("postgresql://ecm:ecm@127.0.0.1:5433/ecm")
+    pool_min_size: int = Field(default=1, ge=1)
+    pool_max_size: int = Field(default=8, ge=1)
+
+
+class ApiSettings(BaseModel):
+    """The provider-facing HTTP API."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_batch: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=5_000_000, ge=1024)
+    rate_limit_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_burst: int = Field(default=200, ge=1, description="Token-bucket size per key.")
+    max_upload_bytes: int = Field(default=512_000_000, ge=1024, description="CSV upload limit.")
+    upload_batch_size: int = Field(default=500, ge=1, le=10_000)
+    publish_timeout_seconds: float = Field(default=15.0, gt=0)
+    retry_after_seconds: int = Field(default=5, ge=1)
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+
+
+class MetricsSettings(BaseModel):
+    """Where the worker exposes Prometheus metrics."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 9108
+
+
+class Settings(BaseSettings):
+    """All settings of the ecm service, read once from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ECM_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    db: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    state_dir: Path = Path.home() / ".local" / "state" / "ecm"
+    timezone: str = "Europe/London"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""PostgreSQL (with TimescaleDB when present) storage: migrations, sinks and queries."""

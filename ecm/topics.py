@@ -1,0 +1,83 @@
+"""The Kafka topics of the service and which event goes where, with which key.
+
+Everything about one visit (its schedule and its calls) goes to one topic keyed by
+``visit_id``, so one partition sees it all, in order. Reference data goes to its own
+topic keyed by the entity it describes, and reaches every worker. Names come from
+settings (``ECM_KAFKA__TOPIC_PREFIX``); this module is the only place they are spelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecm.contracts import (
+    AlertRaised,
+    AlertResolved,
+    CarePackageAgreed,
+    CarerRegistered,
+    ClientRegistered,
+    ContractEvent,
+    ContractRulesSet,
+    LotDefined,
+    ProviderRegistered,
+    RateCardPublished,
+    VisitExceptionRaised,
+    VisitOutcomeRecorded,
+)
+from ecm.settings import KafkaSettings
+
+REFERENCE = "reference"
+VISIT_EVENTS = "visit-events"
+OUTCOMES = "outcomes"
+ALERTS = "alerts"
+EXCEPTIONS = "exceptions"
+DEADLINE_COMMANDS = "deadline-commands"
+DEAD_LETTER = "dead-letter"
+
+ALL_TOPICS = (REFERENCE, VISIT_EVENTS, OUTCOMES, ALERTS, EXCEPTIONS, DEADLINE_COMMANDS, DEAD_LETTER)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one event is published: the logical topic and the partition key."""
+
+    topic: str
+    key: str
+
+    def full_topic(self, kafka: KafkaSettings) -> str:
+        """The topic name on the broker, with the configured prefix."""
+        return kafka.topic(self.topic)
+
+
+def reference_key(event: ContractEvent) -> str:
+    """The key of a reference record: its kind and id, e.g. ``client:C123``."""
+    match event:
+        case LotDefined():
+            return f"lot:{event.lot_id}"
+        case ProviderRegistered():
+            return f"provider:{event.provider_id}"
+        case ClientRegistered():
+            return f"client:{event.client_id}"
+        case CarerRegistered():
+            return f"carer:{event.carer_id}"
+        case CarePackageAgreed():
+            return f"package:{event.package_id}"
+        case RateCardPublished():
+            return f"rate_card:{event.rate_card_id}"
+        case ContractRulesSet():
+            return f"rules:{event.rules_id}"
+    raise ValueError(f"{type(event).__name__} is not reference data")
+
+
+def route(event: ContractEvent) -> Route:
+    """Return the topic and key for any contract event."""
+    if isinstance(event, VisitOutcomeRecorded):
+        return Route(OUTCOMES, event.visit_id)
+    if isinstance(event, AlertRaised | AlertResolved):
+        return Route(ALERTS, event.visit_id)
+    if isinstance(event, VisitExceptionRaised):
+        return Route(EXCEPTIONS, event.visit_id)
+    visit_id = getattr(event, "visit_id", None)
+    if isinstance(visit_id, str):
+        return Route(VISIT_EVENTS, visit_id)
+    return Route(REFERENCE, reference_key(event))
