@@ -8,10 +8,12 @@ PY := $(VENV)/bin/python
 STACK := bash deploy/local/stack.sh
 PYTEST_ARGS ?=
 
-# The local stack's addresses (deploy/local/stack.sh uses the same defaults).
-export ECM_KAFKA__BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
-export ECM_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:5433/ecm
-export ECM_TEST_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:5433/ecm_test
+# The local stack's addresses (deploy/local/stack.sh reads the same port variables).
+export ECM_KAFKA_PORT ?= 9092
+export ECM_PG_PORT ?= 5433
+export ECM_KAFKA__BOOTSTRAP_SERVERS ?= 127.0.0.1:$(ECM_KAFKA_PORT)
+export ECM_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:$(ECM_PG_PORT)/ecm
+export ECM_TEST_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:$(ECM_PG_PORT)/ecm_test
 
 .PHONY: help install test test-unit lint typecheck schemas stack-up stack-down stack-status demo bench bench-quick clean
 
