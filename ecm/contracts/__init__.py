@@ -28,6 +28,7 @@ from ecm.contracts.outputs import (
     AlertKind,
     AlertRaised,
     AlertResolved,
+    CorrectionAudit,
     ExceptionKind,
     Punctuality,
     VisitExceptionRaised,
@@ -88,7 +89,7 @@ EVENT_MODELS: dict[str, type[ContractEvent]] = {
 """Every event type of contract v1, by its ``event_type``."""
 
 _ANY_EVENT: TypeAdapter[Event] = TypeAdapter(
-    Annotated[Event, Field(discriminator="event_type")]  # type: ignore[arg-type]
+    Annotated[Event, Field(discriminator="event_type")]
 )
 
 
@@ -131,6 +132,7 @@ def parse_event(payload: bytes | str | dict[str, Any]) -> Event:
     Raises:
         ContractError: the payload is not JSON, or not a valid event; each failing
             field is named with its reason.
+
     """
     try:
         if isinstance(payload, dict):
@@ -167,6 +169,7 @@ __all__ = [
     "ContractEvent",
     "ContractRules",
     "ContractRulesSet",
+    "CorrectionAudit",
     "Event",
     "ExceptionKind",
     "FieldError",

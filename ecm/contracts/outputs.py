@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ecm.contracts.common import CancelledBy, ContractEvent, Identifier, Service, Tier
 
@@ -23,6 +23,7 @@ class VisitStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     NO_CHECKOUT = "no_checkout"
+    UNVERIFIED = "unverified"
     MISSED = "missed"
     CANCELLED = "cancelled"
 
@@ -60,6 +61,27 @@ class ExceptionKind(StrEnum):
     DUPLICATE_EVENT = "duplicate_event"
     SINGLE_HANDED = "single_handed"
     CLIENT_MISMATCH = "client_mismatch"
+    UNKNOWN_VISIT = "unknown_visit"
+    NO_RATE_CARD = "no_rate_card"
+
+
+class CorrectionAudit(BaseModel):
+    """One audited correction: who changed which time, when, from what to what.
+
+    The original capture is kept: ``original_time`` is the value before the change
+    (``None`` when nothing had been captured).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    carer_id: Identifier
+    corrects: Literal["check_in", "check_out"]
+    original_time: AwareDatetime | None
+    corrected_time: AwareDatetime
+    corrected_by: Identifier
+    corrected_at: AwareDatetime
+    reason_code: str = Field(min_length=1, max_length=40)
+    event_id: Identifier
 
 
 class VisitOutcomeRecorded(ContractEvent):
@@ -96,6 +118,9 @@ class VisitOutcomeRecorded(ContractEvent):
     manual_entry: bool = False
     electronic: bool = Field(description="Checked in, with every time captured electronically.")
     max_distance_m: int | None = Field(default=None, ge=0)
+    corrections: tuple[CorrectionAudit, ...] = Field(
+        default=(), description="Audit trail of corrected call times (originals kept)."
+    )
 
 
 class AlertRaised(ContractEvent):
@@ -123,7 +148,11 @@ class AlertResolved(ContractEvent):
 
 
 class VisitExceptionRaised(ContractEvent):
-    """An exception to reconcile; never dropped, one record per visit, kind and carer."""
+    """An exception to reconcile; never dropped, one record per visit, kind and carer.
+
+    ``exception_id`` is ``visit_id:kind`` or ``visit_id:kind:carer_id`` (for a duplicate
+    event, ``visit_id:duplicate_event:event_id``); ``occurred_at`` is when it arose.
+    """
 
     event_type: Literal["visit_exception_raised"] = "visit_exception_raised"
     exception_id: str = Field(min_length=1, max_length=200)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import LiteralString, cast
 
 import psycopg
 
 from ecm.storage.exceptions import MigrationError
 
-_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<flavour>timescale|plain))?\.sql$")
+_NAME = re.compile(
+    r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<flavour>timescale|plain))?\.sql$"
+)
 _LOCK_ID = 0x45434D  # "ECM": serialises concurrent migrators
 
 
@@ -67,6 +68,7 @@ def migrate(dsn: str) -> list[str]:
 
     Raises:
         MigrationError: a migration failed; it is rolled back and later ones not run.
+
     """
     applied: list[str] = []
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -86,18 +88,32 @@ def migrate(dsn: str) -> list[str]:
                     continue
                 _apply(conn, migration)
                 applied.append(migration.version)
+            _ensure_partitions(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
     return applied
 
 
+def _ensure_partitions(conn: psycopg.Connection) -> None:
+    # Plain mode: keep monthly partitions created from last month to 3 months ahead
+    # (a no-op function in Timescale mode). Absent before migration 0001.
+    row = conn.execute("SELECT to_regprocedure('ecm_ensure_partitions(date, integer)')").fetchone()
+    if row and row[0]:
+        conn.execute(
+            "SELECT ecm_ensure_partitions("
+            "(date_trunc('month', now()) - interval '1 month')::date, 4)"
+        )
+
+
 def _apply(conn: psycopg.Connection, migration: Migration) -> None:
     try:
         with conn.transaction():
-            conn.execute(cast(LiteralString, migration.sql))
+            # Migrations are files shipped with the package, not user input.
+            conn.execute(migration.sql)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                 (migration.version, migration.name),
             )
     except psycopg.Error as exc:
-        raise MigrationError(f"migration {migration.version}_{migration.name} failed: {exc}") from exc
+        name = f"{migration.version}_{migration.name}"
+        raise MigrationError(f"migration {name} failed: {exc}") from exc

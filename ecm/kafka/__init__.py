@@ -1,0 +1,1 @@
+"""Kafka adapters shared by the worker, the API, the simulator and the provider client."""

@@ -1,0 +1,64 @@
+"""Create the service's topics with the partition counts from settings.
+
+Topics are declared once, in ``ecm.topics``; this is the only code that creates them.
+The visit-events and deadline-commands topics must have the same number of partitions
+(everything about one visit lands in the same partition number of both).
+"""
+
+from __future__ import annotations
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from ecm.kafka.connection import client_options
+from ecm.settings import KafkaSettings
+from ecm.topics import ALL_TOPICS, REFERENCE
+
+# Reference data keeps its whole history: versions with different effective dates share
+# a key, and every worker rebuilds its reference book from the start of the topic.
+_CONFIGS = {REFERENCE: {"cleanup.policy": "delete", "retention.ms": "-1"}}
+
+
+def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
+    """Create any missing topic of the service; return the names created.
+
+    Existing topics are left as they are (their partition count is checked).
+
+    Raises:
+        RuntimeError: an existing topic has fewer partitions than configured.
+
+    """
+    admin = KafkaAdminClient(**client_options(kafka), request_timeout_ms=int(timeout_s * 1000))
+    try:
+        existing = set(admin.list_topics())
+        wanted = {kafka.topic(name): name for name in ALL_TOPICS}
+        missing = [
+            NewTopic(
+                name=full,
+                num_partitions=kafka.partitions,
+                replication_factor=kafka.replication_factor,
+                topic_configs=_CONFIGS.get(name, {}),
+            )
+            for full, name in wanted.items()
+            if full not in existing
+        ]
+        if missing:
+            try:
+                admin.create_topics(missing, timeout_ms=int(timeout_s * 1000))
+            except TopicAlreadyExistsError:
+                pass  # created concurrently by another worker: that is fine
+        _check_partitions(admin, kafka, [f for f in wanted if f in existing])
+        return [t.name for t in missing]
+    finally:
+        admin.close()
+
+
+def _check_partitions(admin: KafkaAdminClient, kafka: KafkaSettings, names: list[str]) -> None:
+    if not names:
+        return
+    for topic in admin.describe_topics(names):
+        count = len(topic.get("partitions", []))
+        if count < kafka.partitions:
+            raise RuntimeError(
+                f"topic {topic['topic']} has {count} partitions, settings say {kafka.partitions}"
+            )
