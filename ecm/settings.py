@@ -70,6 +70,34 @@ class MetricsSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 9108
+    notify_port: int = Field(default=9109, description="Metrics port of ``ecm notify``.")
+
+
+class NotifySettings(BaseModel):
+    """Webhook notifications of alerts (``ecm notify``); see README "Alerts and notifications".
+
+    ``provider_urls`` is JSON in the environment, e.g.
+    ``ECM_NOTIFY__PROVIDER_URLS='{"P001": "https://oncall.example/ecm"}'``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    duty_team_url: str | None = Field(default=None, description="Council duty team (missed).")
+    provider_urls: dict[str, str] = Field(default_factory=dict)
+    default_provider_url: str | None = Field(
+        default=None, description="Used for a provider with no entry in provider_urls."
+    )
+    signing_secret: SecretStr | None = None
+    group_id: str = "ecm-notify"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=10, ge=1)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    failed_retry_seconds: float = Field(default=900.0, gt=0)
+    failed_retry_for_seconds: float = Field(default=86_400.0, ge=0)
+    max_alert_age_seconds: float = Field(default=86_400.0, gt=0)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    poll_seconds: float = Field(default=1.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -86,6 +114,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     metrics: MetricsSettings = MetricsSettings()
+    notify: NotifySettings = NotifySettings()
     state_dir: Path = Path.home() / ".local" / "state" / "ecm"
     timezone: str = "Europe/London"
 

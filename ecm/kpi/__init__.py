@@ -1,0 +1,31 @@
+"""The contract KPIs: per-visit measures and the one KPI query layer (``queries``)."""
+
+from ecm.kpi.period import Period
+from ecm.kpi.queries import (
+    KPI_COLUMNS,
+    LEAGUE_COLUMNS,
+    TREND_COLUMNS,
+    exception_counts,
+    grafana_sql,
+    kpis,
+    league_table,
+    open_alerts,
+    sql_text,
+    trend,
+    weekly_kpis,
+)
+
+__all__ = [
+    "KPI_COLUMNS",
+    "LEAGUE_COLUMNS",
+    "TREND_COLUMNS",
+    "Period",
+    "exception_counts",
+    "grafana_sql",
+    "kpis",
+    "league_table",
+    "open_alerts",
+    "sql_text",
+    "trend",
+    "weekly_kpis",
+]

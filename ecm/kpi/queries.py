@@ -1,0 +1,127 @@
+"""The KPI query layer: every KPI the product shows comes from the SQL in ``ecm/kpi/sql``.
+
+Each function runs one named query (``kpi``, ``open_alerts``, ``exception_counts``) and
+returns rows as dicts, column names as in the SQL. ``sql_text(name)`` gives the query for
+other readers (the HTTP API), ``grafana_sql(name)`` the same text with Grafana
+``$variables`` for dashboards. The queries read the same tables and views in both storage
+modes (plain PostgreSQL and TimescaleDB).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ecm.kpi.period import Period
+
+Grain = Literal["week", "provider", "provider_week", "week_total"]
+
+KPI_COLUMNS = (
+    "provider_id", "lot_id", "service", "iso_week", "commissioned_hours", "planned_hours",
+    "delivered_hours", "delivery_ratio", "visits_planned", "visits_completed",
+    "visits_cancelled", "on_time", "early", "late", "missed", "short", "no_checkout",
+    "single_handed", "manual_entries", "ecm_compliance", "continuity",
+    "avg_lateness_minutes", "payable_gbp",
+)  # fmt: skip
+"""The columns of the replay's ``kpis.csv``, in its order (the ``week`` grain)."""
+
+LEAGUE_COLUMNS = (
+    "provider_id", "commissioned_hours", "delivered_hours", "delivery_ratio", "visits_planned",
+    "on_time_rate", "missed", "missed_rate", "short", "short_rate", "continuity",
+    "ecm_compliance", "payable_gbp",
+)  # fmt: skip
+"""The columns of the league table, one row per provider."""
+
+TREND_COLUMNS = (
+    "iso_week", "commissioned_hours", "delivered_hours", "delivery_ratio", "visits_planned",
+    "on_time_rate", "missed_rate", "short_rate", "continuity", "ecm_compliance", "payable_gbp",
+)  # fmt: skip
+"""The columns of a weekly trend."""
+
+Rows = list[dict[str, Any]]
+
+
+@cache
+def sql_text(name: str) -> str:
+    """Return the named query (psycopg ``%(param)s`` placeholders)."""
+    return (resources.files("ecm.kpi") / "sql" / f"{name}.sql").read_text()
+
+
+def grafana_sql(name: str) -> str:
+    """Return the named query with Grafana variables (``$provider_id``) for placeholders."""
+    return re.sub(r"%\((\w+)\)s", r"$\1", sql_text(name)).replace("%%", "%")
+
+
+def _run(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> Rows:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql_text(name), params)
+        return cur.fetchall()
+
+
+def kpis(
+    conn: psycopg.Connection[Any],
+    period: Period,
+    grain: Grain,
+    provider_id: str | None = None,
+    lot_id: str | None = None,
+) -> Rows:
+    """Return the KPIs of ``period`` at ``grain`` (see ``kpi.sql``), optionally filtered."""
+    params = {"start": period.start, "end": period.end, "grain": grain,
+              "provider_id": provider_id, "lot_id": lot_id}  # fmt: skip
+    return _run(conn, "kpi", params)
+
+
+def weekly_kpis(
+    conn: psycopg.Connection[Any], period: Period, provider_id: str | None = None,
+    lot_id: str | None = None,
+) -> Rows:  # fmt: skip
+    """Return the weekly KPI table: provider × lot × service × ISO week, ``KPI_COLUMNS``."""
+    return [{c: r[c] for c in KPI_COLUMNS} for r in kpis(conn, period, "week", provider_id, lot_id)]
+
+
+def league_table(
+    conn: psycopg.Connection[Any], period: Period, provider_id: str | None = None,
+    lot_id: str | None = None,
+) -> Rows:  # fmt: skip
+    """Return one row per provider over ``period`` (``LEAGUE_COLUMNS``), best delivery first."""
+    rows = kpis(conn, period, "provider", provider_id, lot_id)
+    rows.sort(key=lambda r: (r["delivery_ratio"] is None, -(r["delivery_ratio"] or 0)))
+    return [{c: r[c] for c in LEAGUE_COLUMNS} for r in rows]
+
+
+def trend(
+    conn: psycopg.Connection[Any], period: Period, provider_id: str | None = None,
+    lot_id: str | None = None, weeks: int = 12,
+) -> Rows:  # fmt: skip
+    """Return the ``weeks`` ISO weeks up to the end of ``period``, one row per week.
+
+    With ``provider_id`` the trend of that provider, otherwise of every provider together.
+    """
+    window = period.trailing_weeks(weeks)
+    grain: Grain = "provider_week" if provider_id else "week_total"
+    rows = kpis(conn, window, grain, provider_id, lot_id)
+    return [{c: r[c] for c in TREND_COLUMNS} for r in rows]
+
+
+def open_alerts(
+    conn: psycopg.Connection[Any], period: Period, provider_id: str | None = None,
+    lot_id: str | None = None, limit: int = 200,
+) -> Rows:  # fmt: skip
+    """Return the alerts still open at the end of ``period``, oldest first."""
+    params = {"end": period.end, "provider_id": provider_id, "lot_id": lot_id, "limit": limit}
+    return _run(conn, "open_alerts", params)
+
+
+def exception_counts(
+    conn: psycopg.Connection[Any], period: Period, provider_id: str | None = None,
+    lot_id: str | None = None,
+) -> Rows:  # fmt: skip
+    """Return the exceptions detected in ``period`` counted per provider and kind."""
+    params = {"start": period.start, "end": period.end, "provider_id": provider_id,
+              "lot_id": lot_id}  # fmt: skip
+    return _run(conn, "exception_counts", params)

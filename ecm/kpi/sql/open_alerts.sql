@@ -1,0 +1,15 @@
+-- Alerts still open at the end of the period (raised before it, not resolved by then),
+-- oldest first. Parameters: end (local date, exclusive), provider_id, lot_id (NULL = all),
+-- limit. Times are Europe/London.
+SELECT a.alert_id, a.kind, a.provider_id, a.lot_id, a.visit_id, a.client_id,
+       a.due_at, a.raised_at,
+       round(extract(epoch FROM (%(end)s::date::timestamp AT TIME ZONE 'Europe/London')
+                                - a.due_at) / 3600.0, 1) AS hours_open
+FROM alerts a
+WHERE a.raised_at < (%(end)s::date::timestamp AT TIME ZONE 'Europe/London')
+  AND (a.resolved_at IS NULL
+       OR a.resolved_at >= (%(end)s::date::timestamp AT TIME ZONE 'Europe/London'))
+  AND (%(provider_id)s::text IS NULL OR a.provider_id = %(provider_id)s)
+  AND (%(lot_id)s::text IS NULL OR a.lot_id = %(lot_id)s)
+ORDER BY a.due_at, a.alert_id
+LIMIT %(limit)s

@@ -1,0 +1,128 @@
+"""Read the alerts topic into the outbox: commit Kafka offsets only after the outbox does.
+
+The consumer (group ``ecm-notify``, auto-commit off) plans the deliveries of a fetched
+batch, inserts them in one PostgreSQL transaction, and commits the batch's offsets
+only after that transaction committed. A crash in between re-reads the batch, and the
+outbox's unique key makes the second insert a no-op: nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from psycopg import AsyncConnection
+
+from ecm import metrics
+from ecm.contracts import AlertRaised, AlertResolved, ContractError, parse_event
+from ecm.notify.config import NotifierConfig
+from ecm.notify.outbox import enqueue
+from ecm.notify.routing import PlannedDelivery, SkipReason, plan
+from ecm.settings import KafkaSettings
+from ecm.topics import ALERTS
+
+log = logging.getLogger("ecm.notify")
+
+
+def kafka_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """Return aiokafka connection options (servers, security) from the settings."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.sasl_mechanism:
+        options["sasl_mechanism"] = kafka.sasl_mechanism
+        options["sasl_plain_username"] = kafka.sasl_username
+        if kafka.sasl_password is not None:
+            options["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
+    if kafka.ssl_cafile is not None:
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context(cafile=str(kafka.ssl_cafile))
+    return options
+
+
+def plan_values(
+    values: Iterable[bytes | None], config: NotifierConfig, now: datetime
+) -> list[PlannedDelivery]:
+    """Plan the deliveries of raw alerts-topic values; unreadable ones are skipped."""
+    planned: list[PlannedDelivery] = []
+    for value in values:
+        try:
+            event = parse_event(value or b"")
+        except ContractError as exc:
+            log.warning("alerts topic: unreadable record skipped: %s", exc)
+            metrics.notify_skipped("unreadable")
+            continue
+        if not isinstance(event, AlertRaised | AlertResolved):
+            metrics.notify_skipped("unreadable")
+            continue
+        result = plan(event, config.endpoints, now, config.max_alert_age)
+        if isinstance(result, SkipReason):
+            if result is SkipReason.NO_ENDPOINT:
+                log.warning("no webhook configured for %s (%s)", event.alert_id, event.provider_id)
+            metrics.notify_skipped(result.value)
+            continue
+        planned.extend(result)
+    return planned
+
+
+async def consume_alerts(
+    config: NotifierConfig, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> None:
+    """Move alerts from the alerts topic into the outbox until cancelled."""
+    consumer = AIOKafkaConsumer(
+        config.kafka.topic(ALERTS),
+        group_id=config.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        **kafka_options(config.kafka),
+    )
+    await consumer.start()
+    try:
+        while True:
+            try:
+                async with await AsyncConnection.connect(config.dsn) as conn:
+                    await _pump(consumer, conn, config, clock)
+            except psycopg.Error as exc:
+                log.error("notify consumer: database error, retrying: %s", exc)
+                await asyncio.sleep(min(30.0, config.poll_seconds * 5))
+    finally:
+        await consumer.stop()
+
+
+async def _pump(
+    consumer: AIOKafkaConsumer,
+    conn: AsyncConnection,
+    config: NotifierConfig,
+    clock: Callable[[], datetime],
+) -> None:
+    while True:
+        batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+        if not batches:
+            continue
+        values = [r.value for records in batches.values() for r in records]
+        try:
+            planned = plan_values(values, config, clock())
+            async with conn.transaction():
+                new = await enqueue(conn, planned)
+        except BaseException:
+            # Not in the outbox: rewind so this batch is read again, never skipped.
+            for tp, records in batches.items():
+                consumer.seek(tp, records[0].offset)
+            raise
+        for event in ("raised", "resolved"):
+            count = sum(1 for p in planned if p.event.value == event)
+            if count:
+                metrics.outbox_enqueued(event, min(count, new))
+        offsets = {
+            TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
+            for tp, records in batches.items()
+        }
+        await consumer.commit(offsets)

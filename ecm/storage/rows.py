@@ -1,0 +1,178 @@
+"""The one mapping from contract events to table rows (columns named as in the migrations).
+
+When ``ecm/contracts/outputs.py`` gains or changes a field, this module and the
+migrations are what change; the sink and the KPI queries only see the columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from ecm.contracts import (
+    AlertRaised,
+    AlertResolved,
+    CarePackageAgreed,
+    CarerRegistered,
+    ClientRegistered,
+    ContractEvent,
+    ContractRulesSet,
+    LotDefined,
+    ProviderRegistered,
+    RateCardPublished,
+    VisitExceptionRaised,
+    VisitOutcomeRecorded,
+)
+from ecm.kpi.measures import visit_measures
+
+Row = tuple[Any, ...]
+
+OUTCOME_COLUMNS = (
+    "visit_id", "local_date", "iso_week", "provider_id", "lot_id", "service", "tier",
+    "client_id", "scheduled", "status", "cancelled_by", "planned_start", "planned_end",
+    "planned_minutes", "carers_required", "time_critical", "first_check_in", "punctuality",
+    "lateness_minutes", "carer_ids", "delivered_seconds", "payable_gbp", "short",
+    "single_handed", "manual_entry", "electronic", "max_distance_m", "kpi_cancelled",
+    "kpi_missed", "kpi_completed", "kpi_checked_in", "kpi_no_checkout", "kpi_planned_seconds",
+    "kpi_lateness_seconds", "event_id", "recorded_at", "payload",
+)  # fmt: skip
+"""Columns of ``visit_outcomes``, in the order of ``outcome_row``."""
+
+RAW_EVENT_COLUMNS = (
+    "event_id", "event_type", "provider_id", "visit_id", "occurred_at", "payload",
+)  # fmt: skip
+ALERT_RAISED_COLUMNS = (
+    "alert_id", "kind", "visit_id", "provider_id", "client_id", "lot_id", "due_at",
+    "raised_at", "raised_event_id",
+)  # fmt: skip
+ALERT_RESOLVED_COLUMNS = (
+    "alert_id", "kind", "visit_id", "provider_id", "resolved_at", "resolution",
+    "resolved_event_id",
+)  # fmt: skip
+EXCEPTION_COLUMNS = (
+    "exception_id", "kind", "visit_id", "provider_id", "client_id", "carer_id", "detail",
+    "detected_at", "event_id",
+)  # fmt: skip
+
+
+def _value(value: Any) -> Any:
+    return getattr(value, "value", value)  # enums are stored as their wire value
+
+
+def payload(event: ContractEvent) -> Jsonb:
+    """Return the event as stored in a ``payload`` column: its JSON wire form."""
+    return Jsonb(event.model_dump(mode="json"))
+
+
+def outcome_row(o: VisitOutcomeRecorded) -> Row:
+    """Return the ``visit_outcomes`` row of an outcome, with its KPI measures."""
+    m = visit_measures(o)
+    return (
+        o.visit_id, o.local_date, o.iso_week, o.provider_id, o.lot_id, _value(o.service),
+        _value(o.tier), o.client_id, o.scheduled, o.status.value, _value(o.cancelled_by),
+        o.planned_start, o.planned_end, o.planned_minutes, o.carers_required, o.time_critical,
+        o.first_check_in, _value(o.punctuality), o.lateness_minutes, list(o.carer_ids),
+        o.delivered_seconds, o.payable_gbp, o.short, o.single_handed, o.manual_entry,
+        o.electronic, o.max_distance_m, m.cancelled, m.missed, m.completed, m.checked_in,
+        m.no_checkout, m.planned_seconds, m.lateness_seconds, o.event_id, o.occurred_at,
+        payload(o),
+    )  # fmt: skip
+
+
+def raw_event_row(event: ContractEvent) -> Row:
+    """Return the ``raw_events`` row of an input event (``received_at`` is the insert time)."""
+    return (
+        event.event_id,
+        getattr(event, "event_type", type(event).__name__),
+        getattr(event, "provider_id", None),
+        getattr(event, "visit_id", None),
+        event.occurred_at,
+        payload(event),
+    )
+
+
+def alert_raised_row(a: AlertRaised) -> Row:
+    """Return the ``alerts`` columns an ``AlertRaised`` sets."""
+    return (
+        a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.client_id, a.lot_id, a.due_at,
+        a.occurred_at, a.event_id,
+    )  # fmt: skip
+
+
+def alert_resolved_row(a: AlertResolved) -> Row:
+    """Return the ``alerts`` columns an ``AlertResolved`` sets."""
+    return (
+        a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.occurred_at, a.resolution,
+        a.event_id,
+    )  # fmt: skip
+
+
+def exception_row(e: VisitExceptionRaised) -> Row:
+    """Return the ``visit_exceptions`` row of an exception."""
+    return (
+        e.exception_id, e.kind.value, e.visit_id, e.provider_id, e.client_id, e.carer_id,
+        e.detail, e.occurred_at, e.event_id,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    """Where one kind of reference event is stored: table, key and typed columns."""
+
+    table: str
+    key: str
+    columns: tuple[str, ...]
+    values: Callable[[Any], Row]
+
+    def row(self, event: Any) -> Row:
+        """Return the full row: key, effective dates, typed columns, event id, time, payload."""
+        return (
+            getattr(event, self.key),
+            event.effective_from,
+            getattr(event, "effective_to", None),
+            *self.values(event),
+            event.event_id,
+            event.occurred_at,
+            payload(event),
+        )
+
+    def all_columns(self) -> tuple[str, ...]:
+        """Column names in the order of ``row``."""
+        return (self.key, "effective_from", "effective_to", *self.columns,
+                "event_id", "recorded_at", "payload")  # fmt: skip
+
+
+REFERENCE_TABLES: dict[type[ContractEvent], ReferenceTable] = {
+    LotDefined: ReferenceTable(
+        "lots", "lot_id", ("name", "msoa_codes"), lambda e: (e.name, list(e.msoa_codes))
+    ),
+    ProviderRegistered: ReferenceTable(
+        "providers", "provider_id", ("name", "kind", "lot_ids"),
+        lambda e: (e.name, e.kind.value, list(e.lot_ids)),
+    ),
+    ClientRegistered: ReferenceTable(
+        "clients", "client_id", ("lot_id", "rurality"), lambda e: (e.lot_id, e.rurality.value)
+    ),
+    CarerRegistered: ReferenceTable(
+        "carers", "carer_id", ("provider_id",), lambda e: (e.provider_id,)
+    ),
+    CarePackageAgreed: ReferenceTable(
+        "care_packages", "package_id",
+        ("client_id", "provider_id", "lot_id", "service", "tier", "weekly_hours"),
+        lambda e: (e.client_id, e.provider_id, e.lot_id, e.service.value, e.tier.value,
+                   e.weekly_hours),
+    ),
+    RateCardPublished: ReferenceTable(
+        "rate_cards", "rate_card_id",
+        ("provider_id", "lot_id", "service", "tier", "hourly_rate"),
+        lambda e: (e.provider_id, e.lot_id, e.service.value, e.tier.value, e.hourly_rate),
+    ),
+    ContractRulesSet: ReferenceTable(
+        "contract_rules", "rules_id", ("lot_id", "service", "rules"),
+        lambda e: (e.lot_id, _value(e.service), Jsonb(e.rules.model_dump(mode="json"))),
+    ),
+}  # fmt: skip
+"""Reference event type → its table. ``contract_rules`` has no ``effective_to`` column."""

@@ -1,0 +1,1 @@
+"""The Faust application: thin agents around the ecm service layer."""

@@ -1,0 +1,27 @@
+"""``ecm worker``: plugged into the ``ecm`` command through the "ecm.commands" entry point."""
+
+from __future__ import annotations
+
+import typer
+
+
+def worker(
+    worker_id: str = typer.Option("1", help="Distinguishes workers on one machine."),
+    clock: str = typer.Option(
+        "live", help="live: deadlines by the wall clock; replay: by watermark ticks in the input."
+    ),
+    loglevel: str = typer.Option("warning", help="Faust log level."),
+) -> None:
+    """Run a stream worker: visit engine, deadline timer, database sink and dead letters.
+
+    Start as many as you like (on this or other machines): Kafka shares the partitions
+    of the visit-events topic among them and moves them when one stops.
+    """
+    from streams.worker import run_worker
+
+    run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ecm worker`` to the main app."""
+    app.command("worker")(worker)

@@ -1,0 +1,60 @@
+"""Migrations run on an empty and on an up-to-date database; partitions and retention."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from ecm.storage.migrate import migrate
+
+pytestmark = pytest.mark.postgres
+
+TABLES = {
+    "raw_events", "visit_outcomes", "alerts", "visit_exceptions", "lots", "providers",
+    "clients", "carers", "care_packages", "rate_cards", "contract_rules", "kpi_daily",
+    "kpi_client_week", "api_keys",
+}  # fmt: skip
+
+
+def test_migrate_creates_every_table_then_is_a_no_op(empty_dsn: str) -> None:
+    first = migrate(empty_dsn)
+    second = migrate(empty_dsn)
+
+    assert first[:1] == ["0001"] and "0005" in first
+    assert second == []
+    with psycopg.connect(empty_dsn) as conn:
+        names = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
+    assert names >= TABLES
+
+
+def _partitions(conn: psycopg.Connection, parent: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = %s::regclass",
+        (parent,),
+    )
+    return {r[0] for r in rows}
+
+
+def test_ensure_partitions_creates_months_once(conn: psycopg.Connection) -> None:
+    created = conn.execute("SELECT ecm_ensure_partitions('2019-02-15', 2)").fetchone()
+    again = conn.execute("SELECT ecm_ensure_partitions('2019-02-01', 2)").fetchone()
+
+    assert created == (4,) and again == (0,)
+    assert {"visit_outcomes_y2019m02", "visit_outcomes_y2019m03"} <= _partitions(
+        conn, "visit_outcomes"
+    )
+    assert "raw_events_y2019m03" in _partitions(conn, "raw_events")
+
+
+def test_retention_drops_only_partitions_older_than_the_cutoff(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT ecm_ensure_partitions('2018-01-01', 1)")
+    (today,) = conn.execute("SELECT current_date").fetchone()
+    this_month = today.replace(day=1)
+    conn.execute("SELECT ecm_ensure_partitions(%s, 1)", (this_month,))
+
+    dropped = {r[0] for r in conn.execute("SELECT ecm_apply_retention(12)")}
+
+    assert {"visit_outcomes_y2018m01", "raw_events_y2018m01"} <= dropped
+    kept = f"visit_outcomes_y{this_month:%Y}m{this_month:%m}"
+    assert kept in _partitions(conn, "visit_outcomes")

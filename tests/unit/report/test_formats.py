@@ -1,0 +1,80 @@
+"""The monitoring pack renders in every format from rows alone (no database)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from ecm.kpi import Period
+from ecm.report import FORMATS, MonitoringPack, render
+
+
+def _pack() -> MonitoringPack:
+    league = [
+        {"provider_id": "P<1>", "delivery_ratio": Decimal("0.9500"), "visits_planned": 120,
+         "on_time_rate": Decimal("0.8800"), "payable_gbp": Decimal("2400.00")},
+        {"provider_id": "P2", "delivery_ratio": None, "visits_planned": 0,
+         "on_time_rate": None, "payable_gbp": Decimal("0.00")},
+    ]  # fmt: skip
+    trend = [
+        {"iso_week": f"2024-W{w:02d}", "delivery_ratio": Decimal("0.9"), "on_time_rate": None,
+         "missed_rate": Decimal("0.01"), "ecm_compliance": Decimal("0.85")}
+        for w in range(12, 24)
+    ]  # fmt: skip
+    alerts = [{"alert_id": "V9:missed", "due_at": datetime(2024, 6, 3, 11, tzinfo=UTC)}]
+    return MonitoringPack(
+        Period.month("2024-06"), "P<1>", None, datetime(2024, 7, 1, tzinfo=UTC),
+        league, trend, alerts, [],
+    )  # fmt: skip
+
+
+def test_json_has_every_section_with_numbers_as_numbers() -> None:
+    doc = json.loads(render(_pack(), "json"))
+
+    assert doc["period"] == {"start": "2024-06-01", "end": "2024-07-01"}
+    assert doc["league"][0]["delivery_ratio"] == 0.95
+    assert len(doc["trend"]) == 12 and doc["exceptions"] == []
+
+
+def test_csv_has_one_table_per_section_with_empty_cells_for_none() -> None:
+    text = render(_pack(), "csv")
+    league = text.split("# league\n")[1].split("\n\n")[0]
+
+    rows = list(csv.reader(io.StringIO(league)))
+    assert rows[0][:2] == ["provider_id", "delivery_ratio"]
+    assert rows[2][1] == ""
+
+
+def test_html_is_self_contained_with_charts_and_escaped_text() -> None:
+    page = render(_pack(), "html")
+
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2
+    assert "P&lt;1&gt;" in page and "<1>" not in page
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
+
+
+def test_text_shows_the_title_and_every_section() -> None:
+    text = render(_pack(), "text")
+
+    assert "Contract monitoring pack 2024-06 (provider P<1>)" in text
+    for section in ("league", "trend", "open alerts", "exceptions"):
+        assert section in text
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_renders_an_empty_pack(fmt: str) -> None:
+    empty = MonitoringPack(
+        Period(date(2024, 6, 3), date(2024, 6, 10)), None, None,
+        datetime(2024, 7, 1, tzinfo=UTC), [], [], [], [],
+    )  # fmt: skip
+    assert render(empty, fmt)
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown format"):
+        render(_pack(), "pdf")
