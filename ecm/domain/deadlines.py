@@ -1,0 +1,126 @@
+"""Alert deadlines in event time: not arrived, missed, no check-out.
+
+An alert fires when the watermark passes its deadline and its condition still holds;
+it fires *at the deadline* (event time), so a replay gives the same alerts however the
+watermark advanced. A later fact resolves it (a check-in, a cancellation, a check-out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from ecm.domain.rules import Policy
+from ecm.domain.visit import VisitFacts
+
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+"""A watermark beyond every deadline: flushes everything."""
+
+
+class AlertKind(StrEnum):
+    """Alerts that need a person to act."""
+
+    NOT_ARRIVED = "not_arrived"
+    MISSED = "missed"
+    NO_CHECKOUT = "no_checkout"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTimeline:
+    """One alert of one visit: its deadline, whether it fires there, and its resolution."""
+
+    kind: AlertKind
+    due_at: datetime
+    fires: bool
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """An instant at which ``fire_due`` must be called for ``visit_id``."""
+
+    visit_id: str
+    kind: AlertKind
+    due_at: datetime
+
+
+def passed(due_at: datetime, watermark: datetime, inclusive: bool = False) -> bool:
+    """Return whether the watermark has passed a deadline (strictly, unless ``inclusive``).
+
+    Strictly, so an event stamped exactly at a deadline still arrives "by" it.
+    """
+    return due_at <= watermark if inclusive else due_at < watermark
+
+
+def arrival_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
+    """Return the "not arrived" deadline: planned start + 30 min (+15 if time-critical)."""
+    plan = facts.plan
+    if plan is None:
+        return None
+    minutes = (
+        policy.time_critical_not_arrived_after_minutes
+        if plan.time_critical
+        else policy.not_arrived_after_minutes
+    )
+    return plan.start + timedelta(minutes=minutes)
+
+
+def missed_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
+    """Return the "missed" deadline: planned start + 120 minutes."""
+    plan = facts.plan
+    return None if plan is None else plan.start + timedelta(minutes=policy.missed_after_minutes)
+
+
+def checkout_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
+    """Return the "no check-out" deadline: planned end + 60 minutes.
+
+    A carer who first checked in after the planned end gets 60 minutes from the check-in.
+    ``None`` until someone has checked in.
+    """
+    plan, first_in = facts.plan, facts.first_check_in
+    if plan is None or first_in is None:
+        return None
+    return max(plan.end, first_in) + timedelta(minutes=policy.no_checkout_after_end_minutes)
+
+
+def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
+    """Return the alert timelines of a planned visit (none for an unscheduled one)."""
+    arrive, miss = arrival_deadline(facts, policy), missed_deadline(facts, policy)
+    if arrive is None or miss is None:
+        return []
+    result = [
+        _arrival(facts, AlertKind.NOT_ARRIVED, arrive),
+        _arrival(facts, AlertKind.MISSED, miss),
+    ]
+    checkout = checkout_deadline(facts, policy)
+    if checkout is not None:
+        result.append(_checkout(facts, checkout))
+    return result
+
+
+def _arrival(facts: VisitFacts, kind: AlertKind, due: datetime) -> AlertTimeline:
+    known = [c.in_known_at for c in facts.carers.values() if c.in_known_at is not None]
+    arrived = min(known) if known else None
+    excused = facts.excuse_at()
+    fires = not (arrived is not None and arrived <= due) and not (
+        excused is not None and excused <= due
+    )
+    ends = [(t, why) for t, why in ((arrived, "checked_in"), (excused, "cancelled")) if t]
+    if not ends:
+        return AlertTimeline(kind, due, fires)
+    at, why = min(ends)
+    return AlertTimeline(kind, due, fires, max(at, due), why)
+
+
+def _checkout(facts: VisitFacts, due: datetime) -> AlertTimeline:
+    present = [
+        c for c in facts.carers.values() if c.in_known_at is not None and c.in_known_at <= due
+    ]
+    outs = [c.out_known_at for c in present]
+    fires = any(t is None or t > due for t in outs)
+    if not present or any(t is None for t in outs):
+        return AlertTimeline(AlertKind.NO_CHECKOUT, due, fires)
+    last_out = max(t for t in outs if t is not None)
+    return AlertTimeline(AlertKind.NO_CHECKOUT, due, fires, max(last_out, due), "checked_out")

@@ -1,0 +1,221 @@
+"""Reference data versioned in time: clients, carers, providers, packages, rate cards, rules.
+
+Every record applies from a local day (``effective_from``) to an optional last day
+(``effective_to``, inclusive). A later record for the same id supersedes an earlier one
+from its own date without rewriting the past. Records may arrive in any order: they
+are resolved only when a visit is judged, by the visit's local day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Generic, Protocol, TypeVar
+
+from ecm.domain.rules import Policy, RuleBook, RuleChange
+
+
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """When a record applies (local days, inclusive) and how it is ordered among versions."""
+
+    effective_from: date
+    effective_to: date | None = None
+    recorded_at: datetime | None = None
+    event_id: str = ""
+
+    def covers(self, day: date) -> bool:
+        """Return whether the record applies on local ``day``."""
+        to = self.effective_to
+        return self.effective_from <= day and (to is None or day <= to)
+
+    def order_key(self) -> tuple[date, str, str]:
+        """Return the sort key: latest effective date, then later record, then event id."""
+        recorded = self.recorded_at.isoformat() if self.recorded_at else ""
+        return (self.effective_from, recorded, self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A client: the lot they live in, their rurality class and registered location."""
+
+    valid: Validity
+    client_id: str
+    lot_id: str
+    rurality: str
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarerRecord:
+    """A care worker and the provider employing them."""
+
+    valid: Validity
+    carer_id: str
+    provider_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRecord:
+    """A provider: ``framework`` or ``off_framework``, and the lots it holds."""
+
+    valid: Validity
+    provider_id: str
+    kind: str
+    lot_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRecord:
+    """A care package: weekly hours commissioned for one client from one provider."""
+
+    valid: Validity
+    package_id: str
+    client_id: str
+    provider_id: str
+    lot_id: str
+    service: str
+    tier: str
+    weekly_hours: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RateCard:
+    """An hourly rate for a lot, service and tier; ``provider_id`` set for a provider's own card.
+
+    ``call_length_factors`` are ``(up_to_minutes, factor)`` pairs, ascending.
+    """
+
+    valid: Validity
+    rate_card_id: str
+    provider_id: str | None
+    lot_id: str
+    service: str
+    tier: str
+    hourly_rate: Decimal
+    rurality_weighting: Mapping[str, Decimal] = field(default_factory=dict)
+    call_length_factors: tuple[tuple[int, Decimal], ...] = (
+        (30, Decimal("0.60")),
+        (45, Decimal("0.80")),
+    )
+
+
+class _Versioned(Protocol):
+    @property
+    def valid(self) -> Validity: ...
+
+
+R = TypeVar("R", bound=_Versioned)
+
+
+class Versions(Generic[R]):
+    """The versions of records of one kind, by id; a redelivered event id changes nothing."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, dict[str, R]] = {}
+
+    def add(self, record_id: str, record: R) -> None:
+        """Add one version of the record ``record_id``."""
+        self._by_id.setdefault(record_id, {})[record.valid.event_id] = record
+
+    def at(self, record_id: str, day: date) -> R | None:
+        """Return the version of ``record_id`` in force on ``day``, if any."""
+        return _latest(r for r in self._by_id.get(record_id, {}).values() if r.valid.covers(day))
+
+    def all(self) -> Iterator[R]:
+        """Yield every version of every record."""
+        for versions in self._by_id.values():
+            yield from versions.values()
+
+    def ids(self) -> Iterator[str]:
+        """Yield every record id."""
+        yield from self._by_id
+
+
+def _latest(records: Iterator[R]) -> R | None:
+    best: R | None = None
+    for record in records:
+        if best is None or record.valid.order_key() > best.valid.order_key():
+            best = record
+    return best
+
+
+class ReferenceData:
+    """Everything a visit is judged against, resolved lazily by the visit's local day."""
+
+    def __init__(self) -> None:
+        self.clients: Versions[ClientRecord] = Versions()
+        self.carers: Versions[CarerRecord] = Versions()
+        self.providers: Versions[ProviderRecord] = Versions()
+        self.packages: Versions[PackageRecord] = Versions()
+        self.rate_cards: Versions[RateCard] = Versions()
+        self.rules = RuleBook()
+        self.version = 0
+        """Incremented on every change, so callers can cache derived values safely."""
+        self._cards: dict[tuple[str, str, str, str, date], RateCard | None] = {}
+
+    def add(self, record: ClientRecord | CarerRecord | ProviderRecord | PackageRecord
+            | RateCard | RuleChange) -> None:
+        """Record one reference fact (any arrival order gives the same resolutions)."""
+        self.version += 1
+        self._cards.clear()
+        if isinstance(record, ClientRecord):
+            self.clients.add(record.client_id, record)
+        elif isinstance(record, CarerRecord):
+            self.carers.add(record.carer_id, record)
+        elif isinstance(record, ProviderRecord):
+            self.providers.add(record.provider_id, record)
+        elif isinstance(record, PackageRecord):
+            self.packages.add(record.package_id, record)
+        elif isinstance(record, RateCard):
+            self.rate_cards.add(record.rate_card_id, record)
+        else:
+            self.rules.add(record)
+
+    def client(self, client_id: str, day: date) -> ClientRecord | None:
+        """Return the client's record in force on ``day``."""
+        return self.clients.at(client_id, day)
+
+    def carer(self, carer_id: str, day: date) -> CarerRecord | None:
+        """Return the carer's record in force on ``day``."""
+        return self.carers.at(carer_id, day)
+
+    def package(self, package_id: str, day: date) -> PackageRecord | None:
+        """Return the package's version in force on ``day``."""
+        return self.packages.at(package_id, day)
+
+    def policy(self, lot_id: str | None, service: str | None, day: date) -> Policy:
+        """Return the contract rules in force on ``day`` for a lot and service."""
+        return self.rules.resolve(lot_id, service, day)
+
+    def rate_card(
+        self, provider_id: str, lot_id: str, service: str, tier: str, day: date
+    ) -> RateCard | None:
+        """Return the rate card for a visit: the provider's own card wins over the framework's.
+
+        Only cards in force on ``day`` for the lot, service and tier are considered; among
+        several, the latest effective one wins.
+        """
+        key = (provider_id, lot_id, service, tier, day)
+        if key not in self._cards:
+            self._cards[key] = self._find_rate_card(*key)
+        return self._cards[key]
+
+    def _find_rate_card(
+        self, provider_id: str, lot_id: str, service: str, tier: str, day: date
+    ) -> RateCard | None:
+        own: RateCard | None = None
+        framework: RateCard | None = None
+        for card in self.rate_cards.all():
+            if (card.lot_id, card.service, card.tier) != (lot_id, service, tier):
+                continue
+            if not card.valid.covers(day):
+                continue
+            if card.provider_id == provider_id:
+                own = _latest(iter(c for c in (own, card) if c is not None))
+            elif card.provider_id is None:
+                framework = _latest(iter(c for c in (framework, card) if c is not None))
+        return own or framework

@@ -1,0 +1,110 @@
+"""Contract rules: the frozen policy a visit is judged by, and the versioned rule book.
+
+A contract manager changes rules from a stated local date, for every lot and service or
+for one lot and/or one service. A change never rewrites results for visits before its
+date: the rule book resolves ``(lot, service, date)`` to the policy in force that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The rules one visit is judged by; the defaults are DOMAIN.md's.
+
+    Minutes are whole minutes; ``short_visit_ratio`` is a fraction of one.
+    """
+
+    punctuality_window_minutes: int = 15
+    not_arrived_after_minutes: int = 30
+    time_critical_not_arrived_after_minutes: int = 15
+    missed_after_minutes: int = 120
+    no_checkout_after_end_minutes: int = 60
+    short_visit_ratio: Decimal = Decimal("0.80")
+    gps_distance_limit_m: int = 250
+    implausible_duration_minutes: int = 24 * 60
+
+
+DEFAULT_POLICY = Policy()
+POLICY_FIELDS = frozenset(f.name for f in fields(Policy))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    """Overrides that apply from ``effective_from`` (a local day) to a scope.
+
+    ``lot_id``/``service`` of ``None`` mean every lot / every service. Fields left out
+    of ``overrides`` inherit from the broader scope (and finally from the defaults).
+    """
+
+    rules_id: str
+    effective_from: date
+    overrides: Mapping[str, Any]
+    lot_id: str | None = None
+    service: str | None = None
+    recorded_at: datetime | None = None
+    event_id: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.overrides) - POLICY_FIELDS
+        if unknown:
+            raise ValueError(f"unknown rule(s): {', '.join(sorted(unknown))}")
+
+    @property
+    def specificity(self) -> int:
+        """0 for every lot and service, 1 for a service, 2 for a lot, 3 for both."""
+        return (2 if self.lot_id is not None else 0) + (1 if self.service is not None else 0)
+
+    def order_key(self) -> tuple[date, str, str, str]:
+        """Later effective dates win; ties are broken by record time, then ids."""
+        recorded = self.recorded_at.isoformat() if self.recorded_at else ""
+        return (self.effective_from, recorded, self.event_id, self.rules_id)
+
+
+@dataclass(slots=True)
+class RuleBook:
+    """All rule changes ever set, resolved on demand; insertion order does not matter."""
+
+    changes: dict[str, RuleChange] = field(default_factory=dict)
+    base: Policy = DEFAULT_POLICY
+    _cache: dict[tuple[str | None, str | None, date], Policy] = field(default_factory=dict)
+
+    def add(self, change: RuleChange) -> None:
+        """Record a rule change (keyed by its event id, so a redelivery changes nothing)."""
+        self.changes[change.event_id or change.rules_id] = change
+        self._cache.clear()
+
+    def resolve(self, lot_id: str | None, service: str | None, day: date) -> Policy:
+        """Return the policy in force on local ``day`` for a lot and service.
+
+        For each scope (all, service, lot, lot and service — broadest first) the latest
+        change effective on ``day`` applies; narrower scopes override broader ones field
+        by field. Changes effective after ``day`` are ignored.
+        """
+        key = (lot_id, service, day)
+        policy = self._cache.get(key)
+        if policy is None:
+            policy = self._resolve(lot_id, service, day)
+            self._cache[key] = policy
+        return policy
+
+    def _resolve(self, lot_id: str | None, service: str | None, day: date) -> Policy:
+        latest: dict[int, RuleChange] = {}
+        for change in self.changes.values():
+            if change.effective_from > day:
+                continue
+            if change.lot_id not in (None, lot_id) or change.service not in (None, service):
+                continue
+            held = latest.get(change.specificity)
+            if held is None or change.order_key() > held.order_key():
+                latest[change.specificity] = change
+        policy = self.base
+        for specificity in sorted(latest):
+            policy = replace(policy, **dict(latest[specificity].overrides))
+        return policy

@@ -1,0 +1,82 @@
+"""Visit and carer state to and from plain JSON-ready dicts (for a stream processor's table)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from ecm.domain.carers import CarerTimeline
+from ecm.domain.events import (
+    CallTimeCorrected,
+    CarerCall,
+    VisitCancelled,
+    VisitChanged,
+    VisitEvent,
+    VisitPlanned,
+)
+from ecm.domain.visit import VisitState
+
+_TYPES: dict[str, type[VisitEvent]] = {
+    "visit_planned": VisitPlanned,
+    "visit_changed": VisitChanged,
+    "visit_cancelled": VisitCancelled,
+    "carer_call": CarerCall,
+    "call_time_corrected": CallTimeCorrected,
+}
+_NAMES = {cls: name for name, cls in _TYPES.items()}
+_TIMES = frozenset({"occurred_at", "planned_start", "planned_end", "corrected_time"})
+
+
+def event_to_dict(event: VisitEvent) -> dict[str, Any]:
+    """Return a JSON-ready dict of a domain event (instants as ISO 8601 with offset)."""
+    data = {k: v.isoformat() if k in _TIMES else v for k, v in asdict(event).items()}
+    data["type"] = _NAMES[type(event)]
+    return data
+
+
+def event_from_dict(data: dict[str, Any]) -> VisitEvent:
+    """Inverse of ``event_to_dict``."""
+    fields: dict[str, Any] = {
+        k: datetime.fromisoformat(v) if k in _TIMES else v for k, v in data.items()
+    }
+    cls = _TYPES[str(fields.pop("type"))]
+    return cls(**fields)
+
+
+def visit_to_dict(state: VisitState) -> dict[str, Any]:
+    """Return a JSON-ready dict holding everything in a visit's state."""
+    return {
+        "visit_id": state.visit_id,
+        "events": [event_to_dict(e) for _, e in sorted(state.events.items())],
+        "raised": {k: v.isoformat() for k, v in sorted(state.raised.items())},
+        "resolved": {k: v.isoformat() for k, v in sorted(state.resolved.items())},
+    }
+
+
+def visit_from_dict(data: dict[str, Any]) -> VisitState:
+    """Inverse of ``visit_to_dict``."""
+    state = VisitState(data["visit_id"])
+    for item in data["events"]:
+        state.apply(event_from_dict(item))
+    state.raised = {k: datetime.fromisoformat(v) for k, v in data["raised"].items()}
+    state.resolved = {k: datetime.fromisoformat(v) for k, v in data["resolved"].items()}
+    return state
+
+
+def carer_to_dict(timeline: CarerTimeline) -> dict[str, Any]:
+    """Return a JSON-ready dict of a carer's timeline."""
+    return {
+        "carer_id": timeline.carer_id,
+        "events": [event_to_dict(e) for _, e in sorted(timeline.events.items())],
+    }
+
+
+def carer_from_dict(data: dict[str, Any]) -> CarerTimeline:
+    """Inverse of ``carer_to_dict``."""
+    timeline = CarerTimeline(data["carer_id"])
+    for item in data["events"]:
+        event = event_from_dict(item)
+        assert isinstance(event, CarerCall | CallTimeCorrected)
+        timeline.apply(event)
+    return timeline

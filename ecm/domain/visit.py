@@ -1,0 +1,214 @@
+"""One visit's state: the set of its events, and what they add up to.
+
+The state keeps every event once, by ``event_id`` (a redelivery changes nothing), plus
+the alerts already fired. Everything else is *derived* by folding the events sorted by
+``(occurred_at, event_id)``, so the arrival order never matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ecm.domain.calls import CarerCalls
+from ecm.domain.events import (
+    EXCUSED_CANCELLERS,
+    CancelledBy,
+    CarerCall,
+    VisitCancelled,
+    VisitChanged,
+    VisitEvent,
+    VisitPlanned,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The visit as currently planned (the latest plan or change wins)."""
+
+    provider_id: str
+    client_id: str
+    service: str
+    tier: str
+    package_id: str | None
+    start: datetime
+    end: datetime
+    carers_required: int
+    time_critical: bool
+
+    @property
+    def seconds(self) -> int:
+        """Planned duration in seconds."""
+        return int((self.end - self.start).total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A different event repeating a fact already known (same carer, kind and time)."""
+
+    event: CarerCall
+    original_event_id: str
+
+
+@dataclass(slots=True)
+class VisitFacts:
+    """What a visit's events add up to, independent of the order they arrived in."""
+
+    visit_id: str
+    plan: Plan | None = None
+    cancellation: VisitCancelled | None = None
+    carers: dict[str, CarerCalls] = field(default_factory=dict)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    first_call: CarerCall | None = None
+    calls: list[CarerCall] = field(default_factory=list)
+    orphans: list[VisitEvent] = field(default_factory=list)
+    last_event_at: datetime | None = None
+
+    @property
+    def checked_in(self) -> list[CarerCalls]:
+        """Carers with a check-in time, sorted by carer id."""
+        return [c for _, c in sorted(self.carers.items()) if c.check_in is not None]
+
+    @property
+    def first_check_in(self) -> datetime | None:
+        """The earliest check-in time that counts, if anyone checked in."""
+        times = [c.check_in for c in self.carers.values() if c.check_in is not None]
+        return min(times) if times else None
+
+    def excuse_at(self) -> datetime | None:
+        """When a cancellation excused the visit from alerts, if one did.
+
+        A client, council or hospital-admission cancellation before the planned start
+        excuses it; a hospital admission excuses it whenever it happens. A provider's
+        cancellation never does (it counts as a missed visit).
+        """
+        cancel, plan = self.cancellation, self.plan
+        if cancel is None or plan is None or cancel.cancelled_by not in EXCUSED_CANCELLERS:
+            return None
+        if cancel.cancelled_by == CancelledBy.HOSPITAL_ADMISSION:
+            return cancel.occurred_at
+        return cancel.occurred_at if cancel.occurred_at < plan.start else None
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the visit counts as cancelled: excused, and nobody checked in."""
+        return self.excuse_at() is not None and self.first_check_in is None
+
+
+@dataclass(slots=True)
+class VisitState:
+    """Everything kept about one visit: its events (by id) and the alerts fired.
+
+    Serialisable with ``ecm.domain.serial`` for a keyed table in a stream processor.
+    """
+
+    visit_id: str
+    events: dict[str, VisitEvent] = field(default_factory=dict)
+    raised: dict[str, datetime] = field(default_factory=dict)
+    resolved: dict[str, datetime] = field(default_factory=dict)
+    _facts: VisitFacts | None = None
+
+    def apply(self, event: VisitEvent) -> bool:
+        """Add one event; return False (and change nothing) if its id is already known."""
+        if event.event_id in self.events:
+            return False
+        self.events[event.event_id] = event
+        self._facts = None
+        return True
+
+    def facts(self) -> VisitFacts:
+        """Fold the events in ``(occurred_at, event_id)`` order (cached until the next apply)."""
+        if self._facts is None:
+            self._facts = fold_visit(self.visit_id, self.events.values())
+        return self._facts
+
+    @property
+    def open_alerts(self) -> bool:
+        """Whether an alert has fired and is not yet resolved."""
+        return len(self.raised) > len(self.resolved)
+
+
+def _sort_key(event: VisitEvent) -> tuple[datetime, str]:
+    return (event.occurred_at, event.event_id)
+
+
+def fold_visit(visit_id: str, events: Iterable[VisitEvent]) -> VisitFacts:
+    """Fold a visit's events, in any order given, into its facts."""
+    facts = VisitFacts(visit_id)
+    ordered = sorted(events, key=_sort_key)
+    seen: dict[tuple[str, bool, datetime], str] = {}
+    for event in ordered:
+        if isinstance(event, CarerCall):
+            _fold_call(facts, event, seen)
+        elif isinstance(event, VisitPlanned):
+            facts.plan = _plan_of(event)
+            facts.cancellation = None
+        elif isinstance(event, VisitChanged):
+            _fold_change(facts, event)
+        elif isinstance(event, VisitCancelled):
+            facts.cancellation = event if facts.plan is not None else None
+            if facts.plan is None:
+                facts.orphans.append(event)
+        else:
+            _carer(facts, event.carer_id).apply_correction(event)
+    if ordered:
+        facts.last_event_at = ordered[-1].occurred_at
+    return facts
+
+
+def _carer(facts: VisitFacts, carer_id: str) -> CarerCalls:
+    calls = facts.carers.get(carer_id)
+    if calls is None:
+        calls = facts.carers[carer_id] = CarerCalls(carer_id)
+    return calls
+
+
+def _fold_call(
+    facts: VisitFacts, call: CarerCall, seen: dict[tuple[str, bool, datetime], str]
+) -> None:
+    key = (call.carer_id, call.check_in, call.occurred_at)
+    original = seen.get(key)
+    if original is not None:
+        facts.duplicates.append(Duplicate(call, original))
+        return
+    seen[key] = call.event_id
+    if facts.first_call is None:
+        facts.first_call = call
+    facts.calls.append(call)
+    _carer(facts, call.carer_id).apply_call(call)
+
+
+def _fold_change(facts: VisitFacts, change: VisitChanged) -> None:
+    plan = facts.plan
+    if plan is None:
+        facts.orphans.append(change)
+        return
+    facts.plan = Plan(
+        provider_id=plan.provider_id,
+        client_id=plan.client_id,
+        service=plan.service,
+        tier=plan.tier,
+        package_id=plan.package_id,
+        start=change.planned_start,
+        end=change.planned_end,
+        carers_required=change.carers_required,
+        time_critical=change.time_critical,
+    )
+    facts.cancellation = None
+
+
+def _plan_of(event: VisitPlanned) -> Plan:
+    return Plan(
+        provider_id=event.provider_id,
+        client_id=event.client_id,
+        service=event.service,
+        tier=event.tier,
+        package_id=event.package_id,
+        start=event.planned_start,
+        end=event.planned_end,
+        carers_required=event.carers_required,
+        time_critical=event.time_critical,
+    )
+
+

@@ -1,0 +1,158 @@
+"""Translate between the wire contract (pydantic) and the domain (plain values)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from ecm import contracts as c
+from ecm.domain import events as d
+from ecm.domain.alerts import AlertChange
+from ecm.domain.calls import CorrectionAudit
+from ecm.domain.exceptions import VisitException
+from ecm.domain.outcome import VisitOutcome
+from ecm.domain.reference import (
+    CarerRecord,
+    ClientRecord,
+    PackageRecord,
+    ProviderRecord,
+    RateCard,
+    Validity,
+)
+from ecm.domain.rules import RuleChange
+
+ReferenceRecord = (
+    ClientRecord | CarerRecord | ProviderRecord | PackageRecord | RateCard | RuleChange
+)
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant if instant.utcoffset() is None or instant.tzinfo is UTC else \
+        instant.astimezone(UTC)
+
+
+def visit_event(event: c.VisitEvent) -> d.VisitEvent:
+    """Translate a schedule or call event into the domain's value (instants in UTC)."""
+    if isinstance(event, c.CarerCheckedIn | c.CarerCheckedOut):
+        loc = event.location
+        return d.CarerCall(
+            event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
+            event.client_id, event.carer_id, isinstance(event, c.CarerCheckedIn),
+            event.method.value, loc.lat if loc else None, loc.lon if loc else None,
+            event.reason_code,
+        )
+    if isinstance(event, c.VisitPlanned):
+        return d.VisitPlanned(
+            event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
+            event.client_id, event.service.value, event.tier.value, _utc(event.planned_start),
+            _utc(event.planned_end), event.carers_required, event.time_critical, event.package_id,
+        )
+    if isinstance(event, c.VisitChanged):
+        return d.VisitChanged(
+            event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
+            _utc(event.planned_start), _utc(event.planned_end), event.carers_required,
+            event.time_critical,
+        )
+    if isinstance(event, c.VisitCancelled):
+        return d.VisitCancelled(event.event_id, _utc(event.occurred_at), event.visit_id,
+                                event.provider_id, event.cancelled_by.value)
+    return d.CallTimeCorrected(
+        event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
+        event.carer_id, event.corrects == "check_in", _utc(event.corrected_time),
+        event.reason_code, event.corrected_by,
+    )
+
+
+def reference_record(event: c.ReferenceEvent) -> ReferenceRecord | None:
+    """Translate a reference event into a versioned domain record (lots need none)."""
+    if isinstance(event, c.ContractRulesSet):
+        overrides = event.rules.model_dump(exclude_none=True)
+        return RuleChange(event.rules_id, event.effective_from, overrides, event.lot_id,
+                          event.service.value if event.service else None,
+                          _utc(event.occurred_at), event.event_id)
+    valid = Validity(event.effective_from, event.effective_to, _utc(event.occurred_at),
+                     event.event_id)
+    if isinstance(event, c.ClientRegistered):
+        loc = event.location
+        return ClientRecord(valid, event.client_id, event.lot_id, event.rurality.value,
+                            loc.lat if loc else None, loc.lon if loc else None)
+    if isinstance(event, c.CarerRegistered):
+        return CarerRecord(valid, event.carer_id, event.provider_id)
+    if isinstance(event, c.ProviderRegistered):
+        return ProviderRecord(valid, event.provider_id, event.kind.value, event.lot_ids)
+    if isinstance(event, c.CarePackageAgreed):
+        return PackageRecord(valid, event.package_id, event.client_id, event.provider_id,
+                             event.lot_id, event.service.value, event.tier.value,
+                             event.weekly_hours)
+    if isinstance(event, c.RateCardPublished):
+        return RateCard(
+            valid, event.rate_card_id, event.provider_id, event.lot_id, event.service.value,
+            event.tier.value, event.hourly_rate,
+            {k.value: v for k, v in event.rurality_weighting.items()},
+            tuple((f.up_to_minutes, f.factor) for f in event.call_length_factors),
+        )
+    return None
+
+
+def _audit(audit: CorrectionAudit) -> c.CorrectionAudit:
+    return c.CorrectionAudit.model_construct(
+        carer_id=audit.carer_id,
+        corrects="check_in" if audit.corrects == "check_in" else "check_out",
+        original_time=audit.original,
+        corrected_time=audit.corrected, corrected_by=audit.corrected_by,
+        corrected_at=audit.corrected_at, reason_code=audit.reason_code, event_id=audit.event_id,
+    )
+
+
+def outcome_record(o: VisitOutcome) -> c.VisitOutcomeRecorded:
+    """Return the wire record of a visit outcome (id ``visit_id:outcome``)."""
+    return c.VisitOutcomeRecorded.model_construct(
+        event_id=f"{o.visit_id}:outcome", schema_version=1, occurred_at=o.updated_at,
+        visit_id=o.visit_id, provider_id=o.provider_id, client_id=o.client_id,
+        lot_id=o.lot_id, service=c.Service(o.service) if o.service else None,
+        tier=c.Tier(o.tier) if o.tier else None, iso_week=o.iso_week, local_date=o.local_date,
+        scheduled=o.scheduled, status=c.VisitStatus(o.status.value),
+        cancelled_by=c.CancelledBy(o.cancelled_by) if o.cancelled_by else None,
+        planned_start=o.planned_start, planned_end=o.planned_end,
+        planned_minutes=o.planned_seconds // 60, carers_required=o.carers_required,
+        time_critical=o.time_critical, first_check_in=o.first_check_in,
+        punctuality=c.Punctuality(o.punctuality.value) if o.punctuality else None,
+        lateness_minutes=None if o.lateness_seconds is None else o.lateness_seconds // 60,
+        carer_ids=o.carer_ids, delivered_seconds=o.delivered_seconds,
+        payable_gbp=o.payable, short=o.short, single_handed=o.single_handed,
+        manual_entry=o.manual_entry, electronic=o.electronic, max_distance_m=o.max_distance_m,
+        corrections=tuple(_audit(a) for a in o.corrections),
+    )
+
+
+def alert_record(change: AlertChange) -> c.AlertRaised | c.AlertResolved:
+    """Return the wire record of an alert raised or resolved, stamped at its event time."""
+    kind = c.AlertKind(change.kind.value)
+    if change.raised:
+        return c.AlertRaised.model_construct(
+            event_id=f"{change.alert_id}:raised", schema_version=1, occurred_at=change.at,
+            alert_id=change.alert_id, kind=kind, visit_id=change.visit_id,
+            provider_id=change.provider_id, client_id=change.client_id, lot_id=change.lot_id,
+            due_at=change.due_at,
+        )
+    return c.AlertResolved.model_construct(
+        event_id=f"{change.alert_id}:resolved", schema_version=1, occurred_at=change.at,
+        alert_id=change.alert_id, kind=kind, visit_id=change.visit_id,
+        provider_id=change.provider_id, resolution=change.resolution or "resolved",
+    )
+
+
+def exception_record(e: VisitException) -> c.VisitExceptionRaised:
+    """Return the wire record of an exception (its id doubles as the event id)."""
+    return c.VisitExceptionRaised.model_construct(
+        event_id=e.exception_id if len(e.exception_id) <= 64 else _short_id(e.exception_id),
+        schema_version=1, occurred_at=e.at, exception_id=e.exception_id,
+        kind=c.ExceptionKind(e.kind.value), visit_id=e.visit_id, provider_id=e.provider_id,
+        client_id=e.client_id, carer_id=e.carer_id, detail=e.detail,
+    )
+
+
+def _short_id(long_id: str) -> str:
+    return "x:" + hashlib.sha256(long_id.encode()).hexdigest()[:40]
+
+

@@ -1,0 +1,67 @@
+"""Small builders of domain events for the unit tests (times are UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from ecm.domain import events as d
+from ecm.domain.reference import (
+    CarerRecord,
+    ClientRecord,
+    PackageRecord,
+    RateCard,
+    ReferenceData,
+    Validity,
+)
+
+T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # Monday of 2026-W47
+VALID = Validity(date(2026, 1, 1), event_id="v")
+
+
+def at(minutes: float, base: datetime = T0) -> datetime:
+    return base + timedelta(minutes=minutes)
+
+
+def planned(visit="V1", start=T0, minutes=60, carers=1, critical=False, client="C1",
+            provider="P1", eid=None, occurred=None) -> d.VisitPlanned:
+    return d.VisitPlanned(eid or f"plan-{visit}", occurred or start - timedelta(days=7), visit,
+                          provider, client, "home_care", "standard", start,
+                          start + timedelta(minutes=minutes), carers, critical)
+
+
+def check_in(minute: float, carer="K1", visit="V1", method="app_gps", eid=None, lat=None,
+             lon=None, client="C1", base=T0, reason=None) -> d.CarerCall:
+    when = at(minute, base)
+    return d.CarerCall(eid or f"in-{visit}-{carer}-{minute}", when, visit, "P1", client, carer,
+                       True, method, lat, lon, reason or ("R" if method == "manual" else None))
+
+
+def check_out(minute: float, carer="K1", visit="V1", method="app_gps", eid=None, client="C1",
+              base=T0) -> d.CarerCall:
+    when = at(minute, base)
+    return d.CarerCall(eid or f"out-{visit}-{carer}-{minute}", when, visit, "P1", client, carer,
+                       False, method, None, None, "R" if method == "manual" else None)
+
+
+def cancelled(by: str, minute: float, visit="V1", base=T0) -> d.VisitCancelled:
+    return d.VisitCancelled(f"cancel-{visit}-{by}-{minute}", at(minute, base), visit, "P1", by)
+
+
+def corrected(check_in_: bool, to_minute: float, made_minute: float, carer="K1",
+              visit="V1") -> d.CallTimeCorrected:
+    return d.CallTimeCorrected(f"fix-{visit}-{carer}-{check_in_}-{made_minute}", at(made_minute),
+                               visit, "P1", carer, check_in_, at(to_minute), "FORGOT", "OFFICE1")
+
+
+def reference(rate="21.00", weighting=None, rurality="urban", lat=51.2, lon=1.0) -> ReferenceData:
+    ref = ReferenceData()
+    ref.add(ClientRecord(VALID, "C1", "L1", rurality, lat, lon))
+    ref.add(ClientRecord(Validity(date(2026, 1, 1), event_id="v2"), "C2", "L1", "urban"))
+    for carer in ("K1", "K2", "K3"):
+        ref.add(CarerRecord(Validity(date(2026, 1, 1), event_id=f"v-{carer}"), carer, "P1"))
+    ref.add(RateCard(VALID, "RC1", None, "L1", "home_care", "standard", Decimal(rate),
+                     {k: Decimal(v) for k, v in (weighting or {}).items()}))
+    ref.add(PackageRecord(Validity(date(2026, 1, 1), event_id="pk"), "PK1", "C1", "P1", "L1",
+                          "home_care", "standard", Decimal("7")))
+    return ref
