@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import typer
 
-from ecm.cli import db_cmd, schemas_cmd
+from ecm.cli import (
+    api_cmd,
+    db_cmd,
+    notify_cmd,
+    providers_cmd,
+    replay_cmd,
+    report_cmd,
+    schemas_cmd,
+    simulate_cmd,
+)
 
 app = typer.Typer(
     name="ecm",
@@ -17,6 +28,18 @@ app = typer.Typer(
 # Each command group registers itself on ``app``; keep one line per module here.
 schemas_cmd.register(app)
 db_cmd.register(app)
+api_cmd.register(app)
+providers_cmd.register(app)
+simulate_cmd.register(app)
+replay_cmd.register(app)
+report_cmd.register(app)
+notify_cmd.register(app)
+
+
+# Commands of packages that depend on ecm (the Faust worker in ``streams``) plug in
+# through the "ecm.commands" entry point, so ecm never imports them.
+for _plugin in entry_points(group="ecm.commands"):
+    _plugin.load()(app)
 
 
 def main() -> None:

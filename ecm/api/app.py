@@ -1,0 +1,107 @@
+"""The application factory: wires settings, adapters, middleware and routers.
+
+``create_app()`` with no arguments builds the production app (aiokafka publisher,
+PostgreSQL key store and read model, opened in the lifespan). Tests pass their own
+adapters; nothing else in the package reaches for a concrete adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from ecm.api.auth import Authenticator
+from ecm.api.errors import install_handlers
+from ecm.api.keys import KeyStore
+from ecm.api.metrics import ApiMetrics, NoMetrics
+from ecm.api.middleware import ApiMiddleware
+from ecm.api.ratelimit import TokenBuckets
+from ecm.api.readmodel import ReadModel
+from ecm.api.routers import events as events_router
+from ecm.api.routers import health as health_router
+from ecm.api.routers import keys as keys_router
+from ecm.api.routers import reads as reads_router
+from ecm.api.routers import uploads as uploads_router
+from ecm.api.uploads import UploadStore
+from ecm.producer import EventPublisher, KafkaEventPublisher
+from ecm.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Providers submit visit schedules and electronic call monitoring events here.
+
+* Authenticate with `Authorization: Bearer <api key>` (or `X-API-Key`).
+* `202 Accepted` means Kafka acknowledged the events on every in-sync replica; any
+  other answer means nothing should be assumed accepted. Retrying with the same
+  `event_id` never creates a duplicate downstream.
+* Errors are JSON: `{"error", "message", "request_id", "errors": [{"field", "reason"}]}`.
+"""
+
+
+def _open_pool(settings: Settings) -> Any:
+    from psycopg_pool import AsyncConnectionPool
+
+    return AsyncConnectionPool(
+        settings.db.dsn.get_secret_value(), min_size=settings.db.pool_min_size,
+        max_size=settings.db.pool_max_size, open=False, timeout=5,
+        kwargs={"autocommit": True},
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    pool = getattr(app.state, "pool", None)
+    if pool is not None:
+        await pool.open(wait=False)
+    await app.state.publisher.start()
+    try:
+        yield
+    finally:
+        await app.state.publisher.stop()
+        if pool is not None:
+            await pool.close()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    publisher: EventPublisher | None = None,
+    keystore: KeyStore | None = None,
+    reads: ReadModel | None = None,
+    metrics: ApiMetrics | None = None,
+) -> FastAPI:
+    """Build the API; adapters not given are the production ones from ``settings``."""
+    settings = settings or get_settings()
+    app = FastAPI(title="ecm provider API", version="1", description=DESCRIPTION,
+                  lifespan=_lifespan)
+    state = app.state
+    state.settings, state.metrics = settings, metrics or NoMetrics()
+    if keystore is None or reads is None:
+        from ecm.api.keystore import PgKeyStore
+
+        state.pool = _open_pool(settings)
+        keystore = keystore or PgKeyStore(state.pool)
+        reads = reads or ReadModel(state.pool)
+    state.keystore, state.reads = keystore, reads
+    state.publisher = publisher or KafkaEventPublisher(
+        settings.kafka, settings.api.publish_timeout_seconds)
+    state.authenticator = Authenticator(keystore, settings.api.auth_cache_seconds)
+    state.rate_limiter = TokenBuckets(settings.api.rate_limit_per_minute,
+                                      settings.api.rate_limit_burst)
+    state.uploads = UploadStore(settings.state_dir / "uploads")
+    install_handlers(app)
+    for module in (health_router, events_router, uploads_router, reads_router, keys_router):
+        app.include_router(module.router)
+    app.add_middleware(ApiMiddleware, limit_for=_limits(settings), metrics=state.metrics)
+    return app
+
+
+def _limits(settings: Settings) -> Any:
+    def limit_for(path: str) -> int:
+        if path.startswith("/v1/uploads/"):
+            return settings.api.max_upload_bytes
+        return settings.api.max_body_bytes
+
+    return limit_for

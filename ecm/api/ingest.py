@@ -1,0 +1,155 @@
+"""Accepting events: validate each, check who may send it, publish, report per item.
+
+What is checked before anything is published:
+
+1. each event against contract v1 (every failing field named);
+2. the event type: providers send schedule and call events; reference data comes from
+   admins; outputs (outcomes, alerts, exceptions) are never accepted from outside;
+3. for a provider key, the event's ``provider_id`` is the key's provider, the visit is
+   not known (in ``visit_outcomes``) as another provider's, and the carer is not known
+   (in ``carers``) as employed only by other providers. Any such attempt refuses the
+   whole request with 403 and is logged as a security event.
+
+Valid items are then published together and answered only once Kafka acknowledged all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from ecm.api.auth import Principal, refuse
+from ecm.api.errors import Unavailable
+from ecm.api.keys import Role
+from ecm.api.readmodel import Owners, ReadModel
+from ecm.contracts import (
+    CallTimeCorrected,
+    CarerCheckedIn,
+    CarerCheckedOut,
+    ContractError,
+    ContractEvent,
+    Event,
+    FieldError,
+    LotDefined,
+    ProviderRegistered,
+    VisitCancelled,
+    VisitChanged,
+    VisitPlanned,
+    parse_event,
+)
+from ecm.contracts import (
+    CarePackageAgreed as _Package,
+)
+from ecm.contracts import (
+    CarerRegistered as _Carer,
+)
+from ecm.contracts import (
+    ClientRegistered as _Client,
+)
+from ecm.contracts import (
+    ContractRulesSet as _Rules,
+)
+from ecm.contracts import (
+    RateCardPublished as _Rates,
+)
+from ecm.producer import EventPublisher, PublishError
+
+VISIT_TYPES = (VisitPlanned, VisitChanged, VisitCancelled, CarerCheckedIn, CarerCheckedOut,
+               CallTimeCorrected)
+REFERENCE_TYPES = (LotDefined, ProviderRegistered, _Client, _Carer, _Package, _Rates, _Rules)
+
+
+@dataclass
+class ItemResult:
+    """The fate of one submitted item."""
+
+    index: int
+    event_id: str | None
+    status: str = "accepted"
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Checked:
+    """Valid events (with their item indexes) and every item's result."""
+
+    events: list[tuple[int, Event]]
+    results: list[ItemResult]
+
+
+def _event_id(raw: Any) -> str | None:
+    value = raw.get("event_id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) and len(value) <= 64 else None
+
+
+def validate_items(raw_items: Sequence[Any]) -> Checked:
+    """Parse every item; reject invalid ones, outputs and repeated event ids."""
+    checked = Checked([], [])
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_items):
+        result = ItemResult(index, _event_id(raw))
+        checked.results.append(result)
+        try:
+            event = parse_event(raw if isinstance(raw, dict) else {})
+            if not isinstance(event, VISIT_TYPES + REFERENCE_TYPES):
+                raise ContractError([FieldError("event_type", "emitted by the service only")])
+            if event.event_id in seen:
+                raise ContractError([FieldError("event_id", "repeated within this request")])
+        except ContractError as exc:
+            result.status, result.errors = "rejected", exc.as_dicts()
+            continue
+        seen.add(event.event_id)
+        checked.events.append((index, event))
+    return checked
+
+
+async def authorise(
+    principal: Principal, request: Request, events: Sequence[Event], reads: ReadModel | None
+) -> None:
+    """Raise 403 (logged) unless ``principal`` may submit every one of ``events``."""
+    if principal.role is Role.ADMIN:
+        return
+    for event in events:
+        if not isinstance(event, VISIT_TYPES):
+            raise refuse(principal, request, "reference data is submitted by admins only")
+        if event.provider_id != principal.provider_id:
+            raise refuse(principal, request, "event for another provider",
+                         attempted_provider=event.provider_id, event_id=event.event_id)
+    if reads is not None:
+        owners = await reads.owners(
+            [e.visit_id for e in events if isinstance(e, VISIT_TYPES)],
+            [e.carer_id for e in events if isinstance(e, CarerCheckedIn | CarerCheckedOut)],
+        )
+        _check_owners(principal, request, events, owners)
+
+
+def _check_owners(
+    principal: Principal, request: Request, events: Sequence[Event], owners: Owners
+) -> None:
+    mine = principal.provider_id
+    for event in events:
+        owner = owners.visits.get(getattr(event, "visit_id", ""), mine)
+        if owner != mine:
+            raise refuse(principal, request, "visit belongs to another provider",
+                         visit_id=str(getattr(event, "visit_id", "")))
+        employers = owners.carers.get(getattr(event, "carer_id", ""), {mine})
+        if mine not in employers:
+            raise refuse(principal, request, "carer is registered to another provider",
+                         carer_id=str(getattr(event, "carer_id", "")))
+
+
+async def publish(
+    publisher: EventPublisher, events: Sequence[ContractEvent], retry_after: int
+) -> None:
+    """Publish and wait for every acknowledgement, or raise 503 with Retry-After."""
+    try:
+        await publisher.publish(events)
+    except PublishError:
+        raise Unavailable(
+            "the event broker did not acknowledge the events; nothing may be assumed "
+            "accepted; retry the same request (same event_id values) later",
+            retry_after,
+        ) from None

@@ -1,0 +1,149 @@
+"""Read-only queries the API answers from the tables the stream workers write.
+
+Tables and columns relied on (written by storage migration 0001):
+
+* ``visit_outcomes``: ``visit_id``, ``provider_id``, ``status``, ``local_date`` (date)
+  and ``payload`` (jsonb, the ``visit_outcome_recorded`` event);
+* ``alerts``: ``alert_id``, ``provider_id``, ``visit_id``; an alert is open while its
+  row has no (or a null) ``resolved_at``;
+* ``visit_exceptions``: ``exception_id``, ``provider_id``, ``visit_id``; an exception
+  is open while its row has no (or a null) ``resolved_at``;
+* ``carers``: ``carer_id``, ``provider_id`` (for the ownership check only).
+
+Alert and exception rows are returned whole (``to_jsonb(row)``) so extra columns reach
+the client without code changes here. A missing table makes reads raise
+``ReadModelUnavailable`` (503) and ownership checks skip that source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+
+class ReadModelUnavailable(RuntimeError):
+    """The database or the read tables are not there (yet)."""
+
+
+class ReadModelMissing(ReadModelUnavailable):
+    """A read table or column does not exist (yet)."""
+
+
+@dataclass(frozen=True)
+class VisitQuery:
+    """Filters for listing visits; ``provider_id`` None means every provider."""
+
+    provider_id: str | None
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Which provider each known visit belongs to, and which providers employ each carer."""
+
+    visits: dict[str, str]
+    carers: dict[str, set[str]]
+
+
+_VISITS = (
+    "SELECT visit_id, provider_id, status, local_date, payload FROM visit_outcomes"
+    " WHERE (%(p)s::text IS NULL OR provider_id = %(p)s)"
+    " AND (%(f)s::date IS NULL OR local_date >= %(f)s)"
+    " AND (%(t)s::date IS NULL OR local_date <= %(t)s)"
+    " AND (%(s)s::text IS NULL OR status = %(s)s)"
+    " ORDER BY local_date, visit_id LIMIT %(l)s OFFSET %(o)s"
+)
+_OPEN = (
+    "SELECT to_jsonb(r) AS row FROM {table} r"
+    " WHERE (%(p)s::text IS NULL OR provider_id = %(p)s)"
+    " AND (to_jsonb(r) ->> 'resolved_at') IS NULL"
+    " ORDER BY {id} LIMIT %(l)s OFFSET %(o)s"
+)
+
+
+class ReadModel:
+    """Queries over the read tables through an async pool."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def _fetch(self, sql: LiteralString, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            async with self._pool.connection() as conn:
+                cur = conn.cursor(row_factory=dict_row)
+                await cur.execute(sql, params)
+                return await cur.fetchall()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+            raise ReadModelMissing(f"read model not ready: {exc.diag.message_primary}") from exc
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise ReadModelUnavailable("database unreachable") from exc
+
+    async def visits(self, q: VisitQuery) -> list[dict[str, Any]]:
+        """Visit outcomes matching ``q``, by local date then visit id."""
+        params = {"p": q.provider_id, "f": q.date_from, "t": q.date_to,
+                  "s": q.status, "l": q.limit, "o": q.offset}
+        return await self._fetch(_VISITS, params)
+
+    async def visit(self, visit_id: str) -> dict[str, Any] | None:
+        """One visit outcome (of any provider; the caller filters), or None."""
+        rows = await self._fetch(
+            "SELECT visit_id, provider_id, status, local_date, payload FROM visit_outcomes"
+            " WHERE visit_id = %(v)s",
+            {"v": visit_id},
+        )
+        return rows[0] if rows else None
+
+    async def open_alerts(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
+        """Unresolved alerts (of one provider, or all)."""
+        sql = _OPEN.format(table="alerts", id="alert_id")
+        rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
+        return [r["row"] for r in rows]
+
+    async def open_exceptions(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
+        """Unresolved visit exceptions (of one provider, or all)."""
+        sql = _OPEN.format(table="visit_exceptions", id="exception_id")
+        rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
+        return [r["row"] for r in rows]
+
+    async def owners(self, visit_ids: Sequence[str], carer_ids: Sequence[str]) -> Owners:
+        """Known owners of these visits and carers; a missing table yields no owners."""
+        visits: dict[str, str] = {}
+        carers: dict[str, set[str]] = {}
+        if visit_ids:
+            for row in await self._maybe(
+                "SELECT visit_id, provider_id FROM visit_outcomes WHERE visit_id = ANY(%(ids)s)",
+                list(set(visit_ids)),
+            ):
+                visits[row["visit_id"]] = row["provider_id"]
+        if carer_ids:
+            for row in await self._maybe(
+                "SELECT carer_id, provider_id FROM carers WHERE carer_id = ANY(%(ids)s)",
+                list(set(carer_ids)),
+            ):
+                carers.setdefault(row["carer_id"], set()).add(row["provider_id"])
+        return Owners(visits, carers)
+
+    async def _maybe(self, sql: LiteralString, ids: list[str]) -> list[dict[str, Any]]:
+        try:
+            return await self._fetch(sql, {"ids": ids})
+        except ReadModelMissing:
+            return []
+
+    async def ping(self) -> bool:
+        """Whether the database answers ``SELECT 1``."""
+        try:
+            await self._fetch("SELECT 1 AS ok", {})
+        except ReadModelUnavailable:
+            return False
+        return True
+

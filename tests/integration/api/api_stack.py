@@ -1,0 +1,99 @@
+"""Helpers for API integration tests: a fresh database, real settings, a consumer, a server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import uvicorn
+from kafka import KafkaConsumer
+
+from ecm.api.keys import Role
+from ecm.api.keystore import PgKeyStore, issue_key
+from ecm.settings import ApiSettings, DatabaseSettings, KafkaSettings, Settings
+from ecm.storage.migrate import migrate
+
+
+@contextmanager
+def fresh_database(test_dsn: str) -> Iterator[str]:
+    """Create a database of our own next to the test database, migrate it, drop it after."""
+    name = f"ecm_api_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(test_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    dsn = test_dsn.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate(dsn)
+        yield dsn
+    finally:
+        with psycopg.connect(test_dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def settings_for(kafka: KafkaSettings, dsn: str, state_dir: Path, **api: Any) -> Settings:
+    from pydantic import SecretStr
+
+    return Settings(kafka=kafka, db=DatabaseSettings(dsn=SecretStr(dsn)),
+                    api=ApiSettings(**{"auth_cache_seconds": 0, **api}), state_dir=state_dir)
+
+
+def consume_all(kafka: KafkaSettings, topic: str, expect: int, timeout: float = 30) -> list[Any]:
+    """Read a topic from the start until ``expect`` records (then 2 s more) or timeout."""
+    consumer = KafkaConsumer(kafka.topic(topic), bootstrap_servers=kafka.bootstrap_servers,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             group_id=None, consumer_timeout_ms=2000)
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            batch = list(consumer)
+            records += batch
+            if len(records) >= expect and not batch:
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run ``app`` on a real uvicorn server in a thread; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def issue(dsn: str, provider_id: str, role: Role = Role.PROVIDER) -> str:
+    """Issue a key straight into the database; return the token."""
+    from psycopg_pool import AsyncConnectionPool
+
+    async def run() -> str:
+        async with AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
+                                       kwargs={"autocommit": True}) as pool:
+            return (await issue_key(PgKeyStore(pool), provider_id, role)).token
+
+    return asyncio.run(run())

@@ -1,0 +1,155 @@
+"""Fakes for the API's ports (publisher, key store, read model) and a ready app.
+
+Pure unit tests only: integration tests use the real broker and database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from ecm.api import create_app
+from ecm.api.keys import Role, StoredKey, new_key
+from ecm.api.readmodel import Owners, ReadModelUnavailable, VisitQuery
+from ecm.contracts import ContractEvent
+from ecm.producer import Record, to_record
+from ecm.settings import ApiSettings, KafkaSettings, Settings
+
+
+class FakePublisher:
+    """Records what would have been published; can be told to fail."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+        self.records: list[Record] = []
+        self.fail: Exception | None = None
+        self.is_ready = True
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    async def publish(self, events: Sequence[ContractEvent]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.records.extend(to_record(e, self.kafka) for e in events)
+
+    async def ready(self) -> bool:
+        return self.is_ready
+
+
+class MemoryKeyStore:
+    def __init__(self) -> None:
+        self.keys: dict[str, StoredKey] = {}
+
+    async def get(self, key_id: str) -> StoredKey | None:
+        return self.keys.get(key_id)
+
+    async def add(self, key: StoredKey) -> None:
+        self.keys[key.key_id] = key
+
+    async def list(self, provider_id: str | None = None) -> list[StoredKey]:
+        return [k for k in self.keys.values() if provider_id in (None, k.provider_id)]
+
+    async def revoke(self, key_id: str, at: datetime) -> bool:
+        key = self.keys.get(key_id)
+        if key is None:
+            return False
+        self.keys[key_id] = StoredKey(key.key_id, key.provider_id, key.role, key.secret_sha256,
+                                      key.created_at, at, key.label)
+        return True
+
+    def issue(self, provider_id: str, role: Role = Role.PROVIDER) -> str:
+        issued = new_key(provider_id, role, datetime.now(UTC))
+        self.keys[issued.stored.key_id] = issued.stored
+        return issued.token
+
+
+@dataclass
+class FakeReadModel:
+    visits_rows: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    carers: dict[str, set[str]] = field(default_factory=dict)
+    down: bool = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise ReadModelUnavailable("database unreachable")
+
+    async def visits(self, q: VisitQuery) -> list[dict[str, Any]]:
+        self._check()
+        return [r for r in self.visits_rows if q.provider_id in (None, r["provider_id"])
+                and q.status in (None, r["status"])][q.offset:q.offset + q.limit]
+
+    async def visit(self, visit_id: str) -> dict[str, Any] | None:
+        self._check()
+        return next((r for r in self.visits_rows if r["visit_id"] == visit_id), None)
+
+    async def open_alerts(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
+        self._check()
+        return [a for a in self.alerts if provider_id in (None, a["provider_id"])]
+
+    async def open_exceptions(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
+        self._check()
+        return [e for e in self.exceptions if provider_id in (None, e["provider_id"])]
+
+    async def owners(self, visit_ids: Sequence[str], carer_ids: Sequence[str]) -> Owners:
+        visits = {r["visit_id"]: r["provider_id"] for r in self.visits_rows}
+        return Owners({v: visits[v] for v in visit_ids if v in visits},
+                      {c: self.carers[c] for c in carer_ids if c in self.carers})
+
+    async def ping(self) -> bool:
+        return not self.down
+
+
+@dataclass
+class Api:
+    client: TestClient
+    publisher: FakePublisher
+    keys: MemoryKeyStore
+    reads: FakeReadModel
+    settings: Settings
+
+    def headers(self, provider_id: str = "P1", role: Role = Role.PROVIDER) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys.issue(provider_id, role)}"}
+
+
+def make_api(tmp_path: Path, **api: Any) -> Api:
+    settings = Settings(
+        kafka=KafkaSettings(topic_prefix="unit"),
+        api=ApiSettings(**{"auth_cache_seconds": 0, **api}),
+        state_dir=tmp_path,
+    )
+    publisher, keys, reads = FakePublisher(settings.kafka), MemoryKeyStore(), FakeReadModel()
+    app = create_app(settings, publisher=publisher, keystore=keys, reads=reads)  # type: ignore[arg-type]
+    client = TestClient(app, raise_server_exceptions=False)
+    return Api(client, publisher, keys, reads, settings)
+
+
+def check_in(**overrides: Any) -> dict[str, Any]:
+    event = {
+        "event_type": "carer_checked_in",
+        "event_id": "e-1",
+        "occurred_at": "2026-01-05T09:02:00+00:00",
+        "provider_id": "P1",
+        "visit_id": "V1",
+        "client_id": "C1",
+        "carer_id": "K1",
+        "method": "app_gps",
+        "location": {"lat": 51.123456, "lon": 1.654321},
+    }
+    event.update(overrides)
+    return event
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
