@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecm.domain.context import context_of
-from ecm.domain.deadlines import AlertKind, Deadline, passed, timelines
+from ecm.domain.context import visit_context
+from ecm.domain.deadlines import AlertKind, Deadline, alert_timelines, passed
 from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import VisitState
 
@@ -44,12 +44,12 @@ def pending_deadlines(state: VisitState, reference: ReferenceData) -> list[Deadl
     The list may change after each applied event; re-index it then.
     """
     facts = state.facts()
-    context = context_of(facts, reference)
+    context = visit_context(facts, reference)
     if context is None:
         return []
     return [
         Deadline(state.visit_id, line.kind, line.due_at)
-        for line in timelines(facts, context.policy)
+        for line in alert_timelines(facts, context.policy)
         if line.fires and line.kind not in state.raised
     ]
 
@@ -70,11 +70,11 @@ def fire_due(
 
     """
     facts = state.facts()
-    context = context_of(facts, reference)
+    context = visit_context(facts, reference)
     if context is None:
         return []
     changes: list[AlertChange] = []
-    for line in timelines(facts, context.policy):
+    for line in alert_timelines(facts, context.policy):
         kind = line.kind
         base = (alert_id(state.visit_id, kind), kind, state.visit_id, context.provider_id,
                 context.client_id, context.lot_id, line.due_at)
@@ -98,11 +98,11 @@ def alert_history(state: VisitState, reference: ReferenceData) -> list[AlertChan
     emitted at the time is the live notification; this is the record of it).
     """
     facts = state.facts()
-    context = context_of(facts, reference)
+    context = visit_context(facts, reference)
     if context is None:
         return []
     history: list[AlertChange] = []
-    for line in timelines(facts, context.policy):
+    for line in alert_timelines(facts, context.policy):
         kind = line.kind
         raised_at = state.raised.get(kind)
         if raised_at is None:

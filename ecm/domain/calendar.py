@@ -33,6 +33,7 @@ def _local_date_of_hour(hour: datetime) -> date:
     return hour.astimezone(LONDON).date()
 
 
+@lru_cache(maxsize=4096)
 def iso_week_of_date(day: date) -> str:
     """Return the ISO week of a calendar day as ``YYYY-Www`` (e.g. ``2026-W47``)."""
     year, week, _ = day.isocalendar()

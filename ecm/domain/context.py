@@ -27,6 +27,20 @@ class VisitContext:
     policy: Policy
 
 
+def visit_context(facts: VisitFacts, reference: ReferenceData) -> VisitContext | None:
+    """Return ``context_of(facts, reference)``, memoised on the (immutable) facts.
+
+    The memo is keyed by the reference data object and its ``version``, so any change
+    to the reference data (or judging against other reference data) resolves afresh.
+    """
+    memo = facts.context_memo
+    if memo is not None and memo[0] is reference and memo[1] == reference.version:
+        return memo[2]
+    context = context_of(facts, reference)
+    facts.context_memo = (reference, reference.version, context)
+    return context
+
+
 def context_of(facts: VisitFacts, reference: ReferenceData) -> VisitContext | None:
     """Resolve the visit's context, or ``None`` for a visit with neither plan nor calls.
 
@@ -72,7 +86,7 @@ def _unscheduled_service(
 ) -> tuple[str | None, str | None, str | None]:
     # An unscheduled visit takes the service of the client's package with that provider
     # (the lowest package id if there are several), so it lands in the right KPI row.
-    for package_id in sorted(reference.packages.ids()):
+    for package_id in reference.package_ids_for(client_id, provider_id):
         package = reference.package(package_id, day)
         if package and (package.client_id, package.provider_id) == (client_id, provider_id):
             return package.service, package.tier, package.lot_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from ecm.domain.rules import Policy
 from ecm.domain.visit import VisitFacts
@@ -46,6 +47,12 @@ class Deadline:
     due_at: datetime
 
 
+@lru_cache(maxsize=256)
+def minutes(count: int) -> timedelta:
+    """Return ``timedelta(minutes=count)``, shared (policies hold a handful of values)."""
+    return timedelta(minutes=count)
+
+
 def passed(due_at: datetime, watermark: datetime, inclusive: bool = False) -> bool:
     """Return whether the watermark has passed a deadline (strictly, unless ``inclusive``).
 
@@ -59,18 +66,18 @@ def arrival_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
     plan = facts.plan
     if plan is None:
         return None
-    minutes = (
+    after = (
         policy.time_critical_not_arrived_after_minutes
         if plan.time_critical
         else policy.not_arrived_after_minutes
     )
-    return plan.start + timedelta(minutes=minutes)
+    return plan.start + minutes(after)
 
 
 def missed_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
     """Return the "missed" deadline: planned start + 120 minutes."""
     plan = facts.plan
-    return None if plan is None else plan.start + timedelta(minutes=policy.missed_after_minutes)
+    return None if plan is None else plan.start + minutes(policy.missed_after_minutes)
 
 
 def checkout_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
@@ -82,7 +89,17 @@ def checkout_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
     plan, first_in = facts.plan, facts.first_check_in
     if plan is None or first_in is None:
         return None
-    return max(plan.end, first_in) + timedelta(minutes=policy.no_checkout_after_end_minutes)
+    return max(plan.end, first_in) + minutes(policy.no_checkout_after_end_minutes)
+
+
+def alert_timelines(facts: VisitFacts, policy: Policy) -> tuple[AlertTimeline, ...]:
+    """Return ``timelines(facts, policy)`` as a tuple, memoised on the (immutable) facts."""
+    memo = facts.timelines_memo
+    if memo is not None and (memo[0] is policy or memo[0] == policy):
+        return memo[1]
+    result = tuple(timelines(facts, policy))
+    facts.timelines_memo = (policy, result)
+    return result
 
 
 def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
@@ -90,9 +107,11 @@ def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
     arrive, miss = arrival_deadline(facts, policy), missed_deadline(facts, policy)
     if arrive is None or miss is None:
         return []
+    known = [c.in_known_at for c in facts.carers.values() if c.in_known_at is not None]
+    arrived, excused = (min(known) if known else None), facts.excuse_at()
     result = [
-        _arrival(facts, AlertKind.NOT_ARRIVED, arrive),
-        _arrival(facts, AlertKind.MISSED, miss),
+        _arrival(AlertKind.NOT_ARRIVED, arrive, arrived, excused),
+        _arrival(AlertKind.MISSED, miss, arrived, excused),
     ]
     checkout = checkout_deadline(facts, policy)
     if checkout is not None:
@@ -100,10 +119,9 @@ def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
     return result
 
 
-def _arrival(facts: VisitFacts, kind: AlertKind, due: datetime) -> AlertTimeline:
-    known = [c.in_known_at for c in facts.carers.values() if c.in_known_at is not None]
-    arrived = min(known) if known else None
-    excused = facts.excuse_at()
+def _arrival(
+    kind: AlertKind, due: datetime, arrived: datetime | None, excused: datetime | None
+) -> AlertTimeline:
     fires = not (arrived is not None and arrived <= due) and not (
         excused is not None and excused <= due
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecm.domain.context import context_of
+from ecm.domain.context import visit_context
 from ecm.domain.exceptions import VisitException, orphan_exceptions, visit_exceptions
 from ecm.domain.outcome import VisitOutcome, derive_outcome
 from ecm.domain.reference import ReferenceData
@@ -29,7 +29,7 @@ def derive(
     does not matter.
     """
     facts = state.facts()
-    context = context_of(facts, reference)
+    context = visit_context(facts, reference)
     if context is None:
         return VisitResult(None, tuple(orphan_exceptions(facts)))
     outcome = derive_outcome(facts, context, reference, watermark, inclusive)

@@ -112,18 +112,32 @@ R = TypeVar("R", bound=_Versioned)
 
 
 class Versions(Generic[R]):
-    """The versions of records of one kind, by id; a redelivered event id changes nothing."""
+    """The versions of records of one kind, by id; a redelivered event id changes nothing.
+
+    Each id's versions are also kept latest first (by ``Validity.order_key``), so a
+    lookup is one dict access and a short scan of that id's versions.
+    """
 
     def __init__(self) -> None:
         self._by_id: dict[str, dict[str, R]] = {}
+        self._latest_first: dict[str, list[R]] = {}
 
     def add(self, record_id: str, record: R) -> None:
         """Add one version of the record ``record_id``."""
-        self._by_id.setdefault(record_id, {})[record.valid.event_id] = record
+        versions = self._by_id.setdefault(record_id, {})
+        versions[record.valid.event_id] = record
+        # Stable sort of the insertion order: equal keys keep the first-added first,
+        # as the pairwise "strictly later wins" scan of ``_latest`` does.
+        self._latest_first[record_id] = sorted(
+            versions.values(), key=lambda r: r.valid.order_key(), reverse=True
+        )
 
     def at(self, record_id: str, day: date) -> R | None:
         """Return the version of ``record_id`` in force on ``day``, if any."""
-        return _latest(r for r in self._by_id.get(record_id, {}).values() if r.valid.covers(day))
+        for record in self._latest_first.get(record_id, ()):
+            if record.valid.covers(day):
+                return record
+        return None
 
     def all(self) -> Iterator[R]:
         """Yield every version of every record."""
@@ -156,6 +170,7 @@ class ReferenceData:
         self.version = 0
         """Incremented on every change, so callers can cache derived values safely."""
         self._cards: dict[tuple[str, str, str, str, date], RateCard | None] = {}
+        self._packages_by_pair: dict[tuple[str, str], set[str]] = {}
 
     def add(self, record: ClientRecord | CarerRecord | ProviderRecord | PackageRecord
             | RateCard | RuleChange) -> None:
@@ -170,6 +185,8 @@ class ReferenceData:
             self.providers.add(record.provider_id, record)
         elif isinstance(record, PackageRecord):
             self.packages.add(record.package_id, record)
+            pair = (record.client_id, record.provider_id)
+            self._packages_by_pair.setdefault(pair, set()).add(record.package_id)
         elif isinstance(record, RateCard):
             self.rate_cards.add(record.rate_card_id, record)
         else:
@@ -186,6 +203,14 @@ class ReferenceData:
     def package(self, package_id: str, day: date) -> PackageRecord | None:
         """Return the package's version in force on ``day``."""
         return self.packages.at(package_id, day)
+
+    def package_ids_for(self, client_id: str, provider_id: str) -> list[str]:
+        """Return, sorted, the ids of packages with any version for this client and provider.
+
+        A superset of the packages in force for the pair on a given day: resolve each
+        with ``package`` and check the pair again.
+        """
+        return sorted(self._packages_by_pair.get((client_id, provider_id), ()))
 
     def policy(self, lot_id: str | None, service: str | None, day: date) -> Policy:
         """Return the contract rules in force on ``day`` for a lot and service."""

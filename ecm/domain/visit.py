@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ecm.domain.calls import CarerCalls
 from ecm.domain.events import (
@@ -21,6 +22,12 @@ from ecm.domain.events import (
     VisitEvent,
     VisitPlanned,
 )
+
+if TYPE_CHECKING:  # only for the memo fields' types: these modules import this one
+    from ecm.domain.context import VisitContext
+    from ecm.domain.deadlines import AlertTimeline
+    from ecm.domain.reference import ReferenceData
+    from ecm.domain.rules import Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,14 @@ class VisitFacts:
     calls: list[CarerCall] = field(default_factory=list)
     orphans: list[VisitEvent] = field(default_factory=list)
     last_event_at: datetime | None = None
+    # Values derived from these facts alone (plus the keyed inputs), memoised because the
+    # facts never change once folded: a new event folds a new ``VisitFacts``.
+    context_memo: tuple[ReferenceData, int, VisitContext | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    timelines_memo: tuple[Policy, tuple[AlertTimeline, ...]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def checked_in(self) -> list[CarerCalls]:
