@@ -22,6 +22,7 @@ from ecm.contracts import (
     ProviderRegistered,
     RateCardPublished,
     VisitExceptionRaised,
+    VisitExceptionResolved,
     VisitOutcomeRecorded,
 )
 from ecm.settings import KafkaSettings
@@ -32,9 +33,19 @@ OUTCOMES = "outcomes"
 ALERTS = "alerts"
 EXCEPTIONS = "exceptions"
 DEADLINE_COMMANDS = "deadline-commands"
+CARER_CALLS = "carer-calls"
 DEAD_LETTER = "dead-letter"
 
-ALL_TOPICS = (REFERENCE, VISIT_EVENTS, OUTCOMES, ALERTS, EXCEPTIONS, DEADLINE_COMMANDS, DEAD_LETTER)
+ALL_TOPICS = (
+    REFERENCE,
+    VISIT_EVENTS,
+    OUTCOMES,
+    ALERTS,
+    EXCEPTIONS,
+    DEADLINE_COMMANDS,
+    CARER_CALLS,
+    DEAD_LETTER,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,7 @@ def route(event: ContractEvent) -> Route:
         return Route(OUTCOMES, event.visit_id)
     if isinstance(event, AlertRaised | AlertResolved):
         return Route(ALERTS, event.visit_id)
-    if isinstance(event, VisitExceptionRaised):
+    if isinstance(event, VisitExceptionRaised | VisitExceptionResolved):
         return Route(EXCEPTIONS, event.visit_id)
     visit_id = getattr(event, "visit_id", None)
     if isinstance(visit_id, str):

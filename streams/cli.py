@@ -11,6 +11,9 @@ def worker(
         "live", help="live: deadlines by the wall clock; replay: by watermark ticks in the input."
     ),
     loglevel: str = typer.Option("warning", help="Faust log level."),
+    metrics_port: int | None = typer.Option(
+        None, help="Port for /metrics (default ECM_METRICS__PORT; 0 picks a free one)."
+    ),
 ) -> None:
     """Run a stream worker: visit engine, deadline timer, database sink and dead letters.
 
@@ -19,7 +22,7 @@ def worker(
     """
     from streams.worker import run_worker
 
-    run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel)
+    run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel, metrics_port=metrics_port)
 
 
 def register(app: typer.Typer) -> None:

@@ -32,6 +32,7 @@ from ecm.contracts.outputs import (
     ExceptionKind,
     Punctuality,
     VisitExceptionRaised,
+    VisitExceptionResolved,
     VisitOutcomeRecorded,
     VisitStatus,
 )
@@ -60,7 +61,9 @@ ReferenceEvent = (
 ScheduleEvent = VisitPlanned | VisitChanged | VisitCancelled
 CallEvent = CarerCheckedIn | CarerCheckedOut | CallTimeCorrected
 VisitEvent = ScheduleEvent | CallEvent
-OutputEvent = VisitOutcomeRecorded | AlertRaised | AlertResolved | VisitExceptionRaised
+OutputEvent = (
+    VisitOutcomeRecorded | AlertRaised | AlertResolved | VisitExceptionRaised | VisitExceptionResolved
+)
 InputEvent = ReferenceEvent | VisitEvent
 Event = InputEvent | OutputEvent
 
@@ -84,6 +87,7 @@ EVENT_MODELS: dict[str, type[ContractEvent]] = {
         AlertRaised,
         AlertResolved,
         VisitExceptionRaised,
+        VisitExceptionResolved,
     )
 }
 """Every event type of contract v1, by its ``event_type``."""
@@ -190,6 +194,7 @@ __all__ = [
     "VisitChanged",
     "VisitEvent",
     "VisitExceptionRaised",
+    "VisitExceptionResolved",
     "VisitOutcomeRecorded",
     "VisitPlanned",
     "VisitStatus",

@@ -33,6 +33,7 @@ from ecm.contracts import (
     VisitCancelled,
     VisitChanged,
     VisitExceptionRaised,
+    VisitExceptionResolved,
     VisitOutcomeRecorded,
     VisitPlanned,
     VisitStatus,
@@ -114,4 +115,8 @@ def examples() -> list[ContractEvent]:
                              kind=ExceptionKind.MANUAL_ENTRY, visit_id="V778",
                              provider_id="P017", client_id="C04211", carer_id="K0815",
                              detail="check_out 09:02 -> 09:00 by office-jsmith (PHONE_DEAD)"),
+        VisitExceptionResolved(event_id="exception:U55:unscheduled_visit:resolved",
+                               occurred_at=_t(12), exception_id="U55:unscheduled_visit",
+                               kind=ExceptionKind.UNSCHEDULED_VISIT, visit_id="U55",
+                               provider_id="P017"),
     ]

@@ -162,3 +162,17 @@ class VisitExceptionRaised(ContractEvent):
     client_id: Identifier | None = None
     carer_id: Identifier | None = None
     detail: str = Field(default="", max_length=500)
+
+
+class VisitExceptionResolved(ContractEvent):
+    """An exception that no longer holds, given facts that arrived later.
+
+    For example an unscheduled visit whose plan arrived late, or a missing check-out
+    that was then sent. ``occurred_at`` is the time of the fact that settled it.
+    """
+
+    event_type: Literal["visit_exception_resolved"] = "visit_exception_resolved"
+    exception_id: str = Field(min_length=1, max_length=200)
+    kind: ExceptionKind
+    visit_id: Identifier
+    provider_id: Identifier

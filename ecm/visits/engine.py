@@ -2,7 +2,8 @@
 
 ``ecm replay`` runs it over a file; a stream processor holds the same per-visit and
 per-carer state in tables and calls the same domain functions. The watermark is the
-latest ``occurred_at`` of any schedule or call event seen so far.
+latest ``occurred_at`` of any schedule or call event seen so far, in whole minutes
+(``ecm.domain.watermark``): the same watermark the Kafka replay sends as ticks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ecm import contracts as c
 from ecm.domain.alerts import AlertChange, alert_history, fire_due, pending_deadlines
 from ecm.domain.carers import CarerTimeline
 from ecm.domain.deadlines import END_OF_TIME, passed
+from ecm.domain.watermark import Watermark
 from ecm.domain.derive import VisitResult, derive
 from ecm.domain.events import CallTimeCorrected, CarerCall, VisitEvent, VisitPlanned
 from ecm.domain.exceptions import VisitException
@@ -30,7 +32,7 @@ class VisitEngine:
         self.reference = reference or ReferenceData()
         self.visits: dict[str, VisitState] = {}
         self.carers: dict[str, CarerTimeline] = {}
-        self.watermark: datetime | None = None
+        self._clock = Watermark()
         self._deadlines: list[tuple[datetime, str]] = []
         self._indexed: set[tuple[datetime, str]] = set()
         self._reference_version_seen = -1
@@ -61,12 +63,17 @@ class VisitEngine:
         if not isinstance(event, CarerCall) or event.check_in:
             self._index(state)
         changes: list[AlertChange] = []
-        if self.watermark is None or event.occurred_at > self.watermark:
-            self.watermark = event.occurred_at
-            changes.extend(self._fire(self.watermark, inclusive=False))
-        if state.open_alerts:
-            changes.extend(fire_due(state, self.reference, self.watermark))
+        moved = self._clock.advance(event.occurred_at)
+        if moved is not None:
+            changes.extend(self._fire(moved, inclusive=False))
+        if state.open_alerts and self._clock.value is not None:
+            changes.extend(fire_due(state, self.reference, self._clock.value))
         return changes
+
+    @property
+    def watermark(self) -> datetime | None:
+        """The watermark reached (``None`` before any visit event)."""
+        return self._clock.value
 
     def flush(self, until: datetime | None = None) -> list[AlertChange]:
         """Fire every deadline (or those at or before ``until``): the end of an extract."""

@@ -104,10 +104,21 @@ def _audit(audit: CorrectionAudit) -> c.CorrectionAudit:
     )
 
 
+def outcome_id(o: VisitOutcome) -> str:
+    """Return the id of an outcome record: the visit and a digest of the judgement.
+
+    Each revision of an outcome is a distinct, immutable event, and the same judgement
+    always has the same id (a replay or redelivery sends the same record).
+    """
+    digest = hashlib.sha1(repr(o).encode(), usedforsecurity=False).hexdigest()[:12]
+    return record_id(f"{o.visit_id}:outcome:{digest}")
+
+
 def outcome_record(o: VisitOutcome) -> c.VisitOutcomeRecorded:
-    """Return the wire record of a visit outcome (id ``visit_id:outcome``)."""
+    """Return the wire record of a visit outcome (its id from ``outcome_id``)."""
     return c.VisitOutcomeRecorded.model_construct(
-        event_id=f"{o.visit_id}:outcome", schema_version=1, occurred_at=o.updated_at,
+        event_id=outcome_id(o), schema_version=1,
+        occurred_at=o.updated_at,
         visit_id=o.visit_id, provider_id=o.provider_id, client_id=o.client_id,
         lot_id=o.lot_id, service=c.Service(o.service) if o.service else None,
         tier=c.Tier(o.tier) if o.tier else None, iso_week=o.iso_week, local_date=o.local_date,
@@ -145,14 +156,17 @@ def alert_record(change: AlertChange) -> c.AlertRaised | c.AlertResolved:
 def exception_record(e: VisitException) -> c.VisitExceptionRaised:
     """Return the wire record of an exception (its id doubles as the event id)."""
     return c.VisitExceptionRaised.model_construct(
-        event_id=e.exception_id if len(e.exception_id) <= 64 else _short_id(e.exception_id),
+        event_id=record_id(e.exception_id),
         schema_version=1, occurred_at=e.at, exception_id=e.exception_id,
         kind=c.ExceptionKind(e.kind.value), visit_id=e.visit_id, provider_id=e.provider_id,
         client_id=e.client_id, carer_id=e.carer_id, detail=e.detail,
     )
 
 
-def _short_id(long_id: str) -> str:
+def record_id(long_id: str) -> str:
+    """Return a derived id usable as an ``event_id`` (at most 64 characters, stable)."""
+    if len(long_id) <= 64:
+        return long_id
     return "x:" + hashlib.sha256(long_id.encode()).hexdigest()[:40]
 
 

@@ -1,0 +1,91 @@
+"""Control messages and dead letters: records on the service's topics that are not events.
+
+* A **watermark tick** (replay mode) travels in the visit-events topic, in order with
+  the events, to every partition: header ``ecm-control: watermark`` and the instant as
+  the value. It lets quiet partitions fire their deadlines in event time.
+* A **deadline-due command** (live mode) is sent by a worker's timer to the
+  deadline-commands topic, keyed by visit, so the agent that owns the visit re-checks it.
+* A **dead letter** keeps the original bytes and key of a message that could not be
+  processed, with the reason and the failing fields in headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ecm.contracts import ContractError
+from ecm.metrics import DeadLetterReason
+
+CONTROL_HEADER = "ecm-control"
+WATERMARK = "watermark"
+FLUSH = "flush"
+DEADLINE_DUE = "deadline-due"
+
+
+def watermark_tick(
+    watermark: datetime, flush: bool = False
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Return the value and headers of a watermark tick (``flush``: the end of a replay)."""
+    kind = FLUSH if flush else WATERMARK
+    return watermark.isoformat().encode(), [(CONTROL_HEADER, kind.encode())]
+
+
+def deadline_due(now: datetime) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Return the value and headers of a deadline-due command checked at ``now``."""
+    return now.isoformat().encode(), [(CONTROL_HEADER, DEADLINE_DUE.encode())]
+
+
+def control_kind(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> str | None:
+    """Return the control kind of a record (``watermark``, ``deadline-due``) or ``None``."""
+    if not headers:
+        return None
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in items:
+        if name == CONTROL_HEADER:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return None
+
+
+def control_instant(value: bytes) -> datetime:
+    """Decode the instant carried by a control message (always timezone-aware)."""
+    instant = datetime.fromisoformat(value.decode())
+    if instant.tzinfo is None:
+        raise ValueError("control message instant has no UTC offset")
+    return instant
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why a message was set aside: a short reason code and the failing fields."""
+
+    reason: DeadLetterReason
+    errors: list[dict[str, str]]
+
+    @classmethod
+    def from_contract_error(cls, error: ContractError) -> DeadLetter:
+        """Classify a contract error: not JSON, unknown event type, or invalid fields."""
+        errors = error.as_dicts()
+        if any("JSON" in e["reason"] and e["field"] == "(event)" for e in errors):
+            reason = DeadLetterReason.INVALID_JSON
+        elif {e["field"] for e in errors} == {"event_type"}:
+            reason = DeadLetterReason.UNKNOWN_EVENT_TYPE
+        else:
+            reason = DeadLetterReason.SCHEMA_INVALID
+        return cls(reason, errors)
+
+    @classmethod
+    def from_failure(cls, error: Exception) -> DeadLetter:
+        """A valid event that processing failed on (a bug): kept, never dropped."""
+        return cls(DeadLetterReason.PROCESSING_ERROR,
+                   [{"field": "(event)", "reason": f"{type(error).__name__}: {error}"}])
+
+    def headers(self, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+        """Headers carrying the reason, the errors and where the message came from."""
+        return [
+            ("ecm-dlq-reason", self.reason.value.encode()),
+            ("ecm-dlq-errors", json.dumps(self.errors).encode()),
+            ("ecm-dlq-source", f"{topic}/{partition}/{offset}".encode()),
+        ]

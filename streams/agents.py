@@ -1,0 +1,154 @@
+"""The agents: decode, call the ledger, publish what it returns. No rules, no SQL here.
+
+* ``visits`` owns the visit-events and deadline-commands partitions: schedule and call
+  events, watermark ticks (replay mode) and deadline-due commands (live mode).
+* ``carers`` owns call events re-keyed by carer: overlapping visits.
+* Anything that cannot be decoded goes to the dead-letter topic with the reason and
+  its original bytes; a worker never stops on bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ecm import contracts as c
+from ecm import metrics, topics
+from ecm.kafka.records import (
+    DEADLINE_DUE,
+    FLUSH,
+    WATERMARK,
+    DeadLetter,
+    control_instant,
+    control_kind,
+)
+from ecm.topics import route
+from ecm.visits.carers import CarerLedger
+from ecm.visits.ledger import Emission, VisitLedger
+from streams.app import Topology
+from streams.reference import ReferenceReader
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    """Sends records to their topics (keyed as ``ecm.topics.route`` says) and dead letters."""
+
+    def __init__(self, topology: Topology) -> None:
+        self._topics = topology.by_name
+        self._topology = topology
+
+    async def publish(self, records: list[c.ContractEvent]) -> None:
+        """Send each record to its topic, keyed as ``route`` says."""
+        for record in records:
+            target = route(record)
+            await self._topics[target.topic].send(
+                key=target.key.encode(), value=c.dump_event(record)
+            )
+            if isinstance(record, c.VisitOutcomeRecorded):
+                metrics.outcome_recorded(record.status.value)
+
+    async def emit(self, emission: Emission) -> None:
+        """Publish a ledger's records and count the alerts that fired or settled."""
+        await self.publish(emission.records)
+        for change in emission.fired:
+            if change.raised:
+                metrics.alert_raised(change.kind.value, change.provider_id, change.lot_id)
+            else:
+                metrics.alert_resolved(change.kind.value, change.provider_id)
+
+    async def dead_letter(self, event: Any, letter: DeadLetter) -> None:
+        """Set a message aside with the reason, keeping its key and original bytes."""
+        message = event.message
+        headers = letter.headers(message.topic, message.partition, message.offset)
+        await self._topics[topics.DEAD_LETTER].send(
+            key=event.key, value=event.value, headers=headers
+        )
+        metrics.dead_lettered(letter.reason)
+        log.warning(
+            "dead-lettered %s/%s/%s: %s",
+            message.topic, message.partition, message.offset, letter.reason.value,
+        )
+
+
+def decode_visit_event(value: bytes) -> c.VisitEvent:
+    """Decode a message of the visit-events topic; only schedule and call events belong there.
+
+    Raises:
+        ContractError: not a valid contract event, or not a visit event.
+    """
+    event = c.parse_event(value)
+    if not isinstance(event, c.VisitEvent):
+        reason = f"{event.event_type} does not belong on the visit-events topic"
+        raise c.ContractError([c.FieldError("event_type", reason)])
+    return event
+
+
+def install_agents(
+    topology: Topology, ledger: VisitLedger, carers: CarerLedger, reference: ReferenceReader
+) -> None:
+    """Declare the visit and carer agents on the app."""
+    app, publisher = topology.app, Publisher(topology)
+    carer_topic = topology.by_name[topics.CARER_CALLS]
+
+    @app.agent(topology.visit_inputs, name="visits")
+    async def visits(stream: Any) -> None:
+        await reference.caught_up.wait()
+        async for event in stream.events():
+            started = time.perf_counter()
+            partition = event.message.partition
+            kind = control_kind(event.headers)
+            try:
+                if kind is None:
+                    decoded = decode_visit_event(event.value)
+                    metrics.event_consumed(decoded.event_type)
+                    watermark = _watermark(topology, ledger, partition)
+                    emission = ledger.on_event(partition, decoded, watermark)
+                    if isinstance(decoded, c.CallEvent):
+                        await carer_topic.send(key=decoded.carer_id.encode(), value=event.value)
+                else:
+                    emission = _on_control(ledger, partition, kind, event)
+            except c.ContractError as exc:
+                await publisher.dead_letter(event, DeadLetter.from_contract_error(exc))
+                continue
+            except Exception as exc:  # a bug must not stop the partition: keep the message
+                log.exception("processing failed")
+                await publisher.dead_letter(event, DeadLetter.from_failure(exc))
+                continue
+            await publisher.emit(emission)
+            metrics.observe_processing(time.perf_counter() - started)
+
+    @app.agent(carer_topic, name="carers")
+    async def carer_calls(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                decoded = c.parse_event(event.value)
+                if not isinstance(decoded, c.CallEvent):
+                    raise c.ContractError([c.FieldError("event_type", "not a call event")])
+                records = carers.on_call(decoded)
+            except Exception as exc:  # already validated upstream: only a bug lands here
+                log.exception("carer processing failed")
+                await publisher.dead_letter(event, DeadLetter.from_failure(exc))
+                continue
+            await publisher.publish(records)
+
+    del visits, carer_calls  # registered on the app
+
+
+def _watermark(topology: Topology, ledger: VisitLedger, partition: int) -> datetime | None:
+    if topology.clock == "live":
+        return datetime.now(UTC)
+    return ledger.watermark(partition)
+
+
+def _on_control(ledger: VisitLedger, partition: int, kind: str, event: Any) -> Emission:
+    instant = control_instant(event.value)
+    if kind == WATERMARK:
+        return ledger.on_watermark(partition, instant)
+    if kind == FLUSH:
+        return ledger.on_watermark(partition, instant, flush=True)
+    if kind == DEADLINE_DUE:
+        return ledger.on_deadline(partition, event.key.decode(), instant)
+    raise c.ContractError([c.FieldError("ecm-control", f"unknown control message {kind!r}")])

@@ -1,0 +1,78 @@
+"""The Faust app, its topics and tables, declared once from settings.
+
+Topic names and partition counts come from ``ecm.topics`` and ``Settings.kafka``.
+Values are raw bytes: agents decode them with the contract, so an invalid message can
+go to the dead-letter topic with its original bytes instead of crashing a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from ecm import topics
+from ecm.settings import Settings
+
+
+@dataclass
+class Topology:
+    """The app and everything declared on it."""
+
+    app: faust.App
+    settings: Settings
+    clock: str  # "live" or "replay"
+    visit_inputs: Any  # visit-events + deadline-commands: co-partitioned, one stream
+    carer_calls: Any
+    to_database: Any  # everything the database keeps: inputs, reference and outputs
+    by_name: dict[str, Any]  # logical topic name -> Faust topic, for publishing
+    visits: Any  # table: visit id -> ledger state
+    carers: Any  # table: carer id -> carer timeline
+
+    def topic_name(self, logical: str) -> str:
+        """The broker's name of a logical topic."""
+        return self.settings.kafka.topic(logical)
+
+
+def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
+    """Create the Faust app and declare its topics and tables."""
+    kafka = settings.kafka
+    app = faust.App(
+        f"{kafka.topic_prefix}-worker",
+        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+        store="memory://",
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replication_factor,
+        processing_guarantee="at_least_once",
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=0,
+        web_enabled=False,
+        producer_acks=-1,
+        # Batch what the agents send (outputs, changelogs, re-keyed calls): without a
+        # linger every record is its own produce request, and the worker crawls.
+        producer_linger_ms=20,
+        producer_max_batch_size=512 * 1024,
+        key_serializer="raw",
+        value_serializer="raw",
+        datadir=str(settings.state_dir / "faust" / worker_id),
+        loghandlers=[],
+    )
+
+    def topic(*names: str) -> Any:
+        return app.topic(*(kafka.topic(n) for n in names), partitions=kafka.partitions)
+
+    return Topology(
+        app=app,
+        settings=settings,
+        clock=clock,
+        visit_inputs=topic(topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS),
+        carer_calls=topic(topics.CARER_CALLS),
+        to_database=topic(
+            topics.VISIT_EVENTS, topics.REFERENCE, topics.OUTCOMES, topics.ALERTS, topics.EXCEPTIONS
+        ),
+        by_name={name: topic(name) for name in topics.ALL_TOPICS},
+        visits=app.Table("visits", partitions=kafka.partitions),
+        carers=app.Table("carers", partitions=kafka.partitions),
+    )

@@ -1,0 +1,71 @@
+"""The deadline timer: a missed visit is the absence of an event, so a clock must notice.
+
+Every second each worker looks only at the partitions it owns (and does nothing while
+a rebalance or table recovery is under way). When its partitions change it rebuilds the
+deadline index from the visits table, so deadlines that fell due while nobody owned a
+partition fire at once. In live mode it sends a deadline-due command, keyed by visit, to
+the co-partitioned command topic: tables can only be written inside stream iteration,
+so the agent that owns the visit re-checks its state there (a check-in that arrived
+first wins) before raising "not arrived", "missed" or "no check-out".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from ecm import metrics, topics
+from ecm.kafka.records import deadline_due
+from ecm.visits.ledger import VisitLedger
+from streams.app import Topology
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 1.0
+
+
+def owned_partitions(topology: Topology) -> set[int] | None:
+    """The visit-events partitions this worker owns now; ``None`` while they are moving."""
+    app = topology.app
+    if app.rebalancing or getattr(app, "in_recovery", False):
+        return None
+    name = topology.topic_name(topics.VISIT_EVENTS)
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name}
+
+
+def install_timer(topology: Topology, ledger: VisitLedger) -> None:
+    """Declare the sweep on the app."""
+    commands: Any = topology.by_name[topics.DEADLINE_COMMANDS]
+    known: dict[str, set[int]] = {"owned": set()}
+
+    @topology.app.on_partitions_revoked.connect
+    async def on_revoked(app: Any, revoked: Any, **kwargs: Any) -> None:
+        name = topology.topic_name(topics.VISIT_EVENTS)
+        ledger.release({tp.partition for tp in revoked if tp.topic == name})
+        known["owned"] = set()
+
+    @topology.app.timer(interval=SWEEP_SECONDS)
+    async def sweep() -> None:
+        owned = owned_partitions(topology)
+        if owned is None:
+            return
+        started = time.perf_counter()
+        if owned != known["owned"]:
+            count = ledger.rebuild_index(owned)
+            known["owned"] = owned
+            log.info("owning partitions %s: %d deadlines indexed", sorted(owned), count)
+        due: Counter[str] = Counter()
+        if topology.clock == "live":
+            now = datetime.now(UTC)
+            value, headers = deadline_due(now)
+            for partition in sorted(owned):
+                for visit_id, kind in ledger.pop_due(partition, now).items():
+                    await commands.send(key=visit_id.encode(), value=value, headers=headers,
+                                        partition=partition)
+                    due[kind] += 1
+        metrics.deadline_sweep_done(time.perf_counter() - started, due)
+
+    del sweep, on_revoked

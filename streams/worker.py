@@ -1,0 +1,58 @@
+"""Start a stream worker: the Faust app with its agents, timer, reference reader and sink."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+
+from ecm import metrics
+from ecm.domain.reference import ReferenceData
+from ecm.kafka.admin import ensure_topics
+from ecm.settings import Settings, get_settings
+from ecm.visits.carers import CarerLedger
+from ecm.visits.ledger import VisitLedger
+from streams.agents import install_agents
+from streams.app import Topology, build_topology
+from streams.deadlines import install_timer
+from streams.reference import ReferenceReader
+from streams.sink import DatabaseWriter, install_sink
+from streams.stores import TableStore
+
+CLOCKS = ("live", "replay")
+
+
+def assemble(settings: Settings, worker_id: str, clock: str) -> Topology:
+    """Build the app and wire the ledgers, agents, timer and sink onto it."""
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {CLOCKS}, not {clock!r}")
+    (settings.state_dir / "faust" / worker_id).mkdir(parents=True, exist_ok=True)
+    topology = build_topology(settings, worker_id, clock)
+    reference = ReferenceData()
+    reader = ReferenceReader(settings.kafka, reference)
+    ledger = VisitLedger(reference, TableStore(topology.visits))
+    carers = CarerLedger(TableStore(topology.carers))
+    install_agents(topology, ledger, carers, reader)
+    install_timer(topology, ledger)
+    install_sink(topology, DatabaseWriter(settings.db.dsn.get_secret_value()))
+    topology.app.task(reader.run)
+    return topology
+
+
+def run_worker(
+    worker_id: str = "1",
+    clock: str = "live",
+    loglevel: str = "warning",
+    metrics_port: int | None = None,
+) -> None:
+    """Create the topics if needed, serve metrics, and run a worker until stopped."""
+    settings = get_settings()
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    ensure_topics(settings.kafka)
+    topology = assemble(settings, worker_id, clock)
+    metrics.start_metrics_server(settings.metrics, port=metrics_port)
+    metrics.worker_started("worker")
+    worker = faust.Worker(topology.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

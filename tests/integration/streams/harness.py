@@ -1,0 +1,224 @@
+"""Run real stream workers against the real broker and database, and read what they wrote."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from ecm import contracts as c
+from ecm import topics
+from ecm.kafka.admin import ensure_topics
+from ecm.kafka.publish import publish_replay
+from ecm.kpi import KPI_COLUMNS, Period, weekly_kpis
+from ecm.replay import replay_file
+from ecm.report.pack import cell
+from ecm.settings import KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKER_INPUTS = (
+    topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS, topics.CARER_CALLS, topics.REFERENCE,
+    topics.OUTCOMES, topics.ALERTS, topics.EXCEPTIONS,
+)
+
+
+@dataclass
+class Pipeline:
+    """One isolated pipeline: its own topic prefix, database and state directory."""
+
+    bootstrap: str
+    dsn: str
+    state_dir: Path
+    prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
+    partitions: int = 4
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=self.prefix,
+                             partitions=self.partitions)
+
+    def env(self) -> dict[str, str]:
+        return os.environ | {
+            "ECM_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap,
+            "ECM_KAFKA__TOPIC_PREFIX": self.prefix,
+            "ECM_KAFKA__PARTITIONS": str(self.partitions),
+            "ECM_DB__DSN": self.dsn,
+            "ECM_STATE_DIR": str(self.state_dir),
+        }
+
+    def create_topics(self) -> None:
+        ensure_topics(self.kafka)
+
+    def publish(self, path: Path) -> None:
+        with path.open("rb") as lines:
+            publish_replay(lines, self.kafka)
+
+    def start_worker(self, worker_id: str = "1", clock: str = "replay", metrics_port: int = 0) -> None:
+        log = (self.state_dir / f"worker-{worker_id}.log").open("ab")
+        self.workers[worker_id] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ecm"), "worker", "--worker-id", worker_id,
+             "--clock", clock, "--metrics-port", str(metrics_port), "--loglevel", "warning"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )
+
+    def kill_worker(self, worker_id: str = "1", sig: int = signal.SIGKILL) -> None:
+        """Stop a worker (SIGTERM waits for a clean stop, then kills)."""
+        process = self.workers.pop(worker_id)
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+    def scrape_metrics(self, port: int) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            return reply.read().decode()
+
+    def stop_all(self) -> None:
+        for worker_id in list(self.workers):
+            process = self.workers[worker_id]
+            if process.poll() is None:
+                self.kill_worker(worker_id, signal.SIGTERM)
+            else:
+                self.workers.pop(worker_id)
+
+    def lag(self) -> int:
+        """Messages the worker group has not committed yet, over every input topic."""
+        group = f"{self.prefix}-worker"
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            committed = admin.list_group_offsets(group).get(group, {})
+        finally:
+            admin.close()
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
+        try:
+            tps = [TopicPartition(self.kafka.topic(t), p)
+                   for t in WORKER_INPUTS for p in range(self.partitions)]
+            ends = consumer.end_offsets(tps)
+        finally:
+            consumer.close()
+        return sum(end - (committed[tp].offset if tp in committed else 0)
+                   for tp, end in ends.items())
+
+    def wait_until_idle(self, timeout_s: float = 300, settle_s: float = 4) -> None:
+        """Wait until every input is committed (and stays so for ``settle_s``)."""
+        deadline, idle_since = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline:
+            for worker_id, process in self.workers.items():
+                if process.poll() is not None:
+                    raise AssertionError(f"worker {worker_id} exited: {self.tail(worker_id)}")
+            if self.lag() == 0:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= settle_s:
+                    return
+            else:
+                idle_since = None
+            time.sleep(1)
+        raise AssertionError(f"pipeline not idle after {timeout_s}s (lag {self.lag()})")
+
+    def wait_for_progress(self, below: int, timeout_s: float = 300) -> None:
+        """Wait until the workers have committed enough that the lag is under ``below``."""
+        deadline = time.monotonic() + timeout_s
+        while self.lag() >= below:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no progress below {below} in {timeout_s}s")
+            time.sleep(0.5)
+
+    def tail(self, worker_id: str) -> str:
+        path = self.state_dir / f"worker-{worker_id}.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+# ---------------------------------------------------------------- what was derived
+
+
+@dataclass
+class Derived:
+    """Outcomes, alerts, open exceptions and KPI rows, comparable across the two paths."""
+
+    outcomes: dict[str, dict[str, Any]]
+    alerts: dict[str, tuple[str | None, str | None, str | None]]
+    exceptions: set[str]
+    kpis: list[list[str]]
+
+
+def from_replay(input_path: Path, out_dir: Path) -> Derived:
+    """Run ``ecm replay`` in process and read its files."""
+    replay_file(input_path, out_dir)
+    outcomes = {o["visit_id"]: o for o in _jsonl(out_dir / "outcomes.jsonl")}
+    alerts: dict[str, list[str | None]] = {}
+    for record in _jsonl(out_dir / "alerts.jsonl"):
+        entry = alerts.setdefault(record["alert_id"], [None, None, None])
+        if record["event_type"] == "alert_raised":
+            entry[0] = _instant(record["occurred_at"])
+        else:
+            entry[1], entry[2] = _instant(record["occurred_at"]), record["resolution"]
+    exceptions = {e["exception_id"] for e in _jsonl(out_dir / "exceptions.jsonl")}
+    with (out_dir / "kpis.csv").open() as handle:
+        kpis = list(csv.reader(handle))[1:]
+    return Derived(outcomes, {k: tuple(v) for k, v in alerts.items()}, exceptions, kpis)  # type: ignore[misc]
+
+
+def from_database(dsn: str, weeks: Iterable[str]) -> Derived:
+    """Read what the workers wrote, through the KPI layer for the KPIs."""
+    with psycopg.connect(dsn) as conn:
+        outcomes = {
+            row[0]: _normalise(row[1])
+            for row in conn.execute("SELECT visit_id, payload FROM visit_outcomes")
+        }
+        alerts = {
+            row[0]: (_instant_db(row[1]), _instant_db(row[2]), row[3])
+            for row in conn.execute(
+                "SELECT alert_id, raised_at, resolved_at, resolution FROM alerts")
+        }
+        exceptions = {
+            row[0] for row in conn.execute(
+                "SELECT exception_id FROM visit_exceptions WHERE resolved_at IS NULL")
+        }
+        kpis = []
+        for week in sorted(set(weeks)):
+            rows = weekly_kpis(conn, Period.iso_week(week))
+            kpis += [[cell(r[col]) for col in KPI_COLUMNS] for r in rows]
+    return Derived(outcomes, alerts, exceptions, kpis)
+
+
+def replay_outcomes_normalised(derived: Derived) -> dict[str, dict[str, Any]]:
+    return {k: _normalise(v) for k, v in derived.outcomes.items()}
+
+
+def _normalise(payload: dict[str, Any] | str) -> dict[str, Any]:
+    data = json.loads(payload) if isinstance(payload, str) else payload
+    return json.loads(c.dump_event(c.parse_event(data)))
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _instant(text: str) -> str:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+
+
+def _instant_db(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def weeks_of(derived: Derived) -> set[str]:
+    return {row[3] for row in derived.kpis}

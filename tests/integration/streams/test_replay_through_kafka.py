@@ -1,0 +1,65 @@
+"""Two clocks, one answer: a week through the real broker equals ``ecm replay`` of it.
+
+Each test publishes a generated multi-provider week (with duplicates, out-of-order
+deliveries and malformed lines) with watermark ticks, runs real ``ecm worker``
+processes against the real broker and database, and compares what they stored with
+the in-process replay: every outcome, every alert, the open exceptions and every KPI.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from harness import Derived, Pipeline, from_database, from_replay, replay_outcomes_normalised, weeks_of
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+
+def assert_same(expected: Derived, got: Derived) -> None:
+    want = replay_outcomes_normalised(expected)
+    assert set(got.outcomes) == set(want), "the same visits"
+    different = [v for v in want if want[v] != got.outcomes[v]]
+    assert not different, f"{len(different)} outcomes differ, e.g. {different[:3]}"
+    assert got.alerts == expected.alerts
+    assert got.exceptions == expected.exceptions
+    assert got.kpis == expected.kpis
+
+
+def test_a_week_through_the_broker_gives_exactly_the_replay_results(
+    pipeline: Pipeline, simulated_week: Path, tmp_path: Path
+) -> None:
+    expected = from_replay(simulated_week, tmp_path / "replay")
+    pipeline.publish(simulated_week)
+    pipeline.start_worker("1")
+    pipeline.wait_until_idle()
+    assert_same(expected, from_database(pipeline.dsn, weeks_of(expected)))
+
+
+def test_a_worker_killed_mid_week_and_restarted_loses_and_repeats_nothing(
+    pipeline: Pipeline, simulated_week: Path, tmp_path: Path
+) -> None:
+    expected = from_replay(simulated_week, tmp_path / "replay")
+    pipeline.publish(simulated_week)
+    total = pipeline.lag()
+    pipeline.start_worker("1")
+    pipeline.wait_for_progress(below=total * 2 // 3)
+    pipeline.kill_worker("1", signal.SIGKILL)
+    pipeline.start_worker("1")
+    pipeline.wait_until_idle()
+    assert_same(expected, from_database(pipeline.dsn, weeks_of(expected)))
+
+
+def test_when_one_of_two_workers_stops_the_other_takes_over_its_partitions(
+    pipeline: Pipeline, simulated_week: Path, tmp_path: Path
+) -> None:
+    expected = from_replay(simulated_week, tmp_path / "replay")
+    pipeline.publish(simulated_week)
+    total = pipeline.lag()
+    pipeline.start_worker("1")
+    pipeline.start_worker("2")
+    pipeline.wait_for_progress(below=total * 2 // 3)
+    pipeline.kill_worker("2", signal.SIGTERM)
+    pipeline.wait_until_idle()
+    assert_same(expected, from_database(pipeline.dsn, weeks_of(expected)))
