@@ -1,8 +1,10 @@
 """Storage benchmark: a generated Kent year of visit outcomes in PostgreSQL.
 
 Measures the p95 latency of the league-table query for a month and of the 12-week trend
-for one provider (target < 200 ms each), the sink's ingest rate next to a bare COPY of
-the same rows (the ceiling), and the database size per million visits.
+for one provider (target < 200 ms each), the database size per million visits, and the
+sink's ingest rates side by side with a bare COPY of the same rows (the ceiling) in the
+same run: outcome rows (upsert + rollups), raw-event appends, and whole mixed batches
+through ``OutcomeSink.write`` (raw events, outcomes, alerts, exceptions).
 
     .venv/bin/python benchmarks/bench_storage.py --scale 0.1   # a tenth (~370k visits)
     .venv/bin/python benchmarks/bench_storage.py               # a Kent year (~3.7M visits)
@@ -20,25 +22,33 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
+from figures import emit
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ecm.contracts import (
+    AlertKind,
+    AlertRaised,
     CancelledBy,
     CarePackageAgreed,
+    CarerCheckedIn,
+    CheckMethod,
+    ContractEvent,
+    ExceptionKind,
     Punctuality,
     Service,
+    VisitExceptionRaised,
     VisitOutcomeRecorded,
     VisitStatus,
 )
 from ecm.kpi import Period, league_table, trend
 from ecm.storage import sink_sql
 from ecm.storage.migrate import migrate
-from ecm.storage.rows import OUTCOME_COLUMNS, Row, outcome_row
+from ecm.storage.rows import OUTCOME_COLUMNS, RAW_EVENT_COLUMNS, Row, outcome_row, raw_event_row
 from ecm.storage.sink import OutcomeSink
 
 KENT_VISITS_PER_WEEK = 72_000
@@ -110,21 +120,61 @@ def _outcome(rng: random.Random, vid: str, c: tuple[str, str, str, Service, int]
     )  # fmt: skip
 
 
-def generate(rng: random.Random, plan: list, weeks: int, first: date, tag: str) -> Iterator[Row]:
-    """Yield outcome rows for ``weeks`` weeks from ``first`` (visit ids carry ``tag``)."""
+def outcomes(
+    rng: random.Random, plan: list, weeks: int, first: date, tag: str
+) -> Iterator[VisitOutcomeRecorded]:
+    """Yield outcomes for ``weeks`` weeks from ``first`` (visit ids carry ``tag``)."""
     for week in range(weeks):
         monday = first + timedelta(weeks=week)
         for c in plan:
             for k in range(c[4]):
                 day = monday + timedelta(days=k % 7)
                 start = datetime(day.year, day.month, day.day, 7 + (k * 3) % 14, tzinfo=UTC)
-                yield outcome_row(_outcome(rng, f"{tag}-{c[0]}-{week}-{k}", c, start))
+                yield _outcome(rng, f"{tag}-{c[0]}-{week}-{k}", c, start)
 
 
-def copy_rows(conn: psycopg.Connection, table: str, rows: list[Row]) -> float:
+def generate(rng: random.Random, plan: list, weeks: int, first: date, tag: str) -> Iterator[Row]:
+    """Yield outcome rows for ``weeks`` weeks from ``first`` (visit ids carry ``tag``)."""
+    return map(outcome_row, outcomes(rng, plan, weeks, first, tag))
+
+
+def visit_events(o: VisitOutcomeRecorded) -> list[ContractEvent]:
+    """Return what the stream worker writes for one visit.
+
+    Its outcome, its check-in (an input event) and, if missed, an alert and an exception.
+    """
+    events: list[ContractEvent] = [o]
+    if o.first_check_in is not None:
+        events.append(CarerCheckedIn.model_construct(
+            event_id=f"{o.visit_id}:in", event_type="carer_checked_in", schema_version=1,
+            occurred_at=o.first_check_in, provider_id=o.provider_id, visit_id=o.visit_id,
+            client_id=o.client_id, carer_id=o.carer_ids[0], method=CheckMethod.APP_GPS,
+            location=None, reason_code=None,
+        ))  # fmt: skip
+    if o.status is VisitStatus.MISSED:
+        due = o.planned_start + timedelta(minutes=30)
+        events.append(AlertRaised.model_construct(
+            event_id=f"{o.visit_id}:alert", event_type="alert_raised", schema_version=1,
+            occurred_at=due, alert_id=f"{o.visit_id}:missed", kind=AlertKind.MISSED,
+            visit_id=o.visit_id, provider_id=o.provider_id, client_id=o.client_id,
+            lot_id=o.lot_id, due_at=due,
+        ))  # fmt: skip
+        events.append(VisitExceptionRaised.model_construct(
+            event_id=f"{o.visit_id}:exc", event_type="visit_exception_raised", schema_version=1,
+            occurred_at=due, exception_id=f"{o.visit_id}:no_check_in",
+            kind=ExceptionKind.NO_CHECK_IN, visit_id=o.visit_id, provider_id=o.provider_id,
+            client_id=o.client_id, carer_id=None, detail="",
+        ))  # fmt: skip
+    return events
+
+
+def copy_rows(
+    conn: psycopg.Connection, table: str, rows: Iterable[Row],
+    columns: tuple[str, ...] = OUTCOME_COLUMNS,
+) -> float:  # fmt: skip
     """COPY ``rows`` into ``table``; return the seconds taken."""
     started = time.perf_counter()
-    cols = ", ".join(OUTCOME_COLUMNS)
+    cols = ", ".join(columns)
     with conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -169,29 +219,70 @@ def bench_queries(conn: psycopg.Connection, rng: random.Random, reps: int) -> No
     ):
         p50, p95_ = p95(samples)
         print(f"  {name:30s} n={len(samples):4d}  p50 {p50:7.1f} ms  p95 {p95_:7.1f} ms")
+        emit(f"storage_{'league' if name.startswith('league') else 'trend'}_p95_ms", p95_, "ms")
 
 
-def bench_ingest(conn: psycopg.Connection, rows: list[Row], batch: int) -> None:
-    """Bare COPY of ``rows`` (rolled back) vs the sink's keyed upsert + rollup refresh."""
+def _side_by_side(
+    conn: psycopg.Connection, name: str, write: object, rows: list[Row], batch: int,
+    table: str, columns: tuple[str, ...],
+) -> float:  # fmt: skip
+    """Per batch: a bare COPY of it into ``table`` (rolled back), then the sink (committed).
+
+    Interleaving the two cancels the drift of a shared machine's load between them.
+    """
+    copy_s = sink_s = 0.0
+    for i in range(0, len(rows), batch):
+        chunk = rows[i : i + batch]
+        copy_s += copy_rows(conn, table, chunk, columns)
+        conn.rollback()
+        started = time.perf_counter()
+        with conn.transaction():
+            conn.execute(sink_sql.STAGE_TABLES)
+            write(conn, chunk)  # type: ignore[operator]
+        sink_s += time.perf_counter() - started
+    n = len(rows)
+    print(
+        f"  {name:26s} n={n:7,d}  bare COPY {n / copy_s:8,.0f} rows/s"
+        f"  sink {n / sink_s:8,.0f} rows/s  ratio {copy_s / sink_s:4.2f}"
+    )
+    if table == "visit_outcomes":  # the headline: outcome upserts + rollups vs bare COPY
+        emit("storage_sink_rows_per_s", n / sink_s, "rows/s")
+        emit("storage_copy_rows_per_s", n / copy_s, "rows/s")
+        emit("storage_sink_ratio_to_copy", copy_s / sink_s, "ratio")
+    return copy_s
+
+
+def bench_ingest(conn: psycopg.Connection, rows: list[Row], raw: list[Row], batch: int) -> None:
+    """Sink rates next to a bare COPY of the same rows (the ceiling), measured together."""
     conn.execute("SELECT ecm_ensure_partitions('2026-01-01', 2)")
     conn.commit()
-    copy_s = copy_rows(conn, "visit_outcomes", rows)
-    conn.rollback()
+    print(f"  ingest, sink batches of {batch:,}:")
+    write = OutcomeSink.write_outcome_rows
+    copy_s = _side_by_side(conn, "outcomes (upsert+rollups)", write, rows, batch,
+                           "visit_outcomes", OUTCOME_COLUMNS)  # fmt: skip
     started = time.perf_counter()
-    for i in range(0, len(rows), batch):
+    for i in range(0, len(rows), batch):  # a redelivery: every row is already stored
         with conn.transaction():
             conn.execute(sink_sql.STAGE_TABLES)
-            OutcomeSink.write_outcome_rows(conn, rows[i : i + batch])
-    sink_s = time.perf_counter() - started
-    print(f"  bare COPY into visit_outcomes   {len(rows) / copy_s:10,.0f} rows/s (ceiling)")
-    print(f"  sink (upsert + rollups), b={batch} {len(rows) / sink_s:10,.0f} rows/s")
-    started = time.perf_counter()
-    for i in range(0, len(rows), batch):
-        with conn.transaction():
-            conn.execute(sink_sql.STAGE_TABLES)
-            OutcomeSink.write_outcome_rows(conn, rows[i : i + batch])
+            write(conn, rows[i : i + batch])
     again_s = time.perf_counter() - started
-    print(f"  sink, same rows again (no-op)   {len(rows) / again_s:10,.0f} rows/s")
+    print(
+        f"  {'same outcomes again':26s} n={len(rows):7,d}  (no-op)"
+        f"{'':28s}sink {len(rows) / again_s:8,.0f} rows/s  ratio {copy_s / again_s:4.2f}"
+    )
+    _side_by_side(conn, "raw events (append)", OutcomeSink.write_raw_rows, raw, batch,
+                  "raw_events", RAW_EVENT_COLUMNS)  # fmt: skip
+
+
+def bench_mixed(conn: psycopg.Connection, events: list[ContractEvent], batch: int) -> None:
+    """Whole mixed batches through ``OutcomeSink.write``, as the stream worker calls it."""
+    conn.commit()
+    sink = OutcomeSink(conn)
+    started = time.perf_counter()
+    for i in range(0, len(events), batch):
+        sink.write(events[i : i + batch])
+    took = time.perf_counter() - started
+    print(f"  mixed write(), n={len(events):,} events: {len(events) / took:8,.0f} events/s")
 
 
 def scratch_dsn(admin_dsn: str) -> tuple[str, str]:
@@ -212,8 +303,23 @@ def run(args: argparse.Namespace) -> None:
             load_and_measure(conn, rng, args)
     finally:
         if not args.keep:
-            with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
+            drop_database(args.admin_dsn, name)
+
+
+def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop the scratch database; FORCE cannot end an autovacuum worker without privileges."""
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        for attempt in range(10):
+            try:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                try:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    return
+                except psycopg.errors.ObjectInUse:
+                    time.sleep(1 + attempt)
+        print(f"  could not drop {name}; drop it by hand")
 
 
 def load_and_measure(
@@ -223,13 +329,12 @@ def load_and_measure(
     OutcomeSink(conn).write(packages(plan))
     conn.execute("SELECT ecm_ensure_partitions('2025-01-01', 13)")
     conn.commit()
-    started = time.perf_counter()
-    rows = list(generate(rng, plan, 52, YEAR_START, "v"))
-    gen_s = time.perf_counter() - started
-    copy_s = copy_rows(conn, "visit_outcomes", rows)
+    # Streamed: a Kent year of rows would not fit in memory at once.
+    copy_s = copy_rows(conn, "visit_outcomes", generate(rng, plan, 52, YEAR_START, "v"))
     conn.commit()
-    visits = len(rows)
-    del rows
+    visits = conn.execute("SELECT count(*) FROM visit_outcomes").fetchone()[0]
+    latest_s = timed(conn.execute, "SELECT ecm_rebuild_visit_latest()")  # the sink's lookup
+    conn.commit()
     started = time.perf_counter()
     rebuild_rollups(conn, YEAR_START, YEAR_START + timedelta(weeks=52))
     roll_s = time.perf_counter() - started
@@ -237,8 +342,8 @@ def load_and_measure(
     conn.commit()
     print(f"scale {args.scale}: {visits:,} visits, {len(plan):,} clients, {PROVIDERS} providers")
     print(
-        f"  generate rows {gen_s:.1f} s; bulk COPY {copy_s:.1f} s ({visits / copy_s:,.0f} rows/s);"
-        f" rollups rebuilt {roll_s:.1f} s"
+        f"  generate + bulk COPY {copy_s:.1f} s ({visits / copy_s:,.0f} rows/s);"
+        f" visit_latest {latest_s:.1f} s; rollups rebuilt {roll_s:.1f} s"
     )
     size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     vo = float(
@@ -247,14 +352,22 @@ def load_and_measure(
             " WHERE inhparent = 'visit_outcomes'::regclass"
         ).fetchone()[0]
     )
+    vl = conn.execute("SELECT pg_total_relation_size('visit_latest')").fetchone()[0]
     print(
         f"  database {size / 2**20:,.0f} MiB = {size / 2**20 / visits * 1e6:,.0f} MiB per million"
-        f" visits (visit_outcomes incl. indexes {vo / 2**20 / visits * 1e6:,.0f} MiB/M)"
+        f" visits (visit_outcomes incl. indexes {vo / 2**20 / visits * 1e6:,.0f} MiB/M,"
+        f" visit_latest {vl / 2**20 / visits * 1e6:,.0f} MiB/M)"
     )
+    emit("storage_mb_per_million_visits", size / 2**20 / visits * 1e6, "MiB")
     bench_queries(conn, rng, args.reps)
-    sink_rows = list(generate(rng, plan[: max(1, round(len(plan) * args.sink_share))], 1,
-                              date(2026, 1, 5), "s"))  # fmt: skip
-    bench_ingest(conn, sink_rows, args.batch)
+    share = plan[: max(1, round(len(plan) * args.sink_share))]
+    # In the order the stream worker meets them: visits end through the week.
+    week = sorted(outcomes(rng, share, 1, date(2026, 1, 5), "s"), key=lambda o: o.planned_start)
+    raw = [raw_event_row(e) for o in week for e in visit_events(o) if isinstance(e, CarerCheckedIn)]
+    bench_ingest(conn, [outcome_row(o) for o in week], raw, args.batch)
+    later = sorted(outcomes(rng, share, 1, date(2026, 1, 12), "m"), key=lambda o: o.planned_start)
+    mixed = [e for o in later for e in visit_events(o)]
+    bench_mixed(conn, mixed, args.batch)
 
 
 def main() -> None:

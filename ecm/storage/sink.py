@@ -51,17 +51,22 @@ from ecm.storage.rows import (
 
 @dataclass
 class Batch:
-    """A batch of contract events sorted by what they are stored as."""
+    """A batch of contract events sorted by what they are stored as.
+
+    Of several outcomes for one visit only the latest is kept, of several raises of one
+    alert the first, of several resolutions the latest (the first to arrive on a tie), so
+    each table is then changed by one set-based statement.
+    """
 
     raw: list[ContractEvent] = field(default_factory=list)
     outcomes: dict[str, VisitOutcomeRecorded] = field(default_factory=dict)
-    raised: list[AlertRaised] = field(default_factory=list)
-    resolved: list[AlertResolved] = field(default_factory=list)
+    raised: dict[str, AlertRaised] = field(default_factory=dict)
+    resolved: dict[str, AlertResolved] = field(default_factory=dict)
     exceptions: list[VisitExceptionRaised] = field(default_factory=list)
 
     @classmethod
     def of(cls, events: Iterable[ContractEvent]) -> Batch:
-        """Sort ``events``; of several outcomes for one visit only the latest is kept."""
+        """Sort ``events`` (see the class docstring for which of several is kept)."""
         batch = cls()
         for event in events:
             if isinstance(event, VisitOutcomeRecorded):
@@ -69,9 +74,13 @@ class Batch:
                 if kept is None or kept.occurred_at <= event.occurred_at:
                     batch.outcomes[event.visit_id] = event
             elif isinstance(event, AlertRaised):
-                batch.raised.append(event)
+                first = batch.raised.get(event.alert_id)
+                if first is None or event.occurred_at < first.occurred_at:
+                    batch.raised[event.alert_id] = event
             elif isinstance(event, AlertResolved):
-                batch.resolved.append(event)
+                latest = batch.resolved.get(event.alert_id)
+                if latest is None or event.occurred_at > latest.occurred_at:
+                    batch.resolved[event.alert_id] = event
             elif isinstance(event, VisitExceptionRaised):
                 batch.exceptions.append(event)
             else:
@@ -118,17 +127,18 @@ class OutcomeSink:
                 return self._write_batch(conn, batch)
 
     def _write_batch(self, conn: psycopg.Connection[Any], batch: Batch) -> WriteResult:
-        many = self._executemany
+        outcomes = [outcome_row(o) for o in batch.outcomes.values()]
         return WriteResult(
-            raw_events=self._write_raw(conn, batch.raw),
-            visit_outcomes=self.write_outcome_rows(
-                conn, [outcome_row(o) for o in batch.outcomes.values()]
-            ),
-            alerts=many(conn, q.UPSERT_ALERT_RAISED, map(alert_raised_row, batch.raised))
-            + many(conn, q.UPSERT_ALERT_RESOLVED, map(alert_resolved_row, batch.resolved)),
-            visit_exceptions=many(conn, q.INSERT_EXCEPTION, map(exception_row, batch.exceptions)),
+            raw_events=self.write_raw_rows(conn, [raw_event_row(e) for e in batch.raw]),
+            visit_outcomes=self.write_outcome_rows(conn, outcomes),
+            alerts=_copy_apply(conn, q.COPY_RAISED, q.UPSERT_ALERT_RAISED,
+                               map(alert_raised_row, batch.raised.values()))
+            + _copy_apply(conn, q.COPY_RESOLVED, q.UPSERT_ALERT_RESOLVED,
+                          map(alert_resolved_row, batch.resolved.values())),
+            visit_exceptions=_copy_apply(conn, q.COPY_EXCEPTIONS, q.INSERT_EXCEPTIONS,
+                                         map(exception_row, batch.exceptions)),
             reference=self._write_reference(conn, batch.raw),
-        )
+        )  # fmt: skip
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -146,35 +156,44 @@ class OutcomeSink:
             self._months.add(month)
 
     @staticmethod
-    def _write_raw(conn: psycopg.Connection[Any], events: Sequence[ContractEvent]) -> int:
-        if not events:
-            return 0
-        with conn.cursor() as cur:
-            with cur.copy(q.COPY_RAW) as copy:
-                for event in events:
-                    copy.write_row(raw_event_row(event))
-            cur.execute(q.INSERT_RAW)
-            return cur.rowcount
+    def write_raw_rows(conn: psycopg.Connection[Any], rows: Sequence[Row]) -> int:
+        """Append ``raw_events`` rows not stored yet (by event id); return how many were new.
+
+        Must run inside the caller's transaction, after ``STAGE_TABLES``.
+        """
+        return _copy_apply(conn, q.COPY_RAW, q.INSERT_RAW, rows)
 
     @staticmethod
     def write_outcome_rows(conn: psycopg.Connection[Any], rows: Sequence[Row]) -> int:
         """Upsert ``visit_outcomes`` rows (one per visit) and refresh the rollups they touch.
 
+        A row older than the stored outcome of its visit, or of the same event, changes
+        nothing; a visit moved to another day loses its old row. ``visit_latest`` is kept
+        in step, so loaders that write ``visit_outcomes`` directly must rebuild it
+        (``SELECT ecm_rebuild_visit_latest()``).
+
         Must run inside the caller's transaction, after ``STAGE_TABLES``; exposed for
         bulk loaders and benchmarks that build rows without models.
+
+        Returns:
+            The number of visits inserted or changed.
+
         """
         if not rows:
             return 0
         with conn.cursor() as cur:
-            with cur.copy(q.COPY_OUTCOMES) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(q.DROP_STALE_OUTCOMES)
-            cur.execute(q.RECORD_TOUCHED)
-            cur.execute(q.DELETE_MOVED_OUTCOMES)
+            _copy(cur, q.COPY_OUTCOMES, rows)
+            cur.execute(q.FIND_PRIOR)
+            if cur.rowcount:
+                cur.execute(q.DROP_STALE_OUTCOMES)
+                moved = cur.execute(q.MOVED_OUTCOMES).fetchall()
+                if moved:
+                    cur.executemany(q.DELETE_OUTCOME, moved)
             cur.execute(q.UPSERT_OUTCOMES)
             changed = cur.rowcount
-            cur.execute(q.REFRESH_TOUCHED_ROLLUPS)
+            if changed:
+                cur.execute(q.UPSERT_VISIT_LATEST)
+                cur.execute(q.REFRESH_TOUCHED_ROLLUPS)
             return changed
 
     @staticmethod
@@ -186,11 +205,21 @@ class OutcomeSink:
                 changed += conn.execute(q.upsert_reference(spec), spec.row(event)).rowcount
         return changed
 
-    @staticmethod
-    def _executemany(conn: psycopg.Connection[Any], query: Any, rows: Iterable[Row]) -> int:
-        batch = list(rows)
-        if not batch:
-            return 0
-        with conn.cursor() as cur:
-            cur.executemany(query, batch, returning=False)
-            return max(cur.rowcount, 0)
+
+def _copy(cur: psycopg.Cursor[Any], copy_sql: Any, rows: Iterable[Row]) -> None:
+    with cur.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_apply(
+    conn: psycopg.Connection[Any], copy_sql: Any, apply_sql: Any, rows: Iterable[Row]
+) -> int:
+    """COPY ``rows`` into a staging table, then run ``apply_sql``; return its row count."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    with conn.cursor() as cur:
+        _copy(cur, copy_sql, batch)
+        cur.execute(apply_sql)
+        return max(cur.rowcount, 0)

@@ -30,12 +30,23 @@ def _set_excluded(columns: tuple[str, ...]) -> sql.Composable:
 
 ENSURE_PARTITIONS = "SELECT ecm_ensure_partitions(%s, 1)"
 
+# Run first in every sink transaction. Staging tables are created once per session and
+# emptied at every commit; the sink COPYs a batch into them, then changes each stored table
+# with one statement. JIT is off: compiling the plans of these short statements over many
+# partitions took seconds (measured on ecm_refresh_rollups and the prior-version lookup),
+# far more than running them.
 STAGE_TABLES = """
+SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raw (LIKE raw_events INCLUDING DEFAULTS)
     ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_outcomes (LIKE visit_outcomes) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS ecm_stage_touched (
-    provider_id text, local_date date, client_id text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_prior (
+    visit_id text, local_date date, provider_id text, client_id text, stale boolean,
+    moved boolean) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raised (LIKE alerts) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_resolved (LIKE alerts) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_exceptions (LIKE visit_exceptions INCLUDING DEFAULTS)
+    ON COMMIT DELETE ROWS;
 """
 
 COPY_RAW = sql.SQL("COPY ecm_stage_raw ({}) FROM STDIN").format(_names(RAW_EVENT_COLUMNS))
@@ -43,27 +54,30 @@ INSERT_RAW = sql.SQL("INSERT INTO raw_events SELECT * FROM ecm_stage_raw ON CONF
 
 COPY_OUTCOMES = sql.SQL("COPY ecm_stage_outcomes ({}) FROM STDIN").format(_names(OUTCOME_COLUMNS))
 
-# Incoming outcomes older than the stored one, or identical to it, change nothing.
+# What is stored of each staged visit, from visit_latest: one index scan for the whole
+# batch (= ANY of an array; a per-row join would rescan an index per visit, and a hash
+# join read the whole table, the staging table having no statistics). Stale: older than
+# the stored outcome, or the same event (events are immutable: the same event_id is the
+# same payload), so a redelivery changes nothing. Moved: stored on another day.
+FIND_PRIOR = """
+INSERT INTO ecm_stage_prior
+SELECT s.visit_id, v.local_date, v.provider_id, v.client_id,
+       v.recorded_at > s.recorded_at
+       OR (v.recorded_at = s.recorded_at AND v.event_id = s.event_id
+           AND v.local_date = s.local_date),
+       v.local_date <> s.local_date
+FROM visit_latest v JOIN ecm_stage_outcomes s ON s.visit_id = v.visit_id
+WHERE v.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_outcomes))
+"""
+
 DROP_STALE_OUTCOMES = """
-DELETE FROM ecm_stage_outcomes s USING visit_outcomes o
-WHERE o.visit_id = s.visit_id
-  AND (o.recorded_at > s.recorded_at OR (o.local_date = s.local_date AND o.payload = s.payload))
+DELETE FROM ecm_stage_outcomes s USING ecm_stage_prior p WHERE p.visit_id = s.visit_id AND p.stale
 """
 
-# The rollup keys of the old versions (before the upsert) and of the new ones.
-RECORD_TOUCHED = """
-INSERT INTO ecm_stage_touched
-SELECT o.provider_id, o.local_date, o.client_id
-FROM visit_outcomes o JOIN ecm_stage_outcomes s USING (visit_id)
-UNION ALL
-SELECT provider_id, local_date, client_id FROM ecm_stage_outcomes
-"""
-
-# A visit moved to another day lives in another partition: drop its old row.
-DELETE_MOVED_OUTCOMES = """
-DELETE FROM visit_outcomes o USING ecm_stage_outcomes s
-WHERE o.visit_id = s.visit_id AND o.local_date <> s.local_date
-"""
+# A visit moved to another day lives in another partition: its old row is deleted by key
+# (rare, so one point delete each, pruned to the old day's partition).
+MOVED_OUTCOMES = "SELECT visit_id, local_date FROM ecm_stage_prior WHERE moved AND NOT stale"
+DELETE_OUTCOME = "DELETE FROM visit_outcomes WHERE visit_id = %s AND local_date = %s"
 
 UPSERT_OUTCOMES = sql.SQL(
     "INSERT INTO visit_outcomes ({cols}) SELECT {cols} FROM ecm_stage_outcomes"
@@ -73,29 +87,54 @@ UPSERT_OUTCOMES = sql.SQL(
     updates=_set_excluded(tuple(c for c in OUTCOME_COLUMNS if c not in ("visit_id", "local_date"))),
 )
 
-REFRESH_TOUCHED_ROLLUPS = """
-SELECT ecm_refresh_rollups(array_agg(provider_id), array_agg(local_date), array_agg(client_id))
-FROM (SELECT DISTINCT provider_id, local_date, client_id FROM ecm_stage_touched) t
+UPSERT_VISIT_LATEST = """
+INSERT INTO visit_latest (visit_id, local_date, provider_id, client_id, recorded_at, event_id)
+SELECT visit_id, local_date, provider_id, client_id, recorded_at, event_id FROM ecm_stage_outcomes
+ON CONFLICT (visit_id) DO UPDATE SET local_date = EXCLUDED.local_date,
+    provider_id = EXCLUDED.provider_id, client_id = EXCLUDED.client_id,
+    recorded_at = EXCLUDED.recorded_at, event_id = EXCLUDED.event_id
 """
 
-# An alert keeps its first raise and its latest resolution; either may arrive first.
+# Once per batch: the distinct rollup keys of the new versions and of the old ones they
+# replace (the old day of a moved visit, the old provider or client of a corrected one).
+REFRESH_TOUCHED_ROLLUPS = """
+SELECT ecm_refresh_rollups(array_agg(provider_id), array_agg(local_date), array_agg(client_id))
+FROM (SELECT provider_id, local_date, client_id FROM ecm_stage_outcomes
+      UNION
+      SELECT provider_id, local_date, client_id FROM ecm_stage_prior WHERE NOT stale) t
+"""
+
+COPY_RAISED = sql.SQL("COPY ecm_stage_raised ({}) FROM STDIN").format(_names(ALERT_RAISED_COLUMNS))
+COPY_RESOLVED = sql.SQL("COPY ecm_stage_resolved ({}) FROM STDIN").format(
+    _names(ALERT_RESOLVED_COLUMNS)
+)
+COPY_EXCEPTIONS = sql.SQL("COPY ecm_stage_exceptions ({}) FROM STDIN").format(
+    _names(EXCEPTION_COLUMNS)
+)
+
+# An alert keeps its first raise and its latest resolution; either may arrive first. The
+# staging tables hold at most one row per alert (the sink keeps the earliest raise and the
+# latest resolution of a batch).
 UPSERT_ALERT_RAISED = sql.SQL(
-    "INSERT INTO alerts ({cols}) VALUES ({values}) ON CONFLICT (alert_id) DO UPDATE SET"
+    "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_raised"
+    " ON CONFLICT (alert_id) DO UPDATE SET"
     " client_id = EXCLUDED.client_id, lot_id = EXCLUDED.lot_id, due_at = EXCLUDED.due_at,"
     " raised_at = EXCLUDED.raised_at, raised_event_id = EXCLUDED.raised_event_id"
     " WHERE alerts.raised_at IS NULL OR EXCLUDED.raised_at < alerts.raised_at"
-).format(cols=_names(ALERT_RAISED_COLUMNS), values=_placeholders(ALERT_RAISED_COLUMNS))
+).format(cols=_names(ALERT_RAISED_COLUMNS))
 
 UPSERT_ALERT_RESOLVED = sql.SQL(
-    "INSERT INTO alerts ({cols}) VALUES ({values}) ON CONFLICT (alert_id) DO UPDATE SET"
+    "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_resolved"
+    " ON CONFLICT (alert_id) DO UPDATE SET"
     " resolved_at = EXCLUDED.resolved_at, resolution = EXCLUDED.resolution,"
     " resolved_event_id = EXCLUDED.resolved_event_id"
     " WHERE alerts.resolved_at IS NULL OR EXCLUDED.resolved_at > alerts.resolved_at"
-).format(cols=_names(ALERT_RESOLVED_COLUMNS), values=_placeholders(ALERT_RESOLVED_COLUMNS))
+).format(cols=_names(ALERT_RESOLVED_COLUMNS))
 
-INSERT_EXCEPTION = sql.SQL(
-    "INSERT INTO visit_exceptions ({cols}) VALUES ({values}) ON CONFLICT (exception_id) DO NOTHING"
-).format(cols=_names(EXCEPTION_COLUMNS), values=_placeholders(EXCEPTION_COLUMNS))
+INSERT_EXCEPTIONS = sql.SQL(
+    "INSERT INTO visit_exceptions ({cols}) SELECT {cols} FROM ecm_stage_exceptions"
+    " ON CONFLICT (exception_id) DO NOTHING"
+).format(cols=_names(EXCEPTION_COLUMNS))
 
 
 def upsert_reference(spec: ReferenceTable) -> sql.Composed:

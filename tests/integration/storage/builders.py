@@ -109,10 +109,10 @@ def check_in(event_id: str, visit_id: str, when: datetime) -> CarerCheckedIn:
     )
 
 
-def alert_raised(visit_id: str, when: datetime) -> AlertRaised:
+def alert_raised(visit_id: str, when: datetime, event_id: str | None = None) -> AlertRaised:
     """A missed-call alert for ``visit_id``."""
     return AlertRaised(
-        event_id=f"ar-{visit_id}",
+        event_id=event_id or f"ar-{visit_id}",
         occurred_at=when,
         alert_id=f"{visit_id}:missed",
         kind="missed",
@@ -124,10 +124,10 @@ def alert_raised(visit_id: str, when: datetime) -> AlertRaised:
     )
 
 
-def alert_resolved(visit_id: str, when: datetime) -> AlertResolved:
+def alert_resolved(visit_id: str, when: datetime, event_id: str | None = None) -> AlertResolved:
     """The missed-call alert of ``visit_id`` resolved by a late check-in."""
     return AlertResolved(
-        event_id=f"as-{visit_id}",
+        event_id=event_id or f"as-{visit_id}",
         occurred_at=when,
         alert_id=f"{visit_id}:missed",
         kind="missed",

@@ -54,7 +54,7 @@ def conn(dsn: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(dsn, autocommit=True) as connection:
         yield connection
         connection.execute(
-            "TRUNCATE raw_events, visit_outcomes, alerts, visit_exceptions, kpi_daily,"
-            " kpi_client_week, lots, providers, clients, carers, care_packages, rate_cards,"
-            " contract_rules"
+            "TRUNCATE raw_events, visit_outcomes, visit_latest, alerts, visit_exceptions,"
+            " kpi_daily, kpi_client_week, lots, providers, clients, carers, care_packages,"
+            " rate_cards, contract_rules"
         )

@@ -29,8 +29,8 @@ WEEK = Period.iso_week("2024-W23")
 
 
 def _dump(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
-    tables = ("raw_events", "visit_outcomes", "alerts", "visit_exceptions", "kpi_daily",
-              "kpi_client_week", "care_packages")  # fmt: skip
+    tables = ("raw_events", "visit_outcomes", "visit_latest", "alerts", "visit_exceptions",
+              "kpi_daily", "kpi_client_week", "care_packages")  # fmt: skip
     return {
         t: conn.execute(f"SELECT *, xmin::text FROM {t} ORDER BY 1, 2").fetchall() for t in tables
     }
@@ -43,8 +43,29 @@ def _batch() -> list:
         outcome("V1", MON),
         not_checked_in("V2", MON, VisitStatus.MISSED),
         alert_raised("V2", at(MON, 11)),
+        alert_raised("V2", at(MON, 11, 5), event_id="ar-V2-again"),
+        alert_resolved("V2", at(MON, 12)),
+        exception("V2", "no_check_in", at(MON, 11)),
         exception("V2", "no_check_in", at(MON, 11)),
     ]
+
+
+def _rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall()
+        for t in ("kpi_daily", "kpi_client_week")
+    }
+
+
+def _recomputed_rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """The rollups recomputed from scratch over every stored visit (rolled back after)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("DELETE FROM kpi_daily; DELETE FROM kpi_client_week")
+        conn.execute(
+            "SELECT ecm_refresh_rollups(array_agg(provider_id), array_agg(local_date),"
+            " array_agg(client_id)) FROM visit_outcomes"
+        )
+        return _rollups(conn)
 
 
 def test_writing_the_same_batch_twice_changes_no_row(conn: psycopg.Connection) -> None:
@@ -55,8 +76,26 @@ def test_writing_the_same_batch_twice_changes_no_row(conn: psycopg.Connection) -
     second = sink.write(_batch())
 
     assert first.visit_outcomes == 2 and first.raw_events == 2 and first.reference == 1
+    assert first.alerts == 2 and first.visit_exceptions == 1  # raised, then resolved
     assert second.visit_outcomes == second.raw_events == second.alerts == 0
+    assert second.visit_exceptions == second.reference == 0
     assert _dump(conn) == before  # same rows, same xmin: nothing rewritten
+
+
+def test_a_batch_keeps_the_first_raise_and_latest_resolution_of_an_alert(
+    conn: psycopg.Connection,
+) -> None:
+    OutcomeSink(conn).write([
+        alert_resolved("V2", at(MON, 12), event_id="as-1"),
+        alert_raised("V2", at(MON, 11, 5), event_id="ar-2"),
+        alert_resolved("V2", at(MON, 13), event_id="as-2"),
+        alert_raised("V2", at(MON, 11), event_id="ar-1"),
+    ])  # fmt: skip
+
+    row = conn.execute(
+        "SELECT raised_at, raised_event_id, resolved_at, resolved_event_id FROM alerts"
+    ).fetchall()
+    assert row == [(at(MON, 11), "ar-1", at(MON, 13), "as-2")]
 
 
 def test_an_older_outcome_arriving_late_is_ignored(conn: psycopg.Connection) -> None:
@@ -80,6 +119,51 @@ def test_a_visit_moved_to_another_week_leaves_its_old_week(conn: psycopg.Connect
     assert rows == [(moved,)]
     assert weekly_kpis(conn, WEEK) == []
     assert [r["visits_planned"] for r in weekly_kpis(conn, Period.iso_week("2024-W24"))] == [1]
+
+
+def test_a_visit_moved_to_another_day_keeps_one_row_and_rollups_equal_a_recomputation(
+    conn: psycopg.Connection,
+) -> None:
+    sink = OutcomeSink(conn)
+    tue, wed = MON + timedelta(days=1), MON + timedelta(days=2)
+    sink.write([outcome("V1", MON), outcome("V2", MON, client_id="C2", carer_ids=("K2",))])
+    moved = outcome("V1", tue, version=2, occurred_at=at(tue, 23), carer_ids=("K3",))
+    result = sink.write([moved, outcome("V3", wed)])
+    again = sink.write([moved, outcome("V3", wed), outcome("V1", MON)])  # old one arrives late
+
+    rows = conn.execute("SELECT visit_id, local_date FROM visit_outcomes ORDER BY 1").fetchall()
+    assert rows == [("V1", tue), ("V2", MON), ("V3", wed)]
+    assert (
+        conn.execute("SELECT visit_id, local_date FROM visit_latest ORDER BY 1").fetchall() == rows
+    )
+    assert (result.visit_outcomes, again.visit_outcomes) == (2, 0)
+    daily = conn.execute("SELECT local_date, visits_planned FROM kpi_daily ORDER BY 1").fetchall()
+    assert daily == [(MON, 1), (tue, 1), (wed, 1)]
+    assert _rollups(conn) == _recomputed_rollups(conn)
+
+
+def test_a_visit_moved_to_another_provider_and_client_leaves_their_rollups(
+    conn: psycopg.Connection,
+) -> None:
+    sink = OutcomeSink(conn)
+    sink.write([outcome("V1", MON)])
+    sink.write([outcome("V1", MON, version=2, occurred_at=at(MON, 23, 30), provider_id="P2",
+                        client_id="C2")])  # fmt: skip
+
+    assert conn.execute("SELECT provider_id, client_id FROM kpi_client_week").fetchall() == [
+        ("P2", "C2")
+    ]
+    assert _rollups(conn) == _recomputed_rollups(conn)
+
+
+def test_retention_forgets_the_visits_it_drops(conn: psycopg.Connection) -> None:
+    old = date(2018, 1, 8)
+    conn.execute("SELECT ecm_ensure_partitions(%s, 1)", (old,))
+    OutcomeSink(conn).write([outcome("V-old", old), outcome("V1", MON)])
+
+    list(conn.execute("SELECT ecm_apply_retention(60)"))  # keeps 2024, drops 2018
+
+    assert conn.execute("SELECT visit_id FROM visit_latest").fetchall() == [("V1",)]
 
 
 def test_an_alert_resolved_before_its_raise_arrives_ends_up_raised_and_resolved(
