@@ -37,6 +37,9 @@ stack-down: ## stop everything stack-up started
 stack-status: ## say which local services are up and ready
 	$(STACK) status
 
+demo: install stack-up ## run the whole product end to end on a synthetic week (leaves it running)
+	bash deploy/local/demo.sh
+
 test: install stack-up ## run every test against the real local stack
 	@set +e; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
@@ -50,6 +53,12 @@ lint: install ## ruff and mypy
 
 schemas: install ## regenerate schemas/ from the contract models
 	$(VENV)/bin/ecm schemas export
+
+bench: install stack-up ## run every benchmark; write benchmarks/RESULTS.md and results.json
+	$(PY) benchmarks/run_all.py
+
+bench-quick: install stack-up ## the same benchmarks at a tenth of the size, in a few minutes
+	$(PY) benchmarks/run_all.py --quick
 
 clean: ## remove the virtualenv and caches (not the stack's state)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

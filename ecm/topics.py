@@ -47,6 +47,16 @@ ALL_TOPICS = (
     DEAD_LETTER,
 )
 
+WORKER_INPUTS = (
+    VISIT_EVENTS, DEADLINE_COMMANDS, CARER_CALLS, REFERENCE, OUTCOMES, ALERTS, EXCEPTIONS
+)
+"""Every topic the stream workers' consumer group reads."""
+
+
+def worker_group(kafka: KafkaSettings) -> str:
+    """The consumer group (and Faust app id) of the stream workers."""
+    return f"{kafka.topic_prefix}-worker"
+
 
 @dataclass(frozen=True)
 class Route:

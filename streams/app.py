@@ -39,7 +39,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
     """Create the Faust app and declare its topics and tables."""
     kafka = settings.kafka
     app = faust.App(
-        f"{kafka.topic_prefix}-worker",
+        topics.worker_group(kafka),
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
         store="memory://",
         topic_partitions=kafka.partitions,

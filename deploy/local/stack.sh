@@ -490,10 +490,25 @@ Use these settings for the ecm worker, API and integration tests:
 EOF
 }
 
+# The ecm processes `make demo` started (worker, API), recorded in $STATE_DIR/app.
+apps_down() {
+  local pidfile pid
+  for pidfile in "$STATE_DIR"/app/*.pid; do
+    [[ -f "$pidfile" ]] || continue
+    pid="$(read_pid "$pidfile")"
+    if pid_alive "$pid" ecm; then
+      log "stopping $(basename "$pidfile" .pid) (pid $pid)"
+      stop_pid "$(basename "$pidfile" .pid)" "$pid" 30
+    fi
+    rm -f "$pidfile"
+  done
+}
+
 cmd_down() {
   select_services "$@"
   [[ -d "$STATE_DIR" ]] || { log "nothing to stop ($STATE_DIR does not exist)"; return 0; }
   lock_state
+  if (($# == 0)); then apps_down; fi
   local i
   # Reverse order: prometheus, kafka, postgres.
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do "${SERVICES[i]}_down"; done

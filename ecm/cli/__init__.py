@@ -11,6 +11,7 @@ from ecm.cli import (
     db_cmd,
     notify_cmd,
     providers_cmd,
+    publish_cmd,
     replay_cmd,
     report_cmd,
     schemas_cmd,
@@ -32,6 +33,7 @@ api_cmd.register(app)
 providers_cmd.register(app)
 simulate_cmd.register(app)
 replay_cmd.register(app)
+publish_cmd.register(app)
 report_cmd.register(app)
 notify_cmd.register(app)
 

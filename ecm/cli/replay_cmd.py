@@ -19,8 +19,8 @@ HELP = "\n\n".join([
         'INPUT is a JSON Lines file with one contract-v1 event per line, in the order they '
         'arrived: reference data (clients, carers, care packages, rate cards, contract rules) '
         "and the rota and carers' check-ins and check-outs. Nothing else is needed (no Kafka, "
-        'no database). The clock is the latest event time seen; at the end every deadline is '
-        'flushed, or only those up to --until.'
+        'no database). The clock is the latest event time seen, in five-minute steps; at the end '
+        'every deadline is flushed, or only those up to --until.'
     ),
     (
         'Writes into --out: outcomes.jsonl (one final outcome per planned or unscheduled '

@@ -7,6 +7,9 @@ The visit-events and deadline-commands topics must have the same number of parti
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -62,3 +65,31 @@ def _check_partitions(admin: KafkaAdminClient, kafka: KafkaSettings, names: list
             raise RuntimeError(
                 f"topic {topic['topic']} has {count} partitions, settings say {kafka.partitions}"
             )
+
+
+def group_lag(kafka: KafkaSettings, group: str, logical_topics: Iterable[str]) -> int:
+    """Return how many messages ``group`` has not committed yet over ``logical_topics``.
+
+    Every partition of each topic counts (a partition the group never committed counts
+    from offset 0). Topic names are logical (``visit-events``); the prefix comes from
+    ``kafka``. A snapshot: the answer can be stale by the time it is returned.
+    """
+    admin = KafkaAdminClient(**client_options(kafka))
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(**client_options(kafka))
+    try:
+        partitions = [
+            TopicPartition(kafka.topic(name), p)
+            for name in logical_topics
+            for p in sorted(consumer.partitions_for_topic(kafka.topic(name)) or ())
+        ]
+        ends = consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+    return sum(
+        end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+        for tp, end in ends.items()
+    )

@@ -15,7 +15,11 @@ What ``write`` guarantees:
 * the latest ``VisitOutcomeRecorded`` per visit wins (by ``occurred_at``; an older one
   arriving late is ignored) and the KPI rollups of every provider-day and client-week it
   touches (old and new, if the visit moved) are recomputed in the same transaction;
-* an alert keeps its first raise and its latest resolution, in whatever order they come;
+* an alert keeps its first raise; its resolution is the last one sent (the records of one
+  visit share a partition, so they arrive in the order they were decided: a later fact
+  can move a resolution earlier), and a resolution may arrive before its raise;
+* an exception is raised once per ``exception_id`` and may later be resolved (and raised
+  again): the last record sent for it wins;
 * an exception is recorded once per ``exception_id``.
 """
 
@@ -35,6 +39,7 @@ from ecm.contracts import (
     AlertResolved,
     ContractEvent,
     VisitExceptionRaised,
+    VisitExceptionResolved,
     VisitOutcomeRecorded,
 )
 from ecm.storage import sink_sql as q
@@ -54,15 +59,16 @@ class Batch:
     """A batch of contract events sorted by what they are stored as.
 
     Of several outcomes for one visit only the latest is kept, of several raises of one
-    alert the first, of several resolutions the latest (the first to arrive on a tie), so
-    each table is then changed by one set-based statement.
+    alert the first, of several resolutions the last sent, of an exception's records the
+    last sent, so each table is then changed by one set-based statement.
     """
 
     raw: list[ContractEvent] = field(default_factory=list)
     outcomes: dict[str, VisitOutcomeRecorded] = field(default_factory=dict)
     raised: dict[str, AlertRaised] = field(default_factory=dict)
     resolved: dict[str, AlertResolved] = field(default_factory=dict)
-    exceptions: list[VisitExceptionRaised] = field(default_factory=list)
+    exceptions: dict[str, VisitExceptionRaised] = field(default_factory=dict)
+    exceptions_resolved: dict[str, VisitExceptionResolved] = field(default_factory=dict)
 
     @classmethod
     def of(cls, events: Iterable[ContractEvent]) -> Batch:
@@ -78,11 +84,12 @@ class Batch:
                 if first is None or event.occurred_at < first.occurred_at:
                     batch.raised[event.alert_id] = event
             elif isinstance(event, AlertResolved):
-                latest = batch.resolved.get(event.alert_id)
-                if latest is None or event.occurred_at > latest.occurred_at:
-                    batch.resolved[event.alert_id] = event
+                batch.resolved[event.alert_id] = event
             elif isinstance(event, VisitExceptionRaised):
-                batch.exceptions.append(event)
+                batch.exceptions[event.exception_id] = event
+                batch.exceptions_resolved.pop(event.exception_id, None)  # open again
+            elif isinstance(event, VisitExceptionResolved):
+                batch.exceptions_resolved[event.exception_id] = event
             else:
                 batch.raw.append(event)
         return batch
@@ -135,8 +142,7 @@ class OutcomeSink:
                                map(alert_raised_row, batch.raised.values()))
             + _copy_apply(conn, q.COPY_RESOLVED, q.UPSERT_ALERT_RESOLVED,
                           map(alert_resolved_row, batch.resolved.values())),
-            visit_exceptions=_copy_apply(conn, q.COPY_EXCEPTIONS, q.INSERT_EXCEPTIONS,
-                                         map(exception_row, batch.exceptions)),
+            visit_exceptions=self._write_exceptions(conn, batch),
             reference=self._write_reference(conn, batch.raw),
         )  # fmt: skip
 
@@ -195,6 +201,19 @@ class OutcomeSink:
                 cur.execute(q.UPSERT_VISIT_LATEST)
                 cur.execute(q.REFRESH_TOUCHED_ROLLUPS)
             return changed
+
+    @staticmethod
+    def _write_exceptions(conn: psycopg.Connection[Any], batch: Batch) -> int:
+        resolved = [
+            (e.occurred_at, e.event_id, e.exception_id) for e in batch.exceptions_resolved.values()
+        ]
+        changed = _copy_apply(conn, q.COPY_EXCEPTIONS, q.UPSERT_EXCEPTIONS,
+                              map(exception_row, batch.exceptions.values()))
+        if resolved:
+            with conn.cursor() as cur:
+                cur.executemany(q.RESOLVE_EXCEPTION, resolved)
+                changed += max(cur.rowcount, 0)
+        return changed
 
     @staticmethod
     def _write_reference(conn: psycopg.Connection[Any], events: Sequence[ContractEvent]) -> int:

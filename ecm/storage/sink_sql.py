@@ -112,9 +112,9 @@ COPY_EXCEPTIONS = sql.SQL("COPY ecm_stage_exceptions ({}) FROM STDIN").format(
     _names(EXCEPTION_COLUMNS)
 )
 
-# An alert keeps its first raise and its latest resolution; either may arrive first. The
-# staging tables hold at most one row per alert (the sink keeps the earliest raise and the
-# latest resolution of a batch).
+# An alert keeps its first raise and the last resolution sent; either may arrive first.
+# The staging tables hold at most one row per alert (the sink keeps the earliest raise and
+# the last resolution of a batch).
 UPSERT_ALERT_RAISED = sql.SQL(
     "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_raised"
     " ON CONFLICT (alert_id) DO UPDATE SET"
@@ -128,13 +128,25 @@ UPSERT_ALERT_RESOLVED = sql.SQL(
     " ON CONFLICT (alert_id) DO UPDATE SET"
     " resolved_at = EXCLUDED.resolved_at, resolution = EXCLUDED.resolution,"
     " resolved_event_id = EXCLUDED.resolved_event_id"
-    " WHERE alerts.resolved_at IS NULL OR EXCLUDED.resolved_at > alerts.resolved_at"
+    " WHERE alerts.resolved_at IS DISTINCT FROM EXCLUDED.resolved_at"
+    " OR alerts.resolution IS DISTINCT FROM EXCLUDED.resolution"
 ).format(cols=_names(ALERT_RESOLVED_COLUMNS))
 
-INSERT_EXCEPTIONS = sql.SQL(
+# An exception raised again after it was resolved is open again; the same raise sent
+# twice changes nothing.
+UPSERT_EXCEPTIONS = sql.SQL(
     "INSERT INTO visit_exceptions ({cols}) SELECT {cols} FROM ecm_stage_exceptions"
-    " ON CONFLICT (exception_id) DO NOTHING"
+    " ON CONFLICT (exception_id) DO UPDATE SET resolved_at = NULL,"
+    " detail = EXCLUDED.detail, detected_at = EXCLUDED.detected_at,"
+    " event_id = EXCLUDED.event_id"
+    " WHERE visit_exceptions.resolved_at IS NOT NULL"
+    " OR visit_exceptions.event_id IS DISTINCT FROM EXCLUDED.event_id"
 ).format(cols=_names(EXCEPTION_COLUMNS))
+
+RESOLVE_EXCEPTION = (
+    "UPDATE visit_exceptions SET resolved_at = %s, resolved_event_id = %s"
+    " WHERE exception_id = %s AND resolved_at IS NULL"
+)
 
 
 def upsert_reference(spec: ReferenceTable) -> sql.Composed:

@@ -2,7 +2,7 @@
 
 ``ecm replay`` runs it over a file; a stream processor holds the same per-visit and
 per-carer state in tables and calls the same domain functions. The watermark is the
-latest ``occurred_at`` of any schedule or call event seen so far, in whole minutes
+latest ``occurred_at`` of any schedule or call event seen so far, in five-minute steps
 (``ecm.domain.watermark``): the same watermark the Kafka replay sends as ticks.
 """
 
@@ -16,12 +16,12 @@ from ecm import contracts as c
 from ecm.domain.alerts import AlertChange, alert_history, fire_due, pending_deadlines
 from ecm.domain.carers import CarerTimeline
 from ecm.domain.deadlines import END_OF_TIME, passed
-from ecm.domain.watermark import Watermark
 from ecm.domain.derive import VisitResult, derive
 from ecm.domain.events import CallTimeCorrected, CarerCall, VisitEvent, VisitPlanned
 from ecm.domain.exceptions import VisitException
 from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import VisitState
+from ecm.domain.watermark import Watermark
 from ecm.visits.translate import reference_record, visit_event
 
 

@@ -18,7 +18,7 @@ from builders import (
     package,
 )
 
-from ecm.contracts import VisitStatus
+from ecm.contracts import VisitExceptionResolved, VisitStatus
 from ecm.kpi import Period, weekly_kpis
 from ecm.storage.sink import OutcomeSink
 
@@ -82,20 +82,40 @@ def test_writing_the_same_batch_twice_changes_no_row(conn: psycopg.Connection) -
     assert _dump(conn) == before  # same rows, same xmin: nothing rewritten
 
 
-def test_a_batch_keeps_the_first_raise_and_latest_resolution_of_an_alert(
+def test_a_batch_keeps_the_first_raise_and_the_last_resolution_sent_of_an_alert(
     conn: psycopg.Connection,
 ) -> None:
     OutcomeSink(conn).write([
-        alert_resolved("V2", at(MON, 12), event_id="as-1"),
+        alert_resolved("V2", at(MON, 13), event_id="as-1"),
         alert_raised("V2", at(MON, 11, 5), event_id="ar-2"),
-        alert_resolved("V2", at(MON, 13), event_id="as-2"),
+        alert_resolved("V2", at(MON, 12), event_id="as-2"),  # a correction moved it earlier
         alert_raised("V2", at(MON, 11), event_id="ar-1"),
     ])  # fmt: skip
 
     row = conn.execute(
         "SELECT raised_at, raised_event_id, resolved_at, resolved_event_id FROM alerts"
     ).fetchall()
-    assert row == [(at(MON, 11), "ar-1", at(MON, 13), "as-2")]
+    assert row == [(at(MON, 11), "ar-1", at(MON, 12), "as-2")]
+
+
+def test_an_exception_resolved_later_is_closed_and_reopened_if_raised_again(
+    conn: psycopg.Connection,
+) -> None:
+    sink = OutcomeSink(conn)
+    raised = exception("V3", "unscheduled_visit", at(MON, 9))
+    resolved = VisitExceptionResolved(
+        event_id="ex-V3-resolved", occurred_at=at(MON, 10), exception_id=raised.exception_id,
+        kind=raised.kind, visit_id="V3", provider_id="P1",
+    )
+    sink.write([raised, resolved])
+    closed = conn.execute("SELECT resolved_at FROM visit_exceptions").fetchall()
+    sink.write([resolved])  # sent again: nothing changes
+    again = conn.execute("SELECT resolved_at FROM visit_exceptions").fetchall()
+    sink.write([exception("V3", "unscheduled_visit", at(MON, 11))])
+    reopened = conn.execute("SELECT resolved_at, detected_at FROM visit_exceptions").fetchall()
+
+    assert closed == again == [(at(MON, 10),)]
+    assert reopened == [(None, at(MON, 11))]
 
 
 def test_an_older_outcome_arriving_late_is_ignored(conn: psycopg.Connection) -> None:

@@ -10,7 +10,6 @@ from harness import Pipeline
 from support import fresh_database
 
 
-
 @pytest.fixture()
 def pipeline(kafka_bootstrap: str, test_dsn: str, tmp_path: Path) -> Iterator[Pipeline]:
     with fresh_database(test_dsn, prefix="ecm_stream") as dsn:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from harness import Pipeline
 from kafka import KafkaConsumer, KafkaProducer
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from support import free_port
 
 from ecm import contracts as c

@@ -12,7 +12,14 @@ import signal
 from pathlib import Path
 
 import pytest
-from harness import Derived, Pipeline, from_database, from_replay, replay_outcomes_normalised, weeks_of
+from harness import (
+    Derived,
+    Pipeline,
+    from_database,
+    from_replay,
+    replay_outcomes_normalised,
+    weeks_of,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
