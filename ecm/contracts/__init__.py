@@ -62,7 +62,11 @@ ScheduleEvent = VisitPlanned | VisitChanged | VisitCancelled
 CallEvent = CarerCheckedIn | CarerCheckedOut | CallTimeCorrected
 VisitEvent = ScheduleEvent | CallEvent
 OutputEvent = (
-    VisitOutcomeRecorded | AlertRaised | AlertResolved | VisitExceptionRaised | VisitExceptionResolved
+    VisitOutcomeRecorded
+    | AlertRaised
+    | AlertResolved
+    | VisitExceptionRaised
+    | VisitExceptionResolved
 )
 InputEvent = ReferenceEvent | VisitEvent
 Event = InputEvent | OutputEvent

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-
 STEP_MINUTES = 5
 
 
