@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+from figures import emit
 
 from ecm.api.keys import Role
 from ecm.api.keystore import PgKeyStore, issue_key
@@ -169,6 +170,9 @@ def _run_phases(url: str, key: str, pid: int, args: argparse.Namespace) -> None:
         print(f"batch={batch:<4} concurrency={args.concurrency} requests={r['requests']} "
               f"errors={r['errors']} accepted_events_per_s={r['events_per_s']:.0f} "
               f"p50_ms={r['p50_ms']:.1f} p99_ms={r['p99_ms']:.1f} over {r['seconds']:.1f}s")
+        kind = "single" if batch == 1 else "batch"
+        emit(f"api_{kind}_events_per_s", r["events_per_s"], "events/s")
+        emit(f"api_{kind}_p99_ms", r["p99_ms"], "ms")
     before = _rss_kib(pid, "VmHWM")
     up = asyncio.run(_upload(url, key, args.csv_rows))
     after = _rss_kib(pid, "VmHWM")
@@ -176,6 +180,8 @@ def _run_phases(url: str, key: str, pid: int, args: argparse.Namespace) -> None:
           f"events={up['events']} seconds={up['seconds']:.1f} "
           f"rows_per_s={args.csv_rows / float(up['seconds']):.0f} "  # type: ignore[arg-type]
           f"server_peak_rss_mib before={before / 1024:.0f} after={after / 1024:.0f}")
+    emit("api_csv_rows_per_s", args.csv_rows / float(up["seconds"]), "rows/s")  # type: ignore[arg-type]
+    emit("api_csv_peak_rss_mb", after / 1024, "MiB")
 
 
 if __name__ == "__main__":

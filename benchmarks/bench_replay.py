@@ -21,6 +21,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from figures import emit
+
 from ecm.contracts import parse_event
 from ecm.replay import run, write_outputs
 
@@ -138,6 +140,9 @@ def main() -> None:
           f"{n / parse_s:,.0f} events/s")
     print(f"replay / parse-only throughput: {parse_s / engine_s:.3f} "
           f"(with output files: {parse_s / total_s:.3f})")
+    emit("replay_events_per_s", n / engine_s, "events/s")
+    emit("replay_parse_ceiling_events_per_s", n / parse_s, "events/s")
+    emit("replay_ratio_to_parse", parse_s / engine_s, "ratio")
 
 
 if __name__ == "__main__":

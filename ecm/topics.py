@@ -47,15 +47,26 @@ ALL_TOPICS = (
     DEAD_LETTER,
 )
 
-WORKER_INPUTS = (
-    VISIT_EVENTS, DEADLINE_COMMANDS, CARER_CALLS, REFERENCE, OUTCOMES, ALERTS, EXCEPTIONS
-)
-"""Every topic the stream workers' consumer group reads."""
+ENGINE_INPUTS = (VISIT_EVENTS, DEADLINE_COMMANDS, CARER_CALLS)
+"""What the workers' visit and carer agents read (their Faust consumer group)."""
+
+SINK_INPUTS = (VISIT_EVENTS, REFERENCE, OUTCOMES, ALERTS, EXCEPTIONS)
+"""What the workers' database sink reads (a consumer group of its own)."""
 
 
 def worker_group(kafka: KafkaSettings) -> str:
-    """The consumer group (and Faust app id) of the stream workers."""
+    """Return the consumer group (and Faust app id) of the stream workers' agents."""
     return f"{kafka.topic_prefix}-worker"
+
+
+def sink_group(kafka: KafkaSettings) -> str:
+    """Return the consumer group of the stream workers' database sink."""
+    return f"{kafka.topic_prefix}-sink"
+
+
+def pipeline_groups(kafka: KafkaSettings) -> dict[str, tuple[str, ...]]:
+    """Return every consumer group of the workers, with the topics it reads."""
+    return {worker_group(kafka): ENGINE_INPUTS, sink_group(kafka): SINK_INPUTS}
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from ecm.topics import route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, VisitLedger
 from streams.app import Topology
-from streams.reference import ReferenceReader
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +85,13 @@ def decode_visit_event(value: bytes) -> c.VisitEvent:
     return event
 
 
-def install_agents(
-    topology: Topology, ledger: VisitLedger, carers: CarerLedger, reference: ReferenceReader
-) -> None:
+def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:
     """Declare the visit and carer agents on the app."""
     app, publisher = topology.app, Publisher(topology)
     carer_topic = topology.by_name[topics.CARER_CALLS]
 
     @app.agent(topology.visit_inputs, name="visits")
     async def visits(stream: Any) -> None:
-        await reference.caught_up.wait()
         async for event in stream.events():
             started = time.perf_counter()
             partition = event.message.partition

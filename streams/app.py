@@ -25,7 +25,6 @@ class Topology:
     clock: str  # "live" or "replay"
     visit_inputs: Any  # visit-events + deadline-commands: co-partitioned, one stream
     carer_calls: Any
-    to_database: Any  # everything the database keeps: inputs, reference and outputs
     by_name: dict[str, Any]  # logical topic name -> Faust topic, for publishing
     visits: Any  # table: visit id -> ledger state
     carers: Any  # table: carer id -> carer timeline
@@ -69,10 +68,16 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         clock=clock,
         visit_inputs=topic(topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS),
         carer_calls=topic(topics.CARER_CALLS),
-        to_database=topic(
-            topics.VISIT_EVENTS, topics.REFERENCE, topics.OUTCOMES, topics.ALERTS, topics.EXCEPTIONS
-        ),
         by_name={name: topic(name) for name in topics.ALL_TOPICS},
-        visits=app.Table("visits", partitions=kafka.partitions),
-        carers=app.Table("carers", partitions=kafka.partitions),
+        visits=_table(app, "visits", kafka.partitions),
+        carers=_table(app, "carers", kafka.partitions),
     )
+
+
+def _table(app: faust.App, name: str, partitions: int) -> Any:
+    """A table of raw bytes: its changelog must read back exactly what was written.
+
+    (Faust picks the "raw" codec for ``bytes``; without the types it would decode the
+    changelog as JSON on recovery and lose every visit.)
+    """
+    return app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)

@@ -1,9 +1,9 @@
 """Reference data reaches every worker: each reads the whole reference topic itself.
 
 A consumer outside the consumer group is assigned every partition of the reference
-topic and reads it from the beginning into the worker's ``ReferenceData``. The visit
-agents wait until it has caught up with the end of the topic as it was at start-up,
-so no visit is judged against reference data the worker has not read yet.
+topic and reads it from the beginning into the worker's ``ReferenceData``. The worker
+catches up with the end of the topic before its agents start consuming, so no visit is
+judged against reference data the worker has not read yet, and then follows it.
 """
 
 from __future__ import annotations
@@ -28,26 +28,30 @@ class ReferenceReader:
     def __init__(self, kafka: KafkaSettings, reference: ReferenceData) -> None:
         self._kafka = kafka
         self.reference = reference
-        self.caught_up = asyncio.Event()
         self.records = 0
+        self._positions: dict[TopicPartition, int] = {}
 
-    async def run(self) -> None:
-        """Read the topic from the start, forever; set ``caught_up`` once at the end."""
-        # Without a group id the consumer is assigned every partition and commits nothing.
-        consumer = AIOKafkaConsumer(
-            self._kafka.topic(REFERENCE),
-            bootstrap_servers=self._kafka.bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
+    async def catch_up(self) -> None:
+        """Read the topic from the start up to its end as it is now (before consuming)."""
+        consumer = self._consumer(self._kafka.topic(REFERENCE))
         await consumer.start()
         try:
             partitions = await self._partitions(consumer)
             ends = await consumer.end_offsets(partitions)
             await self._read_until(consumer, ends)
-            self.caught_up.set()
-            log.info("reference data loaded: %d records", self.records)
+            self._positions = {tp: await consumer.position(tp) for tp in partitions}
+        finally:
+            await consumer.stop()
+        log.info("reference data loaded: %d records", self.records)
+
+    async def follow(self) -> None:
+        """Apply what is published after ``catch_up``, for as long as the worker runs."""
+        consumer = self._consumer()
+        await consumer.start()
+        try:
+            consumer.assign(list(self._positions))
+            for tp, offset in self._positions.items():
+                consumer.seek(tp, offset)
             while True:
                 batches = await consumer.getmany(timeout_ms=1000)
                 for messages in batches.values():
@@ -55,6 +59,16 @@ class ReferenceReader:
                         self._apply(message.value)
         finally:
             await consumer.stop()
+
+    def _consumer(self, *topics: str) -> AIOKafkaConsumer:
+        # Without a group id the consumer is assigned every partition and commits nothing.
+        return AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
 
     @staticmethod
     async def _partitions(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
@@ -83,7 +97,6 @@ class ReferenceReader:
         try:
             event = c.parse_event(value)
         except c.ContractError as exc:
-            # The sink's agent dead-letters it; here it is simply not reference data.
             log.warning("invalid reference record skipped: %s", exc)
             return
         record = reference_record(event) if isinstance(event, c.ReferenceEvent) else None

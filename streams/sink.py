@@ -1,10 +1,11 @@
-"""The database sink agent: batches of records written idempotently at the commit point.
+"""The database sink: batches of records written idempotently, committed only once stored.
 
-The agent takes up to ``BATCH`` messages (or what arrived within a second), writes them
-in one transaction through ``ecm.storage.sink.OutcomeSink``, and only then lets Faust
-acknowledge them, so an offset is never committed for a row not in the database. If the
-database is down the batch is retried with backoff until it is back: the worker falls
-behind (lag grows, an alert fires) but loses nothing.
+A consumer group of its own reads the inputs, reference data and every output topic,
+writes each batch in one transaction through ``ecm.storage.sink.OutcomeSink``, and only
+then commits the batch's offsets, so an offset is never committed for a row not in the
+database. If the database is down the batch is retried with backoff until it is back:
+the sink falls behind (lag grows, an alert fires) but loses nothing. Being outside the
+Faust agents, a slow or unreachable database never holds up a rebalance of the visits.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import time
 from typing import Any
 
 import psycopg
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
 
 from ecm import contracts as c
 from ecm import metrics
+from ecm.settings import Settings
 from ecm.storage.sink import OutcomeSink
-from streams.app import Topology
+from ecm.topics import SINK_INPUTS, sink_group
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
-WITHIN_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 15.0
 
 
@@ -38,10 +41,10 @@ class DatabaseWriter:
     def write(self, events: list[c.ContractEvent]) -> None:
         """Write one batch (blocking; run it in a thread)."""
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self._dsn, autocommit=True)
+            self._conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=5)
         try:
             OutcomeSink(self._conn).write(events)
-        except psycopg.OperationalError:
+        except psycopg.Error:
             self._conn.close()
             self._conn = None
             raise
@@ -63,25 +66,46 @@ class DatabaseWriter:
             return
 
 
-def decode_for_database(values: list[bytes]) -> list[c.ContractEvent]:
-    """Decode a batch; invalid input is skipped here (the visit agent dead-letters it)."""
+def decode_for_database(values: list[bytes | None]) -> list[c.ContractEvent]:
+    """Decode a batch; what is not an event is skipped here (the agents dead-letter it)."""
     events = []
     for value in values:
+        if value is None:
+            continue
         try:
             events.append(c.parse_event(value))
         except c.ContractError:
-            continue
+            continue  # watermark ticks, and invalid input the visit agent dead-letters
     return events
 
 
-def install_sink(topology: Topology, writer: DatabaseWriter) -> None:
-    """Declare the sink agent on the app."""
-
-    @topology.app.agent(topology.to_database, name="database")
-    async def database(stream: Any) -> None:
-        async for values in stream.take(BATCH, within=WITHIN_SECONDS):
-            events = decode_for_database([v for v in values if v is not None])
+async def run_sink(settings: Settings) -> None:
+    """Consume, write and commit, batch after batch, until cancelled."""
+    kafka = settings.kafka
+    consumer = AIOKafkaConsumer(
+        *(kafka.topic(name) for name in SINK_INPUTS),
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=sink_group(kafka),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=BATCH,
+    )
+    writer = DatabaseWriter(settings.db.dsn.get_secret_value())
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
+            values = [m.value for messages in batches.values() for m in messages]
+            if not values:
+                continue
+            events = decode_for_database(values)
             if events:
                 await writer.write_until_done(events)
-
-    del database
+            try:
+                await consumer.commit()
+            except CommitFailedError as exc:
+                # Partitions moved during the batch: their new owner writes it again,
+                # which changes nothing (the writes are idempotent).
+                log.info("commit after a rebalance skipped: %s", exc)
+    finally:
+        await consumer.stop()

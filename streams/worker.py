@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import faust
@@ -16,7 +17,7 @@ from streams.agents import install_agents
 from streams.app import Topology, build_topology
 from streams.deadlines import install_timer
 from streams.reference import ReferenceReader
-from streams.sink import DatabaseWriter, install_sink
+from streams.sink import run_sink
 from streams.stores import TableStore
 
 CLOCKS = ("live", "replay")
@@ -32,10 +33,15 @@ def assemble(settings: Settings, worker_id: str, clock: str) -> Topology:
     reader = ReferenceReader(settings.kafka, reference)
     ledger = VisitLedger(reference, TableStore(topology.visits))
     carers = CarerLedger(TableStore(topology.carers))
-    install_agents(topology, ledger, carers, reader)
+    asyncio.run(reader.catch_up())
+    install_agents(topology, ledger, carers)
     install_timer(topology, ledger)
-    install_sink(topology, DatabaseWriter(settings.db.dsn.get_secret_value()))
-    topology.app.task(reader.run)
+    topology.app.task(reader.follow)
+
+    async def database_sink() -> None:
+        await run_sink(settings)
+
+    topology.app.task(database_sink)
     return topology
 
 

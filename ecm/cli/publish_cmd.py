@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, TextColumn
 
-from ecm.kafka.admin import ensure_topics, group_lag
+from ecm.kafka.admin import ensure_topics, pipeline_lag
 from ecm.kafka.publish import publish_replay
 from ecm.settings import KafkaSettings, get_settings
-from ecm.topics import WORKER_INPUTS, worker_group
 
 InputArg = Annotated[Path, typer.Argument(
     metavar="INPUT", exists=True, dir_okay=False, help="JSON Lines file of contract-v1 events.")]
@@ -50,12 +49,11 @@ def publish(input_path: InputArg, until: UntilOpt = None, wait: WaitOpt = False,
 
 
 def _wait_for_workers(kafka: KafkaSettings, timeout: float) -> None:
-    group, started = worker_group(kafka), time.monotonic()
-    settled = 0
+    started, settled = time.monotonic(), 0
     with Progress(TextColumn("{task.description}"), transient=True) as progress:
         task = progress.add_task("waiting for the workers", total=None)
         while time.monotonic() - started < timeout:
-            lag = group_lag(kafka, group, WORKER_INPUTS)
+            lag = pipeline_lag(kafka)
             progress.update(task, description=f"workers have {lag:,} messages to go")
             settled = settled + 1 if lag == 0 else 0
             if settled >= 3:  # nothing left, three times in a row

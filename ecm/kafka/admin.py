@@ -15,7 +15,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from ecm.kafka.connection import client_options
 from ecm.settings import KafkaSettings
-from ecm.topics import ALL_TOPICS, REFERENCE
+from ecm.topics import ALL_TOPICS, REFERENCE, pipeline_groups
 
 # Reference data keeps its whole history: versions with different effective dates share
 # a key, and every worker rebuilds its reference book from the start of the topic.
@@ -92,4 +92,12 @@ def group_lag(kafka: KafkaSettings, group: str, logical_topics: Iterable[str]) -
     return sum(
         end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
         for tp, end in ends.items()
+    )
+
+
+def pipeline_lag(kafka: KafkaSettings) -> int:
+    """Return what the stream workers (agents and database sink) have not committed yet."""
+    return sum(
+        group_lag(kafka, group, logical_topics)
+        for group, logical_topics in pipeline_groups(kafka).items()
     )

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from ecm import contracts as c
-from ecm import topics
-from ecm.kafka.admin import ensure_topics
+from ecm.kafka.admin import ensure_topics, pipeline_lag
 from ecm.kafka.publish import publish_replay
 from ecm.kpi import KPI_COLUMNS, Period, weekly_kpis
 from ecm.replay import replay_file
@@ -29,10 +27,6 @@ from ecm.report.pack import cell
 from ecm.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[3]
-WORKER_INPUTS = (
-    topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS, topics.CARER_CALLS, topics.REFERENCE,
-    topics.OUTCOMES, topics.ALERTS, topics.EXCEPTIONS,
-)
 
 
 @dataclass
@@ -98,22 +92,8 @@ class Pipeline:
                 self.workers.pop(worker_id)
 
     def lag(self) -> int:
-        """Messages the worker group has not committed yet, over every input topic."""
-        group = f"{self.prefix}-worker"
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        try:
-            committed = admin.list_group_offsets(group).get(group, {})
-        finally:
-            admin.close()
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
-        try:
-            tps = [TopicPartition(self.kafka.topic(t), p)
-                   for t in WORKER_INPUTS for p in range(self.partitions)]
-            ends = consumer.end_offsets(tps)
-        finally:
-            consumer.close()
-        return sum(end - (committed[tp].offset if tp in committed else 0)
-                   for tp, end in ends.items())
+        """Messages the workers (agents and database sink) have not committed yet."""
+        return pipeline_lag(self.kafka)
 
     def wait_until_idle(self, timeout_s: float = 300, settle_s: float = 4) -> None:
         """Wait until every input is committed (and stays so for ``settle_s``)."""

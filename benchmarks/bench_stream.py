@@ -1,0 +1,389 @@
+"""Stream benchmarks (issue 4, item 6): real workers, the real broker and PostgreSQL.
+
+Measured side by side in one run on the same broker, on loopback, each bounded in time:
+
+a. end-to-end throughput: a simulated week (``ecm simulate --seed 5 --scale S``) is
+   published with its watermark ticks, then ``ecm worker --clock replay`` is started and
+   timed until its consumer group has committed every input topic (the sink flushes at
+   the commit point, so everything is in PostgreSQL then); next to it, the ceiling: a raw
+   aiokafka consumer reading the same visit-events topic from the start, doing nothing;
+b. alert latency in live mode: ``--alerts`` visits whose "not arrived" deadline (planned
+   start + 30 min) falls over the next ``--spread-s`` seconds; for each "not arrived"
+   alert, the time it reached a consumer of the alerts topic minus its ``due_at``;
+c. recovery: with ``--open-visits`` visits planned for tomorrow (a Kent day is ~10,000)
+   in the worker's table, kill -9 the worker, restart it, and time until a new visit's
+   outcome reaches the outcomes topic.
+
+    .venv/bin/python benchmarks/bench_stream.py                    # a Kent week
+    .venv/bin/python benchmarks/bench_stream.py --scale 0.1 --open-visits 1000
+
+Each part has its own topic prefix, scratch database (``ecm_bench_<random>``, next to
+ECM_TEST_DB__DSN, dropped afterwards) and state directory; topics are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from figures import emit
+from kafka import KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as SyncPartition
+from kafka.admin import KafkaAdminClient
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from ecm import contracts as c
+from ecm import topics
+from ecm.contracts.examples import examples
+from ecm.kafka.admin import ensure_topics, pipeline_lag
+from ecm.kafka.publish import publish_replay
+from ecm.settings import KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+ECM = str(Path(sys.executable).parent / "ecm")
+NOT_ARRIVED_AFTER = timedelta(minutes=30)  # ecm.domain.rules default for a standard visit
+
+
+@dataclass
+class Scratch:
+    """One isolated pipeline: topic prefix, scratch database and state directory."""
+
+    bootstrap: str
+    partitions: int
+    admin_dsn: str
+    state_dir: Path
+    prefix: str = ""
+    database: str = ""
+    dsn: str = ""
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=self.prefix,
+                             partitions=self.partitions)  # fmt: skip
+
+    def lag(self) -> int:
+        return pipeline_lag(self.kafka)
+
+    def start_worker(self, clock: str) -> subprocess.Popen[bytes]:
+        env = os.environ | {
+            "ECM_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap, "ECM_KAFKA__TOPIC_PREFIX": self.prefix,
+            "ECM_KAFKA__PARTITIONS": str(self.partitions), "ECM_DB__DSN": self.dsn,
+            "ECM_STATE_DIR": str(self.state_dir),
+        }  # fmt: skip
+        log = (self.state_dir / "worker.log").open("ab")
+        cmd = [ECM, "worker", "--clock", clock, "--worker-id", "1", "--metrics-port", "0",
+               "--loglevel", "warning"]  # fmt: skip
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def tail(self) -> str:
+        path = self.state_dir / "worker.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+    def wait_idle(self, worker: subprocess.Popen[bytes], timeout_s: float) -> float:
+        """Wait until the worker group has committed every input; return when it first did."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited ({worker.returncode}):\n{self.tail()}")
+            if self.lag() == 0:
+                return time.monotonic()
+            time.sleep(0.5)
+        raise RuntimeError(f"not idle after {timeout_s:.0f}s (lag {self.lag()}):\n{self.tail()}")
+
+
+@contextmanager
+def scratch(args: argparse.Namespace, part: str) -> Iterator[Scratch]:
+    """A fresh prefix, database (migrated with ``ecm db migrate``) and state dir; removed after."""
+    with tempfile.TemporaryDirectory(prefix=f"ecm-bench-{part}-") as state:
+        s = Scratch(args.bootstrap, args.partitions, args.admin_dsn, Path(state))
+        s.prefix = f"bench{part}{uuid.uuid4().hex[:8]}"
+        s.database = f"ecm_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{s.database}"')
+        s.dsn = make_conninfo(**(conninfo_to_dict(args.admin_dsn) | {"dbname": s.database}))
+        try:
+            subprocess.run([ECM, "db", "migrate", "--dsn", s.dsn], check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
+            ensure_topics(s.kafka)
+            yield s
+        finally:
+            delete_topics(s)
+            drop_database(args.admin_dsn, s.database)
+
+
+def stop(worker: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a worker we started (SIGTERM waits up to 30 s for a clean stop, then kills)."""
+    if worker.poll() is None:
+        worker.send_signal(sig)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=30)
+
+
+def delete_topics(s: Scratch) -> None:
+    """Delete the pipeline's topics and Faust's internal ones (best effort)."""
+    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith((f"{s.prefix}.", f"{s.prefix}-"))]
+        if mine:
+            admin.delete_topics(mine)
+    except Exception as exc:  # cleanup must not hide the figures
+        print(f"  could not delete topics of {s.prefix}: {exc}")
+    finally:
+        admin.close()
+
+
+def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop a scratch database, retrying while the worker's connections go away."""
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        for attempt in range(10):
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                time.sleep(1 + attempt)
+    print(f"  could not drop {name}; drop it by hand")
+
+
+# ------------------------------------------------------------------ a. throughput
+
+
+def bench_throughput(args: argparse.Namespace) -> None:
+    """End-to-end events/s through a replay-clock worker, and the raw consumer's ceiling."""
+    with tempfile.TemporaryDirectory() as tmp, scratch(args, "a") as s:
+        week = Path(tmp) / "week.jsonl"
+        subprocess.run([ECM, "simulate", "--seed", "5", "--scale", str(args.scale), "--weeks",
+                        "1", "--out", str(week)], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)  # fmt: skip
+        with week.open("rb") as lines:
+            sent = publish_replay(lines, s.kafka)
+        inputs = sent.events + sent.invalid
+        print(f"a. scale {args.scale}: published {inputs:,} events ({sent.invalid} invalid) and "
+              f"{sent.ticks:,} watermark ticks x {args.partitions} partitions")  # fmt: skip
+        started = time.monotonic()
+        worker = s.start_worker("replay")
+        try:
+            done = s.wait_idle(worker, args.timeout_s)
+        finally:
+            stop(worker)
+        e2e_s = done - started
+        print(f"   worker start -> every input committed: {e2e_s:.1f} s = "
+              f"{inputs / e2e_s:,.0f} events/s (startup included)")  # fmt: skip
+        with psycopg.connect(s.dsn) as conn:
+            rows = conn.execute("SELECT count(*) FROM visit_outcomes").fetchone()
+        print(f"   visit_outcomes rows: {rows[0] if rows else 0:,}")
+        messages, raw_s = asyncio.run(raw_consume(s))
+        print(f"   raw aiokafka consumer, same visit-events topic: {messages:,} messages in "
+              f"{raw_s:.2f} s = {messages / raw_s:,.0f} messages/s")  # fmt: skip
+        emit("stream_e2e_events_per_s", inputs / e2e_s, "events/s")
+        emit("stream_e2e_scale", args.scale, "kent_weeks")
+        emit("stream_raw_consumer_events_per_s", messages / raw_s, "events/s")
+        emit("stream_e2e_ratio_to_raw", (inputs / e2e_s) / (messages / raw_s), "ratio")
+
+
+async def raw_consume(s: Scratch) -> tuple[int, float]:
+    """Read every message of the visit-events topic from the start; return (count, seconds)."""
+    topic = s.kafka.topic(topics.VISIT_EVENTS)
+    consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, group_id=None,
+                                enable_auto_commit=False, max_partition_fetch_bytes=4 << 20)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(s.partitions)]  # ensure_topics made them
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        total = sum(ends.values())
+        await consumer.seek_to_beginning(*parts)
+        count, started = 0, time.perf_counter()
+        while count < total:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            count += sum(len(records) for records in batches.values())
+        return count, time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+# ------------------------------------------------------------------ b. alert latency
+
+
+def send(s: Scratch, events: list[c.ContractEvent]) -> None:
+    """Publish contract events to their topics with their keys; wait for the acks."""
+    producer = KafkaProducer(bootstrap_servers=s.bootstrap, acks="all", linger_ms=5)
+    for event in events:
+        target = topics.route(event)
+        producer.send(s.kafka.topic(target.topic), key=target.key.encode(),
+                      value=c.dump_event(event))  # fmt: skip
+    producer.flush()
+    producer.close()
+
+
+def reference() -> list[c.ContractEvent]:
+    """The example reference data (provider P017, client C04211 and their contract)."""
+    return [e for e in examples() if topics.route(e).topic == topics.REFERENCE]
+
+
+def planned(visit_id: str, start: datetime, now: datetime) -> c.VisitPlanned:
+    """A standard 30-minute home-care visit of the example client, planned an hour ago."""
+    return c.VisitPlanned(
+        event_id=f"{visit_id}.plan", occurred_at=now - timedelta(hours=1), provider_id="P017",
+        visit_id=visit_id, client_id="C04211", service=c.Service.HOME_CARE,
+        planned_start=start, planned_end=start + timedelta(minutes=30),
+    )  # fmt: skip
+
+
+def end_consumer(s: Scratch, logical: str) -> KafkaConsumer:
+    """A consumer of every partition of a topic, positioned at its end now."""
+    consumer = KafkaConsumer(bootstrap_servers=s.bootstrap, fetch_max_wait_ms=20)
+    topic = s.kafka.topic(logical)
+    parts = [SyncPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    consumer.assign(parts)
+    consumer.seek_to_end(*parts)
+    for part in parts:
+        consumer.position(part)  # resolve the end offsets before anything new is sent
+    return consumer
+
+
+def bench_alert_latency(args: argparse.Namespace) -> None:
+    """Deadline -> "not arrived" alert on the alerts topic, with a live-clock worker."""
+    with scratch(args, "b") as s:
+        send(s, reference())
+        worker = s.start_worker("live")
+        try:
+            s.wait_idle(worker, 180)  # the worker has read the reference data
+            alerts = end_consumer(s, topics.ALERTS)
+            now = datetime.now(UTC)
+            first = now + timedelta(seconds=args.lead_s)
+            due = {f"VL{i:05d}": first + timedelta(seconds=args.spread_s * i / args.alerts)
+                   for i in range(args.alerts)}  # fmt: skip
+            send(s, [planned(v, at - NOT_ARRIVED_AFTER, now) for v, at in due.items()])
+            latencies = collect_alerts(alerts, set(due), args.lead_s + args.spread_s + 60)
+            alerts.close()
+        finally:
+            stop(worker)
+    if not latencies:
+        raise RuntimeError("no alert arrived")
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    print(f"b. {len(latencies):,} of {args.alerts:,} 'not arrived' alerts over "
+          f"{args.spread_s:.0f} s: p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms, "
+          f"max {latencies[-1]:.0f} ms (arrival at a consumer minus due_at)")  # fmt: skip
+    emit("stream_alert_latency_p50_ms", pick(0.5), "ms")
+    emit("stream_alert_latency_p99_ms", pick(0.99), "ms")
+    emit("stream_alert_count", len(latencies), "alerts")
+    if len(latencies) < args.alerts:
+        raise RuntimeError(f"only {len(latencies)} of {args.alerts} alerts arrived")
+
+
+def collect_alerts(consumer: KafkaConsumer, visits: set[str], timeout_s: float) -> list[float]:
+    """Milliseconds from due_at to arrival of the first "not arrived" alert of each visit."""
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < len(visits) and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=50).values():
+            arrived = time.time()
+            for record in records:
+                alert = json.loads(record.value)
+                if (alert.get("event_type") == "alert_raised" and alert["kind"] == "not_arrived"
+                        and alert["visit_id"] in visits and alert["visit_id"] not in seen):
+                    due = datetime.fromisoformat(alert["due_at"]).timestamp()
+                    seen[alert["visit_id"]] = (arrived - due) * 1000
+    return list(seen.values())
+
+
+# ------------------------------------------------------------------ c. recovery
+
+
+def bench_recovery(args: argparse.Namespace) -> None:
+    """kill -9 a worker holding a day of open visits; time until a restart handles a new one."""
+    with scratch(args, "c") as s:
+        now = datetime.now(UTC)
+        tomorrow = (now + timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)
+        day = [planned(f"VR{i:05d}", tomorrow + timedelta(minutes=(i * 7) % 840), now)
+               for i in range(args.open_visits)]  # fmt: skip
+        send(s, [*reference(), *day])
+        worker = s.start_worker("live")
+        try:
+            s.wait_idle(worker, args.timeout_s)
+        finally:
+            stop(worker, signal.SIGKILL)
+        outcomes = end_consumer(s, topics.OUTCOMES)
+        send(s, [planned("VR-SENTINEL", tomorrow, datetime.now(UTC))])
+        started = time.monotonic()
+        worker = s.start_worker("live")
+        try:
+            took = wait_for_outcome(outcomes, "VR-SENTINEL", started + args.recovery_timeout_s)
+        except RuntimeError as exc:
+            log = (s.state_dir / "worker.log").read_text(errors="replace")
+            raise RuntimeError(f"{exc}; the workers logged {log.count('Error in recovery')} "
+                               f"'Error in recovery' warnings:\n{log[-600:]}") from exc
+        finally:
+            stop(worker)
+            outcomes.close()
+        took -= started
+    print(f"c. {args.open_visits:,} open visits; kill -9, restart -> new visit's outcome "
+          f"published: {took:.1f} s")  # fmt: skip
+    emit("stream_recovery_s", took, "s")
+    emit("stream_recovery_open_visits", args.open_visits, "visits")
+
+
+def wait_for_outcome(consumer: KafkaConsumer, visit_id: str, deadline: float) -> float:
+    """Return the monotonic time the first outcome of ``visit_id`` arrived."""
+    while time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=100).values():
+            if any(json.loads(r.value).get("visit_id") == visit_id for r in records):
+                return time.monotonic()
+    raise RuntimeError(f"no outcome for {visit_id} before the deadline")
+
+
+PARTS = {"throughput": bench_throughput, "latency": bench_alert_latency,
+         "recovery": bench_recovery}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="week size; 1.0 = Kent")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--timeout-s", type=float, default=1200, help="bound on each wait")
+    parser.add_argument("--alerts", type=int, default=1000, help="deadlines for the latency")
+    parser.add_argument("--lead-s", type=float, default=20, help="seconds to the first one")
+    parser.add_argument("--spread-s", type=float, default=60, help="seconds they spread over")
+    parser.add_argument("--open-visits", type=int, default=10_000, help="a Kent day ~10,000")
+    parser.add_argument("--recovery-timeout-s", type=float, default=300)
+    parser.add_argument("--only", choices=sorted(PARTS), action="append")
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("ECM_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    parser.add_argument(
+        "--admin-dsn",
+        default=os.environ.get("ECM_TEST_DB__DSN", "postgresql://ecm:ecm@127.0.0.1:5433/ecm_test"),
+    )
+    args = parser.parse_args()
+    print("command: " + " ".join([".venv/bin/python", "benchmarks/bench_stream.py", *sys.argv[1:]]))
+    failed = []
+    for name in args.only or list(PARTS):
+        try:
+            PARTS[name](args)
+        except (Exception, asyncio.CancelledError) as exc:  # one failing must not hide the rest
+            print(f"{name}: FAILED: {exc}")
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
