@@ -23,7 +23,7 @@ def _admin() -> psycopg.Connection:
     try:
         return psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:  # pragma: no cover - depends on the stack
-        pytest.skip(f"PostgreSQL not reachable at ECM_TEST_DB__DSN: {exc}")
+        pytest.fail(f"PostgreSQL not reachable at ECM_TEST_DB__DSN (make stack-up): {exc}")
 
 
 @pytest.fixture(scope="module")
