@@ -2,7 +2,9 @@
 
 The Kafka sink uses the broker and topic prefix from settings, routes each event with
 ``ecm.topics.route`` (malformed lines go raw to ``visit-events``), and produces with
-``acks="all"`` and idempotence so a retry never duplicates a message.
+``acks="all"`` and idempotence so a retry never duplicates a message. It sends no
+watermark ticks: for a replay through workers in event time, write a file and send it
+with ``ecm publish``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 from ecm.settings import KafkaSettings
 from ecm.simulate.stream import Line
@@ -51,36 +53,14 @@ class JsonlSink:
             self._out.close()
 
 
-def kafka_config(kafka: KafkaSettings) -> dict[str, Any]:
-    """Return producer settings: durable (acks=all, idempotent), batched and lingering a little."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": kafka.bootstrap_servers.split(","),
-        "security_protocol": kafka.security_protocol,
-        "acks": "all",
-        "enable_idempotence": True,
-        "linger_ms": 20,
-        "batch_size": 256 * 1024,
-        "max_in_flight_requests_per_connection": 5,
-        "client_id": "ecm-simulate",
-    }
-    if kafka.sasl_mechanism:
-        config["sasl_mechanism"] = kafka.sasl_mechanism
-        config["sasl_plain_username"] = kafka.sasl_username
-        if kafka.sasl_password is not None:
-            config["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
-    if kafka.ssl_cafile is not None:
-        config["ssl_cafile"] = str(kafka.ssl_cafile)
-    return config
-
-
 class KafkaSink:
     """Produce each line to its topic with its key (kafka-python ``KafkaProducer``)."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
-        from kafka import KafkaProducer  # imported here: file output needs no broker client
+        from ecm.kafka.publish import producer  # imported here: files need no broker client
 
         self._kafka = kafka
-        self._producer = KafkaProducer(**kafka_config(kafka))
+        self._producer = producer(kafka)
 
     def write(self, line: Line) -> None:
         """Send one message (asynchronously; errors surface at ``close``)."""
