@@ -48,7 +48,7 @@ test-unit: install ## run the tests that need no services
 	$(PY) -m pytest -m "not kafka and not postgres and not prometheus" $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
-	$(VENV)/bin/ruff check ecm streams tests
+	$(VENV)/bin/ruff check ecm streams tests benchmarks
 	$(VENV)/bin/mypy
 
 schemas: install ## regenerate schemas/ from the contract models

@@ -41,13 +41,15 @@ def install_timer(topology: Topology, ledger: VisitLedger) -> None:
     commands: Any = topology.by_name[topics.DEADLINE_COMMANDS]
     known: dict[str, set[int]] = {"owned": set()}
 
-    @topology.app.on_partitions_revoked.connect
-    async def on_revoked(app: Any, revoked: Any, **kwargs: Any) -> None:
+    async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked = args[0] if args else kwargs.get("revoked", ())
         name = topology.topic_name(topics.VISIT_EVENTS)
         ledger.release({tp.partition for tp in revoked if tp.topic == name})
         known["owned"] = set()
 
-    @topology.app.timer(interval=SWEEP_SECONDS)
+    topology.app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # stub too narrow
+
+    @topology.app.timer(interval=SWEEP_SECONDS)  # type: ignore[untyped-decorator]
     async def sweep() -> None:
         owned = owned_partitions(topology)
         if owned is None:

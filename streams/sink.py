@@ -68,7 +68,7 @@ class DatabaseWriter:
 
 def decode_for_database(values: list[bytes | None]) -> list[c.ContractEvent]:
     """Decode a batch; what is not an event is skipped here (the agents dead-letter it)."""
-    events = []
+    events: list[c.ContractEvent] = []
     for value in values:
         if value is None:
             continue
