@@ -15,7 +15,7 @@ export ECM_KAFKA__BOOTSTRAP_SERVERS ?= 127.0.0.1:$(ECM_KAFKA_PORT)
 export ECM_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:$(ECM_PG_PORT)/ecm
 export ECM_TEST_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:$(ECM_PG_PORT)/ecm_test
 
-.PHONY: help install test test-unit lint typecheck schemas stack-up stack-down stack-status demo bench bench-quick clean
+.PHONY: help install test test-unit lint typecheck schemas stack-up stack-down stack-status demo bench bench-quick dashboards clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -53,6 +53,9 @@ lint: install ## ruff and mypy
 
 schemas: install ## regenerate schemas/ from the contract models
 	$(VENV)/bin/ecm schemas export
+
+dashboards: install ## regenerate deploy/grafana/dashboards/*.json from the KPI layer's SQL
+	$(PY) -m ecm.kpi.grafana deploy/grafana/dashboards
 
 bench: install stack-up ## run every benchmark; write benchmarks/RESULTS.md and results.json
 	$(PY) benchmarks/run_all.py

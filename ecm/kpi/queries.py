@@ -10,6 +10,7 @@ modes (plain PostgreSQL and TimescaleDB).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from psycopg.rows import dict_row
 
 from ecm.kpi.period import Period
 
-Grain = Literal["week", "provider", "provider_week", "week_total"]
+Grain = Literal["week", "provider", "provider_week", "week_total", "lot"]
 
 KPI_COLUMNS = (
     "provider_id", "lot_id", "service", "iso_week", "commissioned_hours", "planned_hours",
@@ -52,9 +53,18 @@ def sql_text(name: str) -> str:
     return (resources.files("ecm.kpi") / "sql" / f"{name}.sql").read_text()
 
 
-def grafana_sql(name: str) -> str:
-    """Return the named query with Grafana variables (``$provider_id``) for placeholders."""
-    return re.sub(r"%\((\w+)\)s", r"$\1", sql_text(name)).replace("%%", "%")
+def grafana_sql(name: str, bindings: Mapping[str, str] | None = None) -> str:
+    """Return the named query with Grafana variables (``$provider_id``) for placeholders.
+
+    ``bindings`` maps a parameter to the Grafana text that replaces it instead (a macro
+    such as ``$__timeFrom()``, a quoted ``'$provider'``, a literal such as ``NULL``).
+    """
+    bound = bindings or {}
+
+    def _param(match: re.Match[str]) -> str:
+        return bound.get(match.group(1), f"${match.group(1)}")
+
+    return re.sub(r"%\((\w+)\)s", _param, sql_text(name)).replace("%%", "%")
 
 
 def _run(conn: psycopg.Connection[Any], name: str, params: dict[str, Any]) -> Rows:
@@ -113,7 +123,8 @@ def open_alerts(
     lot_id: str | None = None, limit: int = 200,
 ) -> Rows:  # fmt: skip
     """Return the alerts still open at the end of ``period``, oldest first."""
-    params = {"end": period.end, "provider_id": provider_id, "lot_id": lot_id, "limit": limit}
+    params = {"end": period.end, "as_of": None, "provider_id": provider_id, "lot_id": lot_id,
+              "limit": limit}  # fmt: skip
     return _run(conn, "open_alerts", params)
 
 

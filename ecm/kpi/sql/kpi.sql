@@ -10,6 +10,7 @@
 --                'provider'      one row per provider over the period (league table)
 --                'provider_week' one row per provider and week (trend)
 --                'week_total'    one row per week over every provider (overall trend)
+--                'lot'           one row per lot over the period (contract overview)
 -- Inputs: kpi_daily (sums of per-visit measures), kpi_client_week (carers per client and
 -- week) and care_packages (commissioned hours, pro rata by active days).
 WITH params AS (
@@ -71,10 +72,10 @@ WITH params AS (
     LEFT JOIN continuity USING (provider_id, lot_id, service, week_start)
 )
 SELECT
-    CASE WHEN p.grain <> 'week_total' THEN c.provider_id END AS provider_id,
-    CASE WHEN p.grain = 'week' THEN nullif(c.lot_id, '') END AS lot_id,
+    CASE WHEN p.grain NOT IN ('week_total', 'lot') THEN c.provider_id END AS provider_id,
+    CASE WHEN p.grain IN ('week', 'lot') THEN nullif(c.lot_id, '') END AS lot_id,
     CASE WHEN p.grain = 'week' THEN nullif(c.service, '') END AS service,
-    CASE WHEN p.grain <> 'provider' THEN to_char(c.week_start, 'IYYY-"W"IW') END AS iso_week,
+    CASE WHEN p.grain NOT IN ('provider', 'lot') THEN to_char(c.week_start, 'IYYY-"W"IW') END AS iso_week,
     round(coalesce(sum(c.commissioned_hours), 0), 2) AS commissioned_hours,
     round(coalesce(sum(c.planned_seconds), 0) / 3600.0, 2) AS planned_hours,
     round(coalesce(sum(c.delivered_seconds), 0) / 3600.0, 2) AS delivered_hours,
