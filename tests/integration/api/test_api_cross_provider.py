@@ -44,9 +44,14 @@ def _seed(dsn: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(api_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(
+    api_dsn: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     _seed(api_dsn)
-    kafka = KafkaSettings(topic_prefix=f"test-xp-{datetime.now(UTC).timestamp():.0f}")
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"test-xp-{datetime.now(UTC).timestamp():.0f}",
+    )
     app = create_app(settings_for(kafka, api_dsn, tmp_path_factory.mktemp("state")))
     mine = {"X-API-Key": issue(api_dsn, "P1")}
     theirs = {"X-API-Key": issue(api_dsn, "P2")}

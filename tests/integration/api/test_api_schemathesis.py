@@ -19,8 +19,13 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def server(api_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    kafka = KafkaSettings(topic_prefix=f"test-st-{tmp_path_factory.mktemp('k').name}")
+def server(
+    api_dsn: str, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"test-st-{tmp_path_factory.mktemp('k').name}",
+    )
     app = create_app(settings_for(kafka, api_dsn, tmp_path_factory.mktemp("state"),
                                   rate_limit_per_minute=1_000_000, rate_limit_burst=100_000))
     with serve(app) as base_url:
