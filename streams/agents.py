@@ -26,26 +26,36 @@ from ecm.kafka.records import (
 )
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
-from ecm.visits.ledger import Emission, VisitLedger
+from ecm.visits.ledger import Emission, Position, VisitLedger
 from streams.app import Topology
 
 log = logging.getLogger(__name__)
 
 
 class Publisher:
-    """Sends records to their topics (keyed as ``ecm.topics.route`` says) and dead letters."""
+    """Sends records to their topics (keyed as ``ecm.topics.route`` says) and dead letters.
+
+    Records go straight to the app's producer, not through Faust's topic objects: the
+    per-record bookkeeping there cost more than the ledger itself. It is the producer
+    Faust flushes before every offset commit, so at-least-once still holds.
+    """
 
     def __init__(self, topology: Topology) -> None:
-        self._topics = topology.by_name
         self._topology = topology
+
+    async def send(
+        self, logical: str, key: bytes | None, value: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Hand one record to the producer (batched; delivery is awaited at commit)."""
+        producer = self._topology.app.producer
+        await producer.send(self._topology.topic_name(logical), key, value, None, None, headers)
 
     async def publish(self, records: list[c.ContractEvent]) -> None:
         """Send each record to its topic, keyed as ``route`` says."""
         for record in records:
             target = route(record)
-            await self._topics[target.topic].send(
-                key=target.key.encode(), value=c.dump_event(record)
-            )
+            await self.send(target.topic, target.key.encode(), c.dump_event(record))
             if isinstance(record, c.VisitOutcomeRecorded):
                 metrics.outcome_recorded(record.status.value)
 
@@ -62,9 +72,7 @@ class Publisher:
         """Set a message aside with the reason, keeping its key and original bytes."""
         message = event.message
         headers = letter.headers(message.topic, message.partition, message.offset)
-        await self._topics[topics.DEAD_LETTER].send(
-            key=event.key, value=event.value, headers=headers
-        )
+        await self.send(topics.DEAD_LETTER, event.key, event.value, headers)
         metrics.dead_lettered(letter.reason)
         log.warning(
             "dead-lettered %s/%s/%s: %s",
@@ -88,24 +96,25 @@ def decode_visit_event(value: bytes) -> c.VisitEvent:
 def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:
     """Declare the visit and carer agents on the app."""
     app, publisher = topology.app, Publisher(topology)
-    carer_topic = topology.by_name[topics.CARER_CALLS]
 
     @app.agent(topology.visit_inputs, name="visits")
     async def visits(stream: Any) -> None:
         async for event in stream.events():
             started = time.perf_counter()
-            partition = event.message.partition
+            message = event.message
+            position = Position(message.partition, message.topic, message.offset)
             kind = control_kind(event.headers)
             try:
                 if kind is None:
                     decoded = decode_visit_event(event.value)
                     metrics.event_consumed(decoded.event_type)
-                    watermark = _watermark(topology, ledger, partition)
-                    emission = ledger.on_event(partition, decoded, watermark)
+                    watermark = _watermark(topology, ledger, position.partition)
+                    emission = ledger.on_event(position, decoded, watermark)
                     if isinstance(decoded, c.CallEvent):
-                        await carer_topic.send(key=decoded.carer_id.encode(), value=event.value)
+                        carer = decoded.carer_id.encode()
+                        await publisher.send(topics.CARER_CALLS, carer, event.value)
                 else:
-                    emission = _on_control(ledger, partition, kind, event)
+                    emission = _on_control(ledger, position, kind, event)
             except c.ContractError as exc:
                 await publisher.dead_letter(event, DeadLetter.from_contract_error(exc))
                 continue
@@ -116,7 +125,7 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
             await publisher.emit(emission)
             metrics.observe_processing(time.perf_counter() - started)
 
-    @app.agent(carer_topic, name="carers")
+    @app.agent(topology.carer_calls, name="carers")
     async def carer_calls(stream: Any) -> None:
         async for event in stream.events():
             try:
@@ -139,12 +148,12 @@ def _watermark(topology: Topology, ledger: VisitLedger, partition: int) -> datet
     return ledger.watermark(partition)
 
 
-def _on_control(ledger: VisitLedger, partition: int, kind: str, event: Any) -> Emission:
+def _on_control(ledger: VisitLedger, position: Position, kind: str, event: Any) -> Emission:
     instant = control_instant(event.value)
     if kind == WATERMARK:
-        return ledger.on_watermark(partition, instant)
+        return ledger.on_watermark(position, instant)
     if kind == FLUSH:
-        return ledger.on_watermark(partition, instant, flush=True)
+        return ledger.on_watermark(position, instant, flush=True)
     if kind == DEADLINE_DUE:
-        return ledger.on_deadline(partition, event.key.decode(), instant)
+        return ledger.on_deadline(position, event.key.decode(), instant)
     raise c.ContractError([c.FieldError("ecm-control", f"unknown control message {kind!r}")])

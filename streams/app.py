@@ -25,7 +25,7 @@ class Topology:
     clock: str  # "live" or "replay"
     visit_inputs: Any  # visit-events + deadline-commands: co-partitioned, one stream
     carer_calls: Any
-    by_name: dict[str, Any]  # logical topic name -> Faust topic, for publishing
+    deadline_commands: Any  # where the timer sends deadline-due commands
     visits: Any  # table: visit id -> ledger state
     carers: Any  # table: carer id -> carer timeline
 
@@ -45,6 +45,10 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         topic_replication_factor=kafka.replication_factor,
         processing_guarantee="at_least_once",
         broker_commit_interval=1.0,
+        # A worker killed without leaving the group holds its partitions until its
+        # session expires; 20 s (not Faust's 60) bounds how long they go unwatched.
+        broker_session_timeout=20.0,
+        broker_heartbeat_interval=3.0,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,
@@ -68,7 +72,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         clock=clock,
         visit_inputs=topic(topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS),
         carer_calls=topic(topics.CARER_CALLS),
-        by_name={name: topic(name) for name in topics.ALL_TOPICS},
+        deadline_commands=topic(topics.DEADLINE_COMMANDS),
         visits=_table(app, "visits", kafka.partitions),
         carers=_table(app, "carers", kafka.partitions),
     )

@@ -38,7 +38,7 @@ def owned_partitions(topology: Topology) -> set[int] | None:
 
 def install_timer(topology: Topology, ledger: VisitLedger) -> None:
     """Declare the sweep on the app."""
-    commands: Any = topology.by_name[topics.DEADLINE_COMMANDS]
+    commands: Any = topology.deadline_commands
     known: dict[str, set[int]] = {"owned": set()}
 
     async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -9,9 +9,15 @@ Time is always a parameter. In replay mode the watermark comes from ticks in the
 in live mode from the wall clock. Either way the same domain functions as ``ecm replay``
 decide what fires, so the two agree.
 
-Delivery is at least once: an event seen again (a redelivery after a crash) changes no
-state but re-emits the visit's current picture, so nothing is lost between a state
-write and the publication of its consequences. Downstream writes are keyed upserts.
+Delivery is at least once, and a crash can leave a visit's new state in the table while
+the records it caused were still in the producer's buffer. So each visit is stamped with
+the position (topic, offset) of the message that last changed it. The first message a
+ledger sees on a partition after taking it over is where the input resumes (the
+committed offset; everything before it was flushed before the commit): every visit of
+that partition stamped at or after it is re-judged and its whole current picture
+published again, whether the redelivered message touches it (an event seen again) or
+not (a watermark tick whose deadline already fired). Downstream writes are keyed
+upserts, so republishing changes nothing there, and alerts are only counted once.
 """
 
 from __future__ import annotations
@@ -54,6 +60,15 @@ class VisitStore(Protocol):
         """Every visit held locally (all partitions this process has)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a message sits in the input: its partition, topic and offset."""
+
+    partition: int
+    source: str
+    offset: int
+
+
 @dataclass(slots=True)
 class Ledgered:
     """One visit as the ledger keeps it: its partition, state and open exceptions."""
@@ -62,20 +77,34 @@ class Ledgered:
     state: VisitState
     exceptions: dict[str, str] = field(default_factory=dict)  # exception id -> kind
     alerts: dict[str, str] = field(default_factory=dict)  # alert record id -> what it said
+    # exception id -> [kind, when] of exceptions that no longer hold
+    settled: dict[str, list[str]] = field(default_factory=dict)
     outcome: str = ""  # id of the outcome record last published
+    judged: str = ""  # the instant of the last judgement (ISO), "" before any
+    inclusive: bool = False  # whether deadlines exactly at that instant counted
+    source: str = ""  # topic of the message that last changed the visit
+    offset: int = -1  # and its offset
+
+    def changed_since(self, position: Position) -> bool:
+        """Whether a message at or after ``position`` (same topic) changed this visit."""
+        return self.source == position.source and self.offset >= position.offset
 
     def encode(self) -> bytes:
         """Serialise for the store."""
         data = {"p": self.partition, "v": visit_to_dict(self.state), "x": self.exceptions,
-                "a": self.alerts, "o": self.outcome}
+                "a": self.alerts, "s": self.settled, "o": self.outcome,
+                "j": [self.judged, self.inclusive], "n": [self.source, self.offset]}
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Ledgered:
         """Inverse of ``encode``."""
         data = json.loads(raw)
+        judged, inclusive = data.get("j", ("", False))
+        source, offset = data.get("n", ("", -1))
         return cls(int(data["p"]), visit_from_dict(data["v"]), dict(data["x"]),
-                   dict(data["a"]), str(data["o"]))
+                   dict(data["a"]), dict(data.get("s", {})), str(data["o"]), str(judged),
+                   bool(inclusive), str(source), int(offset))
 
 
 @dataclass(slots=True)
@@ -106,6 +135,8 @@ class VisitLedger:
         # Decoded visits of the partitions owned, so each event does not decode its
         # visit again; the store stays the truth (it is rebuilt from it on a rebalance).
         self._visits: dict[str, Ledgered] = {}
+        # (partition, topic) pairs whose resume point has been checked since indexing.
+        self._resumed: set[tuple[int, str]] = set()
 
     @property
     def indexed_partitions(self) -> set[int]:
@@ -117,55 +148,57 @@ class VisitLedger:
         return self._watermarks.get(partition)
 
     def on_event(
-        self, partition: int, event: c.VisitEvent, watermark: datetime | None
+        self, position: Position, event: c.VisitEvent, watermark: datetime | None
     ) -> Emission:
         """Apply a schedule or call event to its visit and return what to publish.
 
         ``watermark`` is the event time known to have been reached (the partition's
         last tick in replay mode, the wall clock in live mode); ``None`` before any.
         """
-        self._ensure_indexed(partition)
-        visit = self._load(event.visit_id, partition)
+        emission = self._resume(position)
+        visit = self._load(event.visit_id, position.partition)
         if not visit.state.apply(visit_event(event)):
-            return Emission(self._judge(visit, watermark, inclusive=False, everything=True))
+            return emission  # already applied; a redelivery was republished by _resume
         fired = []
         if watermark is not None and visit.state.open_alerts:
             fired = fire_due(visit.state, self.reference, watermark)
-        return self._commit(visit, watermark, fired)
+        emission += self._commit(visit, position, watermark, fired)
+        return emission
 
     def on_watermark(
-        self, partition: int, watermark: datetime, flush: bool = False
+        self, position: Position, watermark: datetime, flush: bool = False
     ) -> Emission:
         """Fire the partition's deadlines passed by ``watermark`` (replay mode).
 
         With ``flush`` (the end of a replayed extract) deadlines exactly at the
         watermark fire too, and every visit of the partition is judged once more.
         """
-        self._ensure_indexed(partition)
+        partition = position.partition
+        emission = self._resume(position)
         previous = self._watermarks.get(partition)
         if previous is None or watermark > previous:
             self._watermarks[partition] = watermark
-        emission = Emission()
         for visit_id in self.pop_due(partition, watermark, inclusive=flush):
-            emission += self.on_deadline(partition, visit_id, watermark, inclusive=flush)
+            emission += self.on_deadline(position, visit_id, watermark, inclusive=flush)
         if flush:
             for visit in self._partition_visits(partition):
-                emission += self._commit(visit, watermark, [], inclusive=True)
+                emission += self._commit(visit, position, watermark, [], inclusive=True)
         return emission
 
     def on_deadline(
-        self, partition: int, visit_id: str, now: datetime, inclusive: bool = False
+        self, position: Position, visit_id: str, now: datetime, inclusive: bool = False
     ) -> Emission:
         """Re-check a visit whose deadline fell due; raise what still holds.
 
         A check-in that arrived first wins: the state is checked, not the command.
         """
-        self._ensure_indexed(partition)
+        emission = self._resume(position)
         visit = self._visits.get(visit_id) or self._decode(visit_id)
         if visit is None:
-            return Emission()
+            return emission
         fired = fire_due(visit.state, self.reference, now, inclusive)
-        return self._commit(visit, now, fired, inclusive)
+        emission += self._commit(visit, position, now, fired, inclusive)
+        return emission
 
     def pop_due(self, partition: int, now: datetime, inclusive: bool = False) -> dict[str, str]:
         """Remove and return the visits of a partition with a deadline passed by ``now``.
@@ -206,12 +239,35 @@ class VisitLedger:
             self._deadlines.pop(partition, None)
             self._watermarks.pop(partition, None)
         self._visits = {k: v for k, v in self._visits.items() if v.partition not in partitions}
+        self._resumed = {r for r in self._resumed if r[0] not in partitions}
+
+    def _resume(self, position: Position) -> Emission:
+        """Republish what a crash may have lost, on a topic-partition's first message.
+
+        Every visit changed at or after that message (the resume point) is republished:
+        its records may have died in the producer's buffer. Each is judged again at the
+        instant it was last judged, so what is republished is what was published then.
+        """
+        self._ensure_indexed(position.partition)
+        key = (position.partition, position.source)
+        if key in self._resumed:
+            return Emission()
+        self._resumed.add(key)
+        records: list[c.ContractEvent] = []
+        for _, visit in sorted(self._visits.items()):
+            if (visit.partition == position.partition and visit.changed_since(position)
+                    and visit.judged):
+                at = datetime.fromisoformat(visit.judged)
+                records += self._judge(visit, at, visit.inclusive, everything=True)
+        return Emission(records)
 
     def _ensure_indexed(self, partition: int) -> None:
         if partition not in self._deadlines:
             self._index_partitions({partition})
 
     def _index_partitions(self, partitions: set[int]) -> int:
+        fresh = partitions - set(self._deadlines)
+        self._resumed = {r for r in self._resumed if r[0] not in fresh}
         for partition in partitions:
             self._deadlines[partition] = []
         count = 0
@@ -251,11 +307,13 @@ class VisitLedger:
     def _commit(
         self,
         visit: Ledgered,
+        position: Position,
         watermark: datetime | None,
         fired: list[AlertChange],
         inclusive: bool = False,
     ) -> Emission:
         emission = Emission(self._judge(visit, watermark, inclusive, everything=False), fired)
+        visit.source, visit.offset = position.source, position.offset
         self.store.put(visit.state.visit_id, visit.encode())
         self._index(visit)
         return emission
@@ -268,6 +326,7 @@ class VisitLedger:
         at = watermark if watermark is not None else facts.last_event_at
         if at is None:
             return []
+        visit.judged, visit.inclusive = at.isoformat(), inclusive
         records = self._alerts(visit, everything)
         result = derive(visit.state, self.reference, at, inclusive)
         if result.outcome is not None:
@@ -279,10 +338,15 @@ class VisitLedger:
         for exception_id, exception in sorted(current.items()):
             if everything or exception_id not in visit.exceptions:
                 records.append(exception_record(exception))
-        settled_at = facts.last_event_at or at
-        for exception_id, kind in sorted(visit.exceptions.items()):
-            if exception_id not in current:
-                records.append(_exception_resolved(visit, exception_id, kind, settled_at))
+        settled_at = (facts.last_event_at or at).isoformat()
+        newly = {i: kind for i, kind in visit.exceptions.items() if i not in current}
+        for exception_id, kind in newly.items():
+            visit.settled[exception_id] = [kind, settled_at]
+        for exception_id in current:
+            visit.settled.pop(exception_id, None)
+        for exception_id, (kind, when) in sorted(visit.settled.items()):
+            if everything or exception_id in newly:  # a resolution lost in a crash, too
+                records.append(_exception_resolved(visit, exception_id, kind, when))
         visit.exceptions = {i: e.kind.value for i, e in current.items()}
         return records
 
@@ -304,11 +368,11 @@ class VisitLedger:
 
 
 def _exception_resolved(
-    visit: Ledgered, exception_id: str, kind: str, at: datetime
+    visit: Ledgered, exception_id: str, kind: str, at: str
 ) -> c.VisitExceptionResolved:
     return c.VisitExceptionResolved(
         event_id=record_id(f"{exception_id}:resolved"),
-        occurred_at=at,
+        occurred_at=datetime.fromisoformat(at),
         exception_id=exception_id,
         kind=c.ExceptionKind(kind),
         visit_id=visit.state.visit_id,

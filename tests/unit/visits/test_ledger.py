@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from ecm import contracts as c
 from ecm.domain.reference import ReferenceData
-from ecm.visits.ledger import VisitLedger
+from ecm.visits.ledger import Position, VisitLedger
 
 START = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
+EVENTS = "visit-events"
+
+
+def at(offset: int, source: str = EVENTS) -> Position:
+    """The position of a message on partition 0 of ``source``."""
+    return Position(0, source, offset)
 
 
 class DictStore(dict[str, bytes]):
@@ -34,10 +38,10 @@ def _raised(records: list[c.ContractEvent]) -> list[str]:
 
 def test_not_arrived_fires_once_when_a_tick_passes_the_deadline() -> None:
     ledger = VisitLedger(ReferenceData(), DictStore())
-    ledger.on_event(0, _plan(), None)
+    ledger.on_event(at(0), _plan(), None)
 
-    first = ledger.on_watermark(0, START + timedelta(minutes=35))
-    again = ledger.on_watermark(0, START + timedelta(minutes=40))
+    first = ledger.on_watermark(at(1), START + timedelta(minutes=35))
+    again = ledger.on_watermark(at(2), START + timedelta(minutes=40))
 
     assert _raised(first.records) == ["V1:not_arrived"]
     assert [change.alert_id for change in first.fired] == ["V1:not_arrived"]
@@ -46,38 +50,88 @@ def test_not_arrived_fires_once_when_a_tick_passes_the_deadline() -> None:
 
 def test_a_check_in_before_the_deadline_wins_over_the_tick() -> None:
     ledger = VisitLedger(ReferenceData(), DictStore())
-    ledger.on_event(0, _plan(), None)
+    ledger.on_event(at(0), _plan(), None)
     check_in = c.CarerCheckedIn(
         event_id="V1.in", occurred_at=START + timedelta(minutes=10), provider_id="P1",
         visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC,
     )
-    ledger.on_event(0, check_in, START)
+    ledger.on_event(at(1), check_in, START)
 
-    assert _raised(ledger.on_watermark(0, START + timedelta(minutes=35)).records) == []
+    assert _raised(ledger.on_watermark(at(2), START + timedelta(minutes=35)).records) == []
 
 
-@pytest.mark.xfail(
-    reason="known gap (issue 4): after a restart a visit whose alert was raised just "
-    "before the crash is not re-judged, so a lost AlertRaised is not published again",
-    strict=True,
-)
 def test_after_a_restart_a_redelivered_tick_publishes_the_alert_again() -> None:
     store = DictStore()
     before = VisitLedger(ReferenceData(), store)
-    before.on_event(0, _plan(), None)
-    before.on_watermark(0, START + timedelta(minutes=35))  # state saved, outputs lost
+    before.on_event(at(0), _plan(), None)
+    before.on_watermark(at(1), START + timedelta(minutes=35))  # state saved, outputs lost
 
     after = VisitLedger(ReferenceData(), store)  # a new process on the same table
-    redelivered = after.on_watermark(0, START + timedelta(minutes=35))
+    redelivered = after.on_watermark(at(1), START + timedelta(minutes=35))
 
     assert _raised(redelivered.records) == ["V1:not_arrived"]
     assert redelivered.fired == []  # counted and paged once, before the crash
 
 
-def test_a_redelivered_event_republishes_the_visit_and_changes_nothing() -> None:
-    ledger = VisitLedger(ReferenceData(), DictStore())
-    first = ledger.on_event(0, _plan(), None)
-    again = ledger.on_event(0, _plan(), None)
+def test_after_a_restart_visits_changed_before_the_resume_point_are_not_republished() -> None:
+    store = DictStore()
+    before = VisitLedger(ReferenceData(), store)
+    before.on_event(at(0), _plan("V1"), None)
+    before.on_event(at(1), _plan("V2"), None)
+
+    after = VisitLedger(ReferenceData(), store)
+    resumed = after.on_event(at(1), _plan("V2"), None)  # offset 0 was committed
+
+    assert {r.visit_id for r in resumed.records if isinstance(r, c.VisitOutcomeRecorded)} == {"V2"}
+
+
+def test_the_resume_point_is_per_topic() -> None:
+    store = DictStore()
+    before = VisitLedger(ReferenceData(), store)
+    before.on_event(at(0), _plan(), None)
+    before.on_deadline(at(7, "commands"), "V1", START + timedelta(minutes=31))  # lost
+
+    after = VisitLedger(ReferenceData(), store)
+    on_events = after.on_event(at(1), _plan("V2"), None)
+    on_commands = after.on_deadline(at(7, "commands"), "V1", START + timedelta(minutes=31))
+
+    assert "V1:not_arrived" not in _raised(on_events.records)
+    assert _raised(on_commands.records) == ["V1:not_arrived"]
+
+
+def test_a_redelivered_event_republishes_the_visit_once_and_changes_nothing() -> None:
+    store = DictStore()
+    first = VisitLedger(ReferenceData(), store).on_event(at(0), _plan(), None)
+    after = VisitLedger(ReferenceData(), store)
+    again = after.on_event(at(0), _plan(), None)
+    later = after.on_event(at(0), _plan(), None)
 
     outcome = [r for r in first.records if isinstance(r, c.VisitOutcomeRecorded)]
     assert outcome and [r for r in again.records if isinstance(r, c.VisitOutcomeRecorded)] == outcome
+    assert later.records == [] and later.fired == []
+    assert store == {"V1": store["V1"]}  # nothing new written
+
+
+def test_a_duplicate_from_the_provider_publishes_nothing() -> None:
+    ledger = VisitLedger(ReferenceData(), DictStore())
+    ledger.on_event(at(0), _plan(), None)
+
+    assert ledger.on_event(at(1), _plan(), None).records == []
+
+
+def test_after_a_restart_a_resolution_lost_in_the_crash_is_published_again() -> None:
+    store = DictStore()
+    before = VisitLedger(ReferenceData(), store)
+    before.on_event(at(0), _plan(), None)
+    before.on_watermark(at(1), START + timedelta(hours=3))  # no check-in yet: an exception
+    late = c.CarerCheckedIn(
+        event_id="V1.in", occurred_at=START + timedelta(minutes=10), provider_id="P1",
+        visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC,
+    )
+    before.on_event(at(2), late, START + timedelta(hours=3))  # resolves it; records lost
+
+    after = VisitLedger(ReferenceData(), store)
+    resumed = after.on_event(at(2), late, None)
+
+    resolved = [r.exception_id for r in resumed.records if isinstance(r, c.VisitExceptionResolved)]
+    assert resolved == ["V1:no_check_in"]
