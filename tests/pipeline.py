@@ -1,4 +1,4 @@
-"""Run real stream workers against the real broker and database, and read what they wrote."""
+"""Real stream workers against the real broker and database (the stream and observability tests)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ecm.replay import replay_file
 from ecm.report.pack import cell
 from ecm.settings import KafkaSettings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import Pipeline
+from pipeline import Pipeline
 from support import fresh_database
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from harness import Pipeline
 from kafka import KafkaConsumer, KafkaProducer
+from pipeline import Pipeline
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from support import free_port
 
@@ -157,7 +157,7 @@ class FlakyProxy:
 def test_the_database_gone_for_a_minute_loses_nothing(
     pipeline: Pipeline, simulated_week: Path, tmp_path: Path
 ) -> None:
-    from harness import from_database, from_replay, replay_outcomes_normalised, weeks_of
+    from pipeline import from_database, from_replay, replay_outcomes_normalised, weeks_of
 
     expected = from_replay(simulated_week, tmp_path / "replay")
     real_dsn = pipeline.dsn
