@@ -11,34 +11,34 @@
 --                'provider_week' one row per provider and week (trend)
 --                'week_total'    one row per week over every provider (overall trend)
 --                'lot'           one row per lot over the period (contract overview)
--- Inputs: kpi_daily (sums of per-visit measures), kpi_client_week (carers per client and
--- week) and care_packages (commissioned hours, pro rata by active days).
-WITH params AS (
-    SELECT %(start)s::date AS start_date, %(end)s::date AS end_date,
+-- Inputs: kpi_weekly (sums of per-visit measures per ISO week), kpi_continuity_weekly
+-- (per week, the clients with a check-in and the sum of their distinct carers) and
+-- care_packages (commissioned hours, pro rata by active days).
+--
+-- Run it with the values bound, not as a prepared statement (ecm.kpi.queries; Grafana
+-- sends literals): params is inlined wherever it is used, so the planner sees the values,
+-- a NULL filter drops out and a provider or lot filter becomes an index condition.
+WITH params AS NOT MATERIALIZED (
+    -- The whole ISO weeks whose Monday is in [start, end): days [first_monday, after_last).
+    SELECT m AS first_monday, m + 7 * ((%(end)s::date - m + 6) / 7) AS after_last,
            %(provider_id)s::text AS provider_id, %(lot_id)s::text AS lot_id,
            %(grain)s::text AS grain
+    FROM (SELECT %(start)s::date + (8 - extract(isodow FROM %(start)s::date)::int) %% 7 AS m) s
 ), weeks AS (
-    SELECT w::date AS week_start
-    FROM params p,
-         generate_series(p.start_date + (8 - extract(isodow FROM p.start_date)::int) %% 7,
-                         p.end_date - 1, INTERVAL '7 days') AS w
+    -- An integer series, so the planner knows how many weeks there are.
+    SELECT p.first_monday + 7 * i AS week_start
+    FROM params p, generate_series(0, (p.after_last - p.first_monday) / 7 - 1) AS i
 ), visits AS (
-    SELECT d.provider_id, d.lot_id, d.service, ecm_week_start(d.local_date) AS week_start,
-           sum(d.visits_planned) AS visits_planned, sum(d.visits_cancelled) AS visits_cancelled,
-           sum(d.visits_completed) AS visits_completed, sum(d.on_time) AS on_time,
-           sum(d.early) AS early, sum(d.late) AS late, sum(d.missed) AS missed,
-           sum(d.short) AS short, sum(d.no_checkout) AS no_checkout,
-           sum(d.single_handed) AS single_handed, sum(d.manual_entries) AS manual_entries,
-           sum(d.checked_in) AS checked_in, sum(d.electronic) AS electronic,
-           sum(d.planned_seconds) AS planned_seconds, sum(d.delivered_seconds) AS delivered_seconds,
-           sum(d.lateness_seconds) AS lateness_seconds, sum(d.lateness_visits) AS lateness_visits,
-           sum(d.payable_gbp) AS payable_gbp
-    FROM kpi_daily d, params p
-    WHERE d.local_date >= %(start)s::date AND d.local_date < %(end)s::date + 6  -- index range
-      AND ecm_week_start(d.local_date) IN (SELECT week_start FROM weeks)
-      AND (p.provider_id IS NULL OR d.provider_id = p.provider_id)
-      AND (p.lot_id IS NULL OR d.lot_id = p.lot_id)
-    GROUP BY 1, 2, 3, 4
+    -- One row per provider × lot × service × week already.
+    SELECT w.provider_id, w.lot_id, w.service, w.week_start, w.visits_planned,
+           w.visits_cancelled, w.visits_completed, w.on_time, w.early, w.late, w.missed,
+           w.short, w.no_checkout, w.single_handed, w.manual_entries, w.checked_in,
+           w.electronic, w.planned_seconds, w.delivered_seconds, w.lateness_seconds,
+           w.lateness_visits, w.payable_gbp
+    FROM kpi_weekly w, params p
+    WHERE w.week_start >= p.first_monday AND w.week_start < p.after_last
+      AND (p.provider_id IS NULL OR w.provider_id = p.provider_id)
+      AND (p.lot_id IS NULL OR w.lot_id = p.lot_id)
 ), package_versions AS (
     -- A version applies from its effective_from until its effective_to or the next version.
     SELECT cp.provider_id, cp.lot_id, cp.service, cp.weekly_hours, cp.effective_from,
@@ -59,12 +59,11 @@ WITH params AS (
     GROUP BY 1, 2, 3, 4
 ), continuity AS (
     SELECT c.provider_id, c.lot_id, c.service, c.week_start,
-           count(*) AS continuity_clients, sum(cardinality(c.carer_ids)) AS continuity_carers
-    FROM kpi_client_week c, params p
-    WHERE c.week_start >= %(start)s::date AND c.week_start < %(end)s::date  -- Mondays in period
+           c.clients AS continuity_clients, c.carers AS continuity_carers
+    FROM kpi_continuity_weekly c, params p
+    WHERE c.week_start >= p.first_monday AND c.week_start < p.after_last
       AND (p.provider_id IS NULL OR c.provider_id = p.provider_id)
       AND (p.lot_id IS NULL OR c.lot_id = p.lot_id)
-    GROUP BY 1, 2, 3, 4
 ), counters AS (
     SELECT *
     FROM visits

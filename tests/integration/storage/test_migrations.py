@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import psycopg
 import pytest
+from builders import outcome
 
 from ecm.storage.migrate import migrate
+from ecm.storage.sink import OutcomeSink
 
 pytestmark = pytest.mark.postgres
 
 TABLES = {
     "raw_events", "visit_outcomes", "alerts", "visit_exceptions", "lots", "providers",
     "clients", "carers", "care_packages", "rate_cards", "contract_rules", "kpi_daily",
-    "kpi_client_week", "api_keys",
+    "kpi_client_week", "kpi_weekly", "kpi_continuity_weekly", "api_keys",
 }  # fmt: skip
 
 
@@ -58,3 +62,34 @@ def test_retention_drops_only_partitions_older_than_the_cutoff(conn: psycopg.Con
     assert {"visit_outcomes_y2018m01", "raw_events_y2018m01"} <= dropped
     kept = f"visit_outcomes_y{this_month:%Y}m{this_month:%m}"
     assert kept in _partitions(conn, "visit_outcomes")
+
+
+WEEKLY = ("kpi_weekly", "kpi_continuity_weekly")
+
+
+def _weekly_rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in WEEKLY}
+
+
+def test_the_weekly_rollup_migrations_build_from_stored_weeks_and_can_run_again(
+    conn: psycopg.Connection, dsn: str
+) -> None:
+    mon = date(2024, 6, 3)
+    OutcomeSink(conn).write([
+        outcome("V1", mon), outcome("V2", mon + timedelta(days=8), carer_ids=("K2",)),
+        outcome("V3", mon, provider_id="P2", client_id="C2", carer_ids=("K1", "K3")),
+    ])  # fmt: skip
+    kept = _weekly_rollups(conn)
+    # A database from before 0009: neither the tables nor their refresh functions.
+    conn.execute("DROP TABLE kpi_weekly, kpi_continuity_weekly")
+    conn.execute("DROP FUNCTION ecm_refresh_kpi_weeks, ecm_refresh_continuity_weeks")
+    conn.execute("DELETE FROM schema_migrations WHERE version >= '0009'")
+
+    built = migrate(dsn)
+    rebuilt = _weekly_rollups(conn)
+    conn.execute("DELETE FROM schema_migrations WHERE version >= '0009'")
+    again = migrate(dsn)
+
+    assert built == again == ["0009", "0010"]
+    assert len(kept["kpi_weekly"]) == 3 and len(kept["kpi_continuity_weekly"]) == 3
+    assert rebuilt == _weekly_rollups(conn) == kept

@@ -26,11 +26,12 @@ pytestmark = pytest.mark.postgres
 
 MON = date(2024, 6, 3)
 WEEK = Period.iso_week("2024-W23")
+ROLLUPS = ("kpi_daily", "kpi_client_week", "kpi_weekly", "kpi_continuity_weekly")
 
 
 def _dump(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
     tables = ("raw_events", "visit_outcomes", "visit_latest", "alerts", "visit_exceptions",
-              "kpi_daily", "kpi_client_week", "care_packages")  # fmt: skip
+              *ROLLUPS, "care_packages")  # fmt: skip
     return {
         t: conn.execute(f"SELECT *, xmin::text FROM {t} ORDER BY 1, 2").fetchall() for t in tables
     }
@@ -52,15 +53,14 @@ def _batch() -> list:
 
 def _rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
     return {
-        t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall()
-        for t in ("kpi_daily", "kpi_client_week")
+        t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall() for t in ROLLUPS
     }
 
 
 def _recomputed_rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
     """The rollups recomputed from scratch over every stored visit (rolled back after)."""
     with conn.transaction(force_rollback=True):
-        conn.execute("DELETE FROM kpi_daily; DELETE FROM kpi_client_week")
+        conn.execute("; ".join(f"DELETE FROM {t}" for t in ROLLUPS))
         conn.execute(
             "SELECT ecm_refresh_rollups(array_agg(provider_id), array_agg(local_date),"
             " array_agg(client_id)) FROM visit_outcomes"
