@@ -203,7 +203,7 @@ def previous(rerun: set[str]) -> list[Outcome]:
             continue
         run = runs.get(bench.name, {})
         command = run.get("command", f"benchmarks/{bench.script}")
-        kept.append(Outcome(bench, command, run.get("seconds", 0.0), run.get("returncode", 0),
+        kept.append(Outcome(bench, command, run.get("seconds") or 0.0, run.get("returncode") or 0,
                             figures))  # fmt: skip
     return kept
 
