@@ -71,6 +71,7 @@ class Outcome:
     seconds: float = 0.0
     returncode: int = 0
     figures: dict[str, tuple[float, str]] = field(default_factory=dict)
+    kept: bool = False  # not run now: the figures recorded last time (``--only``)
 
     @property
     def ok(self) -> bool:
@@ -170,7 +171,8 @@ def write_markdown(outcomes: list[Outcome], meta: dict[str, object], target: str
         f"{m['memory']} RAM, Python {m['python']}, load average at start "
         f"{m['load_average_at_start']} (shared with other sessions).", "",
         *table(outcomes), "", "Commands:", "",
-        *[f"- {o.bench.name}: `{o.command}` ({o.seconds:.0f} s"
+        *[f"- {o.bench.name}: `{o.command}` "
+          f"({'not run now: figures kept from the last run' if o.kept else f'{o.seconds:.0f} s'}"
           f"{'' if o.ok else ', FAILED'})" for o in outcomes],
         "", *NOTES, "",
     ]  # fmt: skip
@@ -204,7 +206,7 @@ def previous(rerun: set[str]) -> list[Outcome]:
         run = runs.get(bench.name, {})
         command = run.get("command", f"benchmarks/{bench.script}")
         kept.append(Outcome(bench, command, run.get("seconds") or 0.0, run.get("returncode") or 0,
-                            figures))  # fmt: skip
+                            figures, kept=True))  # fmt: skip
     return kept
 
 
