@@ -6,7 +6,9 @@ a. end-to-end throughput: a simulated week (``ecm simulate --seed 5 --scale S``)
    published with its watermark ticks, then ``ecm worker --clock replay`` is started and
    timed until its consumer group has committed every input topic (the sink flushes at
    the commit point, so everything is in PostgreSQL then); next to it, the ceiling: a raw
-   aiokafka consumer reading the same visit-events topic from the start, doing nothing;
+   aiokafka consumer reading the same visit-events topic from the start, doing nothing.
+   Timed twice on fresh topics: one worker with the sink inside, then ``ecm worker
+   --no-sink`` next to ``ecm sink`` (two processes, so two cores);
 b. alert latency in live mode: ``--alerts`` visits whose "not arrived" deadline (planned
    start + 30 min) falls over the next ``--spread-s`` seconds; for each "not arrived"
    alert, the time it reached a consumer of the alerts topic minus its ``due_at``;
@@ -79,27 +81,38 @@ class Scratch:
     def lag(self) -> int:
         return pipeline_lag(self.kafka)
 
-    def start_worker(self, clock: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, clock: str, *options: str) -> subprocess.Popen[bytes]:
+        return self._start("worker", "--clock", clock, "--worker-id", "1", *options)
+
+    def start_sink(self) -> subprocess.Popen[bytes]:
+        """``ecm sink`` apart from a worker started with ``--no-sink``."""
+        return self._start("sink")
+
+    def _start(self, *command: str) -> subprocess.Popen[bytes]:
         env = os.environ | {
             "ECM_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap, "ECM_KAFKA__TOPIC_PREFIX": self.prefix,
             "ECM_KAFKA__PARTITIONS": str(self.partitions), "ECM_DB__DSN": self.dsn,
             "ECM_STATE_DIR": str(self.state_dir),
         }  # fmt: skip
         log = (self.state_dir / "worker.log").open("ab")
-        cmd = [ECM, "worker", "--clock", clock, "--worker-id", "1", "--metrics-port", "0",
-               "--loglevel", "warning"]  # fmt: skip
+        cmd = [ECM, *command, "--metrics-port", "0", "--loglevel", "warning"]
         return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def tail(self) -> str:
         path = self.state_dir / "worker.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
-    def wait_idle(self, worker: subprocess.Popen[bytes], timeout_s: float) -> float:
+    def wait_idle(
+        self, processes: subprocess.Popen[bytes] | list[subprocess.Popen[bytes]], timeout_s: float
+    ) -> float:
         """Wait until the worker group has committed every input; return when it first did."""
         deadline = time.monotonic() + timeout_s
+        watched = processes if isinstance(processes, list) else [processes]
         while time.monotonic() < deadline:
-            if worker.poll() is not None:
-                raise RuntimeError(f"the worker exited ({worker.returncode}):\n{self.tail()}")
+            for process in watched:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args[1]} exited ({process.returncode}):\n"
+                                       f"{self.tail()}")  # fmt: skip
             if self.lag() == 0:
                 return time.monotonic()
             time.sleep(0.5)
@@ -166,25 +179,52 @@ def drop_database(admin_dsn: str, name: str) -> None:
 
 
 def bench_throughput(args: argparse.Namespace) -> None:
-    """End-to-end events/s through a replay-clock worker, and the raw consumer's ceiling."""
-    with tempfile.TemporaryDirectory() as tmp, scratch(args, "a") as s:
+    """End-to-end events/s (sink in the worker, then apart) and the raw consumer's ceiling."""
+    with tempfile.TemporaryDirectory() as tmp:
         week = Path(tmp) / "week.jsonl"
         subprocess.run([ECM, "simulate", "--seed", "5", "--scale", str(args.scale), "--weeks",
                         "1", "--out", str(week)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)  # fmt: skip
+        one = end_to_end(args, week, separate_sink=False)
+        apart = end_to_end(args, week, separate_sink=True)
+    raw = one.raw_per_s
+    emit("stream_e2e_events_per_s", one.per_s, "events/s")
+    emit("stream_e2e_separate_sink_events_per_s", apart.per_s, "events/s")
+    emit("stream_e2e_scale", args.scale, "kent_weeks")
+    emit("stream_raw_consumer_events_per_s", raw, "events/s")
+    emit("stream_e2e_ratio_to_raw", one.per_s / raw, "ratio")
+    emit("stream_e2e_separate_sink_ratio_to_raw", apart.per_s / raw, "ratio")
+
+
+@dataclass
+class EndToEnd:
+    """One end-to-end run: input events per second, and the raw consumer's rate next to it."""
+
+    per_s: float
+    raw_per_s: float
+
+
+def end_to_end(args: argparse.Namespace, week: Path, separate_sink: bool) -> EndToEnd:
+    """Publish the week, then time a replay-clock worker (and sink) until all is committed."""
+    how = "worker --no-sink + ecm sink" if separate_sink else "one worker (sink inside)"
+    with scratch(args, "a") as s:
         with week.open("rb") as lines:
             sent = publish_replay(lines, s.kafka)
         inputs = sent.events + sent.invalid
-        print(f"a. scale {args.scale}: published {inputs:,} events ({sent.invalid} invalid) and "
-              f"{sent.ticks:,} watermark ticks x {args.partitions} partitions")  # fmt: skip
+        print(f"a. {how}, scale {args.scale}: published {inputs:,} events "
+              f"({sent.invalid} invalid) and {sent.ticks:,} watermark ticks x "
+              f"{args.partitions} partitions")  # fmt: skip
         started = time.monotonic()
-        worker = s.start_worker("replay")
+        processes = [s.start_worker("replay", *(["--no-sink"] if separate_sink else []))]
+        if separate_sink:
+            processes.append(s.start_sink())
         try:
-            done = s.wait_idle(worker, args.timeout_s)
+            done = s.wait_idle(processes, args.timeout_s)
         finally:
-            stop(worker)
+            for process in processes:
+                stop(process)
         e2e_s = done - started
-        print(f"   worker start -> every input committed: {e2e_s:.1f} s = "
+        print(f"   start -> every input committed: {e2e_s:.1f} s = "
               f"{inputs / e2e_s:,.0f} events/s (startup included)")  # fmt: skip
         with psycopg.connect(s.dsn) as conn:
             rows = conn.execute("SELECT count(*) FROM visit_outcomes").fetchone()
@@ -192,10 +232,7 @@ def bench_throughput(args: argparse.Namespace) -> None:
         messages, raw_s = asyncio.run(raw_consume(s))
         print(f"   raw aiokafka consumer, same visit-events topic: {messages:,} messages in "
               f"{raw_s:.2f} s = {messages / raw_s:,.0f} messages/s")  # fmt: skip
-        emit("stream_e2e_events_per_s", inputs / e2e_s, "events/s")
-        emit("stream_e2e_scale", args.scale, "kent_weeks")
-        emit("stream_raw_consumer_events_per_s", messages / raw_s, "events/s")
-        emit("stream_e2e_ratio_to_raw", (inputs / e2e_s) / (messages / raw_s), "ratio")
+    return EndToEnd(inputs / e2e_s, messages / raw_s)
 
 
 async def raw_consume(s: Scratch) -> tuple[int, float]:

@@ -71,6 +71,7 @@ class MetricsSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 9108
     notify_port: int = Field(default=9109, description="Metrics port of ``ecm notify``.")
+    sink_port: int = Field(default=9110, description="Metrics port of ``ecm sink``.")
 
 
 class NotifySettings(BaseModel):

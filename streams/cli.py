@@ -14,6 +14,10 @@ def worker(
     metrics_port: int | None = typer.Option(
         None, help="Port for /metrics (default ECM_METRICS__PORT; 0 picks a free one)."
     ),
+    sink: bool = typer.Option(
+        True, "--sink/--no-sink",
+        help="Also run the database sink in this process; with --no-sink run `ecm sink`.",
+    ),
 ) -> None:
     """Run a stream worker: visit engine, deadline timer, database sink and dead letters.
 
@@ -22,9 +26,26 @@ def worker(
     """
     from streams.worker import run_worker
 
-    run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel, metrics_port=metrics_port)
+    run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel, metrics_port=metrics_port,
+               with_sink=sink)  # fmt: skip
+
+
+def sink(
+    loglevel: str = typer.Option("warning", help="Log level."),
+    metrics_port: int | None = typer.Option(
+        None, help="Port for /metrics (default ECM_METRICS__SINK_PORT; 0 picks a free one)."
+    ),
+) -> None:
+    """Run the database sink on its own, next to workers started with --no-sink.
+
+    It is a consumer group of its own: start several to share the topics' partitions.
+    """
+    from streams.sink import serve
+
+    serve(loglevel=loglevel, metrics_port=metrics_port)
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``ecm worker`` to the main app."""
+    """Add ``ecm worker`` and ``ecm sink`` to the main app."""
     app.command("worker")(worker)
+    app.command("sink")(sink)

@@ -11,7 +11,9 @@ Faust agents, a slow or unreachable database never holds up a rebalance of the v
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from typing import Any
 
@@ -21,7 +23,8 @@ from aiokafka.errors import CommitFailedError
 
 from ecm import contracts as c
 from ecm import metrics
-from ecm.settings import Settings
+from ecm.kafka.admin import ensure_topics
+from ecm.settings import Settings, get_settings
 from ecm.storage.sink import OutcomeSink
 from ecm.topics import SINK_INPUTS, sink_group
 
@@ -109,3 +112,30 @@ async def run_sink(settings: Settings) -> None:
                 log.info("commit after a rebalance skipped: %s", exc)
     finally:
         await consumer.stop()
+
+
+def serve(loglevel: str = "warning", metrics_port: int | None = None) -> None:
+    """Run the sink as a process of its own until SIGTERM or SIGINT (``ecm sink``).
+
+    Lifting the sink out of the worker gives the agents a core of their own: in one
+    process they share one (the GIL) with the sink's decoding and row building.
+    """
+    settings = get_settings()
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    ensure_topics(settings.kafka)
+    port = settings.metrics.sink_port if metrics_port is None else metrics_port
+    metrics.start_metrics_server(settings.metrics, port=port)
+    metrics.worker_started("sink")
+
+    async def until_stopped() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_sink(settings)
+
+    asyncio.run(until_stopped())

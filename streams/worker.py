@@ -23,8 +23,8 @@ from streams.stores import TableStore
 CLOCKS = ("live", "replay")
 
 
-def assemble(settings: Settings, worker_id: str, clock: str) -> Topology:
-    """Build the app and wire the ledgers, agents, timer and sink onto it."""
+def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = True) -> Topology:
+    """Build the app and wire the ledgers, agents, timer and (unless run apart) sink onto it."""
     if clock not in CLOCKS:
         raise ValueError(f"clock must be one of {CLOCKS}, not {clock!r}")
     (settings.state_dir / "faust" / worker_id).mkdir(parents=True, exist_ok=True)
@@ -41,7 +41,8 @@ def assemble(settings: Settings, worker_id: str, clock: str) -> Topology:
     async def database_sink() -> None:
         await run_sink(settings)
 
-    topology.app.task(database_sink)
+    if with_sink:
+        topology.app.task(database_sink)
     return topology
 
 
@@ -50,6 +51,7 @@ def run_worker(
     clock: str = "live",
     loglevel: str = "warning",
     metrics_port: int | None = None,
+    with_sink: bool = True,
 ) -> None:
     """Create the topics if needed, serve metrics, and run a worker until stopped."""
     settings = get_settings()
@@ -57,7 +59,7 @@ def run_worker(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     ensure_topics(settings.kafka)
-    topology = assemble(settings, worker_id, clock)
+    topology = assemble(settings, worker_id, clock, with_sink)
     metrics.start_metrics_server(settings.metrics, port=metrics_port)
     metrics.worker_started("worker")
     worker = faust.Worker(topology.app, loglevel=loglevel, quiet=True)

@@ -61,11 +61,20 @@ class Pipeline:
         with path.open("rb") as lines:
             publish_replay(lines, self.kafka)
 
-    def start_worker(self, worker_id: str = "1", clock: str = "replay", metrics_port: int = 0) -> None:
-        log = (self.state_dir / f"worker-{worker_id}.log").open("ab")
-        self.workers[worker_id] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ecm"), "worker", "--worker-id", worker_id,
-             "--clock", clock, "--metrics-port", str(metrics_port), "--loglevel", "warning"],
+    def start_worker(
+        self, worker_id: str = "1", clock: str = "replay", metrics_port: int = 0, sink: bool = True
+    ) -> None:
+        self._start(worker_id, "worker", "--worker-id", worker_id, "--clock", clock,
+                    "--metrics-port", str(metrics_port), *([] if sink else ["--no-sink"]))
+
+    def start_sink(self, sink_id: str = "sink") -> None:
+        """``ecm sink`` apart, for workers started with ``sink=False``; stopped like one."""
+        self._start(sink_id, "sink", "--metrics-port", "0")
+
+    def _start(self, name: str, *command: str) -> None:
+        log = (self.state_dir / f"worker-{name}.log").open("ab")
+        self.workers[name] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ecm"), *command, "--loglevel", "warning"],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )
 

@@ -44,6 +44,17 @@ def test_a_week_through_the_broker_gives_exactly_the_replay_results(
     assert_same(expected, from_database(pipeline.dsn, weeks_of(expected)))
 
 
+def test_workers_without_their_sink_and_ecm_sink_apart_give_the_replay_results(
+    pipeline: Pipeline, simulated_week: Path, tmp_path: Path
+) -> None:
+    expected = from_replay(simulated_week, tmp_path / "replay")
+    pipeline.publish(simulated_week)
+    pipeline.start_worker("1", sink=False)
+    pipeline.start_sink()
+    pipeline.wait_until_idle()
+    assert_same(expected, from_database(pipeline.dsn, weeks_of(expected)))
+
+
 def test_a_worker_killed_mid_week_and_restarted_loses_and_repeats_nothing(
     pipeline: Pipeline, simulated_week: Path, tmp_path: Path
 ) -> None:
