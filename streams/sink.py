@@ -117,8 +117,8 @@ async def run_sink(settings: Settings) -> None:
 def serve(loglevel: str = "warning", metrics_port: int | None = None) -> None:
     """Run the sink as a process of its own until SIGTERM or SIGINT (``ecm sink``).
 
-    Lifting the sink out of the worker gives the agents a core of their own: in one
-    process they share one (the GIL) with the sink's decoding and row building.
+    In a worker the sink shares one core (the GIL) with the agents; apart, it can run on
+    another core or machine, and several sinks share the topics' partitions.
     """
     settings = get_settings()
     logging.basicConfig(
