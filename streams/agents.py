@@ -45,11 +45,15 @@ class Publisher:
 
     async def send(
         self, logical: str, key: bytes | None, value: bytes,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: list[tuple[str, bytes]] | None = None, partition: int | None = None,
     ) -> None:
-        """Hand one record to the producer (batched; delivery is awaited at commit)."""
+        """Hand one record to the producer (batched; delivery is awaited at commit).
+
+        Without ``partition`` the producer's key hash picks it, as for every keyed topic.
+        """
         producer = self._topology.app.producer
-        await producer.send(self._topology.topic_name(logical), key, value, None, None, headers)
+        topic = self._topology.topic_name(logical)
+        await producer.send(topic, key, value, partition, None, headers)
 
     async def publish(self, records: list[c.ContractEvent]) -> None:
         """Send each record to its topic, keyed as ``route`` says."""

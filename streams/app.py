@@ -25,7 +25,6 @@ class Topology:
     clock: str  # "live" or "replay"
     visit_inputs: Any  # visit-events + deadline-commands: co-partitioned, one stream
     carer_calls: Any
-    deadline_commands: Any  # where the timer sends deadline-due commands
     visits: Any  # table: visit id -> ledger state
     carers: Any  # table: carer id -> carer timeline
 
@@ -72,7 +71,6 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         clock=clock,
         visit_inputs=topic(topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS),
         carer_calls=topic(topics.CARER_CALLS),
-        deadline_commands=topic(topics.DEADLINE_COMMANDS),
         visits=_table(app, "visits", kafka.partitions),
         carers=_table(app, "carers", kafka.partitions),
     )

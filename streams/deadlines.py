@@ -20,6 +20,7 @@ from typing import Any
 from ecm import metrics, topics
 from ecm.kafka.records import deadline_due
 from ecm.visits.ledger import VisitLedger
+from streams.agents import Publisher
 from streams.app import Topology
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def owned_partitions(topology: Topology) -> set[int] | None:
 
 def install_timer(topology: Topology, ledger: VisitLedger) -> None:
     """Declare the sweep on the app."""
-    commands: Any = topology.deadline_commands
+    publisher = Publisher(topology)
     known: dict[str, set[int]] = {"owned": set()}
 
     async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -65,8 +66,8 @@ def install_timer(topology: Topology, ledger: VisitLedger) -> None:
             value, headers = deadline_due(now)
             for partition in sorted(owned):
                 for visit_id, kind in ledger.pop_due(partition, now).items():
-                    await commands.send(key=visit_id.encode(), value=value, headers=headers,
-                                        partition=partition)
+                    await publisher.send(topics.DEADLINE_COMMANDS, visit_id.encode(), value,
+                                         headers, partition)
                     due[kind] += 1
         metrics.deadline_sweep_done(time.perf_counter() - started, due)
 
