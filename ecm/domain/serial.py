@@ -72,16 +72,8 @@ def visit_from_dict(data: dict[str, Any]) -> VisitState:
     return state
 
 
-def carer_to_dict(timeline: CarerTimeline) -> dict[str, Any]:
-    """Return a JSON-ready dict of a carer's timeline."""
-    return {
-        "carer_id": timeline.carer_id,
-        "events": [event_to_dict(e) for _, e in sorted(timeline.events.items())],
-    }
-
-
 def carer_from_dict(data: dict[str, Any]) -> CarerTimeline:
-    """Inverse of ``carer_to_dict``."""
+    """A carer's timeline from ``{"carer_id": ..., "events": [event_to_dict(e), ...]}``."""
     timeline = CarerTimeline(data["carer_id"])
     for item in data["events"]:
         event = event_from_dict(item)
