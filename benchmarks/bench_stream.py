@@ -7,8 +7,8 @@ a. end-to-end throughput: a simulated week (``ecm simulate --seed 5 --scale S``)
    timed until its consumer group has committed every input topic (the sink flushes at
    the commit point, so everything is in PostgreSQL then); next to it, the ceiling: a raw
    aiokafka consumer reading the same visit-events topic from the start, doing nothing.
-   Timed twice on fresh topics: one worker with the sink inside, then ``ecm worker
-   --no-sink`` next to ``ecm sink`` (two processes, so two cores);
+   Timed three times on fresh topics (``LAYOUTS``): one worker with the sink inside;
+   ``ecm worker --no-sink`` next to ``ecm sink``; two workers sharing the partitions;
 b. alert latency in live mode: ``--alerts`` visits whose "not arrived" deadline (planned
    start + 30 min) falls over the next ``--spread-s`` seconds; for each "not arrived"
    alert, the time it reached a consumer of the alerts topic minus its ``due_at``;
@@ -81,8 +81,10 @@ class Scratch:
     def lag(self) -> int:
         return pipeline_lag(self.kafka)
 
-    def start_worker(self, clock: str, *options: str) -> subprocess.Popen[bytes]:
-        return self._start("worker", "--clock", clock, "--worker-id", "1", *options)
+    def start_worker(
+        self, clock: str, *options: str, worker_id: str = "1"
+    ) -> subprocess.Popen[bytes]:
+        return self._start("worker", "--clock", clock, "--worker-id", worker_id, *options)
 
     def start_sink(self) -> subprocess.Popen[bytes]:
         """``ecm sink`` apart from a worker started with ``--no-sink``."""
@@ -178,22 +180,30 @@ def drop_database(admin_dsn: str, name: str) -> None:
 # ------------------------------------------------------------------ a. throughput
 
 
+LAYOUTS = {
+    "one": "one worker (sink inside)",
+    "apart": "worker --no-sink + ecm sink",
+    "two": "two workers (each with its sink), sharing the partitions",
+}
+
+
 def bench_throughput(args: argparse.Namespace) -> None:
-    """End-to-end events/s (sink in the worker, then apart) and the raw consumer's ceiling."""
+    """End-to-end events/s in each layout, and the raw consumer's ceiling next to each."""
     with tempfile.TemporaryDirectory() as tmp:
         week = Path(tmp) / "week.jsonl"
         subprocess.run([ECM, "simulate", "--seed", "5", "--scale", str(args.scale), "--weeks",
                         "1", "--out", str(week)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)  # fmt: skip
-        one = end_to_end(args, week, separate_sink=False)
-        apart = end_to_end(args, week, separate_sink=True)
-    raw = one.raw_per_s
+        runs = {layout: end_to_end(args, week, layout) for layout in LAYOUTS}
+    one, apart, two = runs["one"], runs["apart"], runs["two"]
     emit("stream_e2e_events_per_s", one.per_s, "events/s")
     emit("stream_e2e_separate_sink_events_per_s", apart.per_s, "events/s")
+    emit("stream_e2e_two_workers_events_per_s", two.per_s, "events/s")
     emit("stream_e2e_scale", args.scale, "kent_weeks")
-    emit("stream_raw_consumer_events_per_s", raw, "events/s")
-    emit("stream_e2e_ratio_to_raw", one.per_s / raw, "ratio")
-    emit("stream_e2e_separate_sink_ratio_to_raw", apart.per_s / raw, "ratio")
+    emit("stream_raw_consumer_events_per_s", one.raw_per_s, "events/s")
+    emit("stream_e2e_ratio_to_raw", one.per_s / one.raw_per_s, "ratio")
+    emit("stream_e2e_separate_sink_ratio_to_raw", apart.per_s / apart.raw_per_s, "ratio")
+    emit("stream_e2e_two_workers_ratio_to_raw", two.per_s / two.raw_per_s, "ratio")
 
 
 @dataclass
@@ -204,20 +214,25 @@ class EndToEnd:
     raw_per_s: float
 
 
-def end_to_end(args: argparse.Namespace, week: Path, separate_sink: bool) -> EndToEnd:
-    """Publish the week, then time a replay-clock worker (and sink) until all is committed."""
-    how = "worker --no-sink + ecm sink" if separate_sink else "one worker (sink inside)"
+def start_layout(s: Scratch, layout: str) -> list[subprocess.Popen[bytes]]:
+    """Start the processes of one layout (``LAYOUTS``) on a replay clock."""
+    if layout == "apart":
+        return [s.start_worker("replay", "--no-sink"), s.start_sink()]
+    workers = 2 if layout == "two" else 1
+    return [s.start_worker("replay", worker_id=str(n + 1)) for n in range(workers)]
+
+
+def end_to_end(args: argparse.Namespace, week: Path, layout: str) -> EndToEnd:
+    """Publish the week, then time the layout's processes until all input is committed."""
     with scratch(args, "a") as s:
         with week.open("rb") as lines:
             sent = publish_replay(lines, s.kafka)
         inputs = sent.events + sent.invalid
-        print(f"a. {how}, scale {args.scale}: published {inputs:,} events "
+        print(f"a. {LAYOUTS[layout]}, scale {args.scale}: published {inputs:,} events "
               f"({sent.invalid} invalid) and {sent.ticks:,} watermark ticks x "
               f"{args.partitions} partitions")  # fmt: skip
         started = time.monotonic()
-        processes = [s.start_worker("replay", *(["--no-sink"] if separate_sink else []))]
-        if separate_sink:
-            processes.append(s.start_sink())
+        processes = start_layout(s, layout)
         try:
             done = s.wait_idle(processes, args.timeout_s)
         finally:

@@ -14,6 +14,7 @@ import faust
 
 from ecm import topics
 from ecm.settings import Settings
+from streams.delivery import check_deliveries
 
 
 @dataclass
@@ -61,6 +62,8 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         datadir=str(settings.state_dir / "faust" / worker_id),
         loghandlers=[],
     )
+
+    check_deliveries(app)
 
     def topic(*names: str) -> Any:
         return app.topic(*(kafka.topic(n) for n in names), partitions=kafka.partitions)

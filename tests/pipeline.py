@@ -128,9 +128,12 @@ class Pipeline:
                 raise AssertionError(f"no progress below {below} in {timeout_s}s")
             time.sleep(0.5)
 
-    def tail(self, worker_id: str) -> str:
+    def log(self, worker_id: str) -> str:
         path = self.state_dir / f"worker-{worker_id}.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def tail(self, worker_id: str) -> str:
+        return self.log(worker_id)[-3000:]
 
 
 # ---------------------------------------------------------------- what was derived

@@ -18,7 +18,8 @@ from support import free_port
 
 from ecm import contracts as c
 from ecm.contracts.examples import examples
-from ecm.topics import ALERTS, DEAD_LETTER, REFERENCE, VISIT_EVENTS, route
+from ecm.kafka.admin import group_lag
+from ecm.topics import ALERTS, DEAD_LETTER, OUTCOMES, REFERENCE, VISIT_EVENTS, route, worker_group
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -177,3 +178,42 @@ def test_the_database_gone_for_a_minute_loses_nothing(
     assert got.outcomes == replay_outcomes_normalised(expected)
     assert got.alerts == expected.alerts
     assert got.kpis == expected.kpis
+
+
+def _limit_record_size(pipeline: Pipeline, topic: str, max_bytes: int | None) -> None:
+    """Make the broker refuse this topic's batches over ``max_bytes`` (None: the default)."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    configs = {"max.message.bytes": str(max_bytes or 1_048_588)}
+    admin = KafkaAdminClient(bootstrap_servers=pipeline.bootstrap)
+    try:
+        name = pipeline.kafka.topic(topic)
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=configs)])
+    finally:
+        admin.close()
+
+
+def test_records_the_broker_refuses_stop_the_commits_and_arrive_after_a_restart(
+    pipeline: Pipeline, simulated_week: Path, tmp_path: Path
+) -> None:
+    from pipeline import from_database, from_replay, replay_outcomes_normalised, weeks_of
+
+    expected = from_replay(simulated_week, tmp_path / "replay")
+    pipeline.publish(simulated_week)
+    _limit_record_size(pipeline, OUTCOMES, 100)  # no outcome fits: each batch is refused
+    pipeline.start_worker("1")
+    worker = pipeline.workers["1"]
+
+    # It stops by itself, having committed nothing past the first record refused.
+    assert worker.wait(timeout=120) != 0
+    assert "a record was not delivered (MessageSizeTooLargeError" in pipeline.log("1")
+    assert group_lag(pipeline.kafka, worker_group(pipeline.kafka), [VISIT_EVENTS]) > 0
+    pipeline.workers.pop("1")
+
+    _limit_record_size(pipeline, OUTCOMES, None)
+    pipeline.start_worker("1")
+    pipeline.wait_until_idle()
+
+    got = from_database(pipeline.dsn, weeks_of(expected))
+    assert got.outcomes == replay_outcomes_normalised(expected)
+    assert got.alerts == expected.alerts
