@@ -6,7 +6,9 @@ a. end-to-end throughput: a simulated week (``ecm simulate --seed 5 --scale S``)
    published with its watermark ticks, then ``ecm worker --clock replay`` is started and
    timed until its consumer group has committed every input topic (the sink flushes at
    the commit point, so everything is in PostgreSQL then); next to it, the ceiling: a raw
-   aiokafka consumer reading the same visit-events topic from the start, doing nothing.
+   aiokafka consumer reading the same visit-events topic from the start, doing nothing,
+   and the ceiling of Faust itself: an agent iterating that topic and doing nothing
+   (``faust_noop.py``).
    Timed three times on fresh topics (``LAYOUTS``): one worker with the sink inside;
    ``ecm worker --no-sink`` next to ``ecm sink``; two workers sharing the partitions;
 b. alert latency in live mode: ``--alerts`` visits whose "not arrived" deadline (planned
@@ -204,6 +206,9 @@ def bench_throughput(args: argparse.Namespace) -> None:
     emit("stream_e2e_ratio_to_raw", one.per_s / one.raw_per_s, "ratio")
     emit("stream_e2e_separate_sink_ratio_to_raw", apart.per_s / apart.raw_per_s, "ratio")
     emit("stream_e2e_two_workers_ratio_to_raw", two.per_s / two.raw_per_s, "ratio")
+    emit("stream_faust_noop_events_per_s", one.faust_noop_per_s, "events/s")
+    emit("stream_faust_noop_ratio_to_raw", one.faust_noop_per_s / one.raw_per_s, "ratio")
+    emit("stream_e2e_ratio_to_faust_noop", one.per_s / one.faust_noop_per_s, "ratio")
 
 
 @dataclass
@@ -212,6 +217,7 @@ class EndToEnd:
 
     per_s: float
     raw_per_s: float
+    faust_noop_per_s: float
 
 
 def start_layout(s: Scratch, layout: str) -> list[subprocess.Popen[bytes]]:
@@ -247,25 +253,49 @@ def end_to_end(args: argparse.Namespace, week: Path, layout: str) -> EndToEnd:
         messages, raw_s = asyncio.run(raw_consume(s))
         print(f"   raw aiokafka consumer, same visit-events topic: {messages:,} messages in "
               f"{raw_s:.2f} s = {messages / raw_s:,.0f} messages/s")  # fmt: skip
-    return EndToEnd(inputs / e2e_s, messages / raw_s)
+        faust_s = faust_noop(s, messages, args.timeout_s)
+        print(f"   Faust agent doing nothing, same topic: {messages / faust_s:,.0f} messages/s")
+    return EndToEnd(inputs / e2e_s, messages / raw_s, messages / faust_s)
+
+
+def faust_noop(s: Scratch, messages: int, timeout_s: float) -> float:
+    """Seconds a Faust agent that only iterates takes over the visit-events topic."""
+    topic = s.kafka.topic(topics.VISIT_EVENTS)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "faust_noop.py"), s.bootstrap,
+                           topic, str(messages)], capture_output=True, text=True, timeout=timeout_s,
+                          cwd=ROOT)  # fmt: skip
+    for line in (done.stdout + done.stderr).splitlines():
+        if "RESULT " in line:
+            return float(line.split("RESULT ", 1)[1].split()[1])
+    raise RuntimeError(f"faust_noop.py gave no result:\n{done.stderr[-1500:]}")
 
 
 async def raw_consume(s: Scratch) -> tuple[int, float]:
     """Read every message of the visit-events topic from the start; return (count, seconds)."""
     topic = s.kafka.topic(topics.VISIT_EVENTS)
+    # Start from the earliest offsets by the reset policy: assign() then seek_to_beginning()
+    # raced with aiokafka's default "latest" reset and, now and then, read nothing.
     consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, group_id=None,
-                                enable_auto_commit=False, max_partition_fetch_bytes=4 << 20)
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=4 << 20)  # fmt: skip
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in range(s.partitions)]  # ensure_topics made them
         consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         total = sum(ends.values())
-        await consumer.seek_to_beginning(*parts)
         count, started = 0, time.perf_counter()
+        counts = dict.fromkeys(parts, 0)
+        stalled = 0
         while count < total:
             batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            count += sum(len(records) for records in batches.values())
+            for tp, records in batches.items():
+                counts[tp] += len(records)
+            got = sum(len(records) for records in batches.values())
+            count, stalled = count + got, (0 if got else stalled + 1)
+            if stalled >= 30:
+                seen = {tp.partition: f"{counts[tp]}/{ends[tp]}" for tp in parts}
+                raise RuntimeError(f"raw consumer stalled 30 s at {count}/{total}: {seen}")
         return count, time.perf_counter() - started
     finally:
         await consumer.stop()
