@@ -55,16 +55,17 @@ class Publisher:
         topic = self._topology.topic_name(logical)
         await producer.send(topic, key, value, partition, None, headers)
 
-    async def publish(self, records: list[c.ContractEvent]) -> None:
-        """Send each record to its topic, keyed as ``route`` says."""
+    async def publish(self, records: list[c.ContractEvent], count: bool = True) -> None:
+        """Send each record to its topic, keyed as ``route`` says (and count outcomes)."""
         for record in records:
             target = route(record)
             await self.send(target.topic, target.key.encode(), c.dump_event(record))
-            if isinstance(record, c.VisitOutcomeRecorded):
+            if count and isinstance(record, c.VisitOutcomeRecorded):
                 metrics.outcome_recorded(record.status.value)
 
     async def emit(self, emission: Emission) -> None:
-        """Publish a ledger's records and count the alerts that fired or settled."""
+        """Publish a ledger's records and count the new ones and the alerts that fired."""
+        await self.publish(emission.again, count=False)  # counted before the crash
         await self.publish(emission.records)
         for change in emission.fired:
             if change.raised:

@@ -17,7 +17,7 @@ committed offset; everything before it was flushed before the commit): every vis
 that partition stamped at or after it is re-judged and its whole current picture
 published again, whether the redelivered message touches it (an event seen again) or
 not (a watermark tick whose deadline already fired). Downstream writes are keyed
-upserts, so republishing changes nothing there, and alerts are only counted once.
+upserts, so republishing changes nothing there, and nothing republished is counted again.
 """
 
 from __future__ import annotations
@@ -111,16 +111,18 @@ class Ledgered:
 class Emission:
     """What to publish after a call, and the alerts that fired or settled for the first time.
 
-    ``records`` may repeat what was published before (after a redelivery); ``fired`` never
-    does, so it is what counters and pagers should count.
+    ``again`` holds what was published before a crash and is sent again after it (publish
+    it first); ``records`` what is new. Counters and pagers count ``records`` and ``fired``.
     """
 
     records: list[c.ContractEvent] = field(default_factory=list)
     fired: list[AlertChange] = field(default_factory=list)
+    again: list[c.ContractEvent] = field(default_factory=list)
 
     def __iadd__(self, other: Emission) -> Emission:
         self.records += other.records
         self.fired += other.fired
+        self.again += other.again
         return self
 
 
@@ -259,7 +261,7 @@ class VisitLedger:
                     and visit.judged):
                 at = datetime.fromisoformat(visit.judged)
                 records += self._judge(visit, at, visit.inclusive, everything=True)
-        return Emission(records)
+        return Emission(again=records)
 
     def _ensure_indexed(self, partition: int) -> None:
         if partition not in self._deadlines:

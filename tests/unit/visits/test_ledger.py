@@ -69,8 +69,8 @@ def test_after_a_restart_a_redelivered_tick_publishes_the_alert_again() -> None:
     after = VisitLedger(ReferenceData(), store)  # a new process on the same table
     redelivered = after.on_watermark(at(1), START + timedelta(minutes=35))
 
-    assert _raised(redelivered.records) == ["V1:not_arrived"]
-    assert redelivered.fired == []  # counted and paged once, before the crash
+    assert _raised(redelivered.again) == ["V1:not_arrived"]
+    assert redelivered.records == [] and redelivered.fired == []  # counted once, before
 
 
 def test_after_a_restart_visits_changed_before_the_resume_point_are_not_republished() -> None:
@@ -82,7 +82,7 @@ def test_after_a_restart_visits_changed_before_the_resume_point_are_not_republis
     after = VisitLedger(ReferenceData(), store)
     resumed = after.on_event(at(1), _plan("V2"), None)  # offset 0 was committed
 
-    assert {r.visit_id for r in resumed.records if isinstance(r, c.VisitOutcomeRecorded)} == {"V2"}
+    assert {r.visit_id for r in resumed.again if isinstance(r, c.VisitOutcomeRecorded)} == {"V2"}
 
 
 def test_the_resume_point_is_per_topic() -> None:
@@ -95,20 +95,22 @@ def test_the_resume_point_is_per_topic() -> None:
     on_events = after.on_event(at(1), _plan("V2"), None)
     on_commands = after.on_deadline(at(7, "commands"), "V1", START + timedelta(minutes=31))
 
-    assert "V1:not_arrived" not in _raised(on_events.records)
-    assert _raised(on_commands.records) == ["V1:not_arrived"]
+    assert "V1:not_arrived" not in _raised(on_events.again + on_events.records)
+    assert _raised(on_commands.again) == ["V1:not_arrived"]
 
 
 def test_a_redelivered_event_republishes_the_visit_once_and_changes_nothing() -> None:
     store = DictStore()
     first = VisitLedger(ReferenceData(), store).on_event(at(0), _plan(), None)
     after = VisitLedger(ReferenceData(), store)
-    again = after.on_event(at(0), _plan(), None)
+    redelivered = after.on_event(at(0), _plan(), None)
     later = after.on_event(at(0), _plan(), None)
 
     outcome = [r for r in first.records if isinstance(r, c.VisitOutcomeRecorded)]
-    assert outcome and [r for r in again.records if isinstance(r, c.VisitOutcomeRecorded)] == outcome
-    assert later.records == [] and later.fired == []
+    assert outcome
+    assert [r for r in redelivered.again if isinstance(r, c.VisitOutcomeRecorded)] == outcome
+    assert redelivered.records == []  # sent again, not counted again
+    assert later.records == later.again == [] and later.fired == []
     assert store == {"V1": store["V1"]}  # nothing new written
 
 
@@ -133,5 +135,5 @@ def test_after_a_restart_a_resolution_lost_in_the_crash_is_published_again() -> 
     after = VisitLedger(ReferenceData(), store)
     resumed = after.on_event(at(2), late, None)
 
-    resolved = [r.exception_id for r in resumed.records if isinstance(r, c.VisitExceptionResolved)]
+    resolved = [r.exception_id for r in resumed.again if isinstance(r, c.VisitExceptionResolved)]
     assert resolved == ["V1:no_check_in"]
