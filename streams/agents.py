@@ -65,7 +65,7 @@ class Publisher:
 
     async def emit(self, emission: Emission) -> None:
         """Publish a ledger's records and count the new ones and the alerts that fired."""
-        await self.publish(emission.again, count=False)  # counted before the crash
+        await self.publish(emission.again, count=False)  # sent before: not counted again
         await self.publish(emission.records)
         for change in emission.fired:
             if change.raised:

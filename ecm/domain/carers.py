@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ecm.domain.calls import fold_carer
 from ecm.domain.events import CallTimeCorrected, CarerCall
 from ecm.domain.exceptions import ExceptionKind, VisitException, exception_id
+
+# How far back a carer's calls are compared for overlaps, from their latest call. A
+# stream worker keeps no more than this of each timeline (it would otherwise grow with
+# every call for years); a call arriving or corrected later than this after the visit
+# is no longer checked against the stays it might overlap.
+CARER_HISTORY = timedelta(days=28)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,25 @@ class CarerTimeline:
             return False
         self.events[event.event_id] = event
         return True
+
+    def forget_older_than(self, history: timedelta) -> set[str]:
+        """Drop the calls of visits whose last call is over ``history`` before the latest.
+
+        Returns:
+            The ids of the visits dropped.
+        """
+        last: dict[str, datetime] = {}
+        for event in self.events.values():
+            seen = last.get(event.visit_id)
+            if seen is None or event.occurred_at > seen:
+                last[event.visit_id] = event.occurred_at
+        if not last:
+            return set()
+        horizon = max(last.values()) - history
+        old = {visit_id for visit_id, at in last.items() if at < horizon}
+        if old:
+            self.events = {i: e for i, e in self.events.items() if e.visit_id not in old}
+        return old
 
     def stays(self) -> list[Stay]:
         """Return the carer's verified stays, sorted by start then visit id."""

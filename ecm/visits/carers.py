@@ -2,13 +2,15 @@
 
 A carer checked in at two clients at once can only be seen across visits, so the
 worker re-keys call events by carer (the carer-calls topic) and this ledger keeps
-each carer's timeline in a keyed store, publishing overlaps as they appear and
-resolving them if later facts (a correction) remove them.
+each carer's recent timeline (``CARER_HISTORY``) in a keyed store, publishing overlaps
+as they appear and resolving them if later facts (a correction) remove them. What it
+resolved is remembered with the visit, so a redelivered call publishes the carer's
+current picture again, resolutions included (they may have died in a crash).
 
-A timeline grows with every call, so decoding and re-encoding it whole on each call
-costs more with every visit. The ledger keeps each carer it has seen decoded, with
-every call already encoded, and only trusts that copy while the store still holds the
-very bytes it wrote (a table recovered from its changelog holds new ones).
+Decoding and re-encoding a timeline whole on each call costs more with every visit, so
+the ledger keeps each carer it has seen decoded, with every call already encoded, and
+only trusts that copy while the store still holds the very bytes it wrote (a table
+recovered from its changelog holds new ones).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ecm import contracts as c
-from ecm.domain.carers import CarerTimeline
+from ecm.domain.carers import CARER_HISTORY, CarerTimeline
 from ecm.domain.events import CallTimeCorrected, CarerCall
 from ecm.domain.serial import carer_from_dict, event_to_dict
 from ecm.visits.ledger import VisitStore
@@ -32,14 +34,24 @@ class _Carer:
     raw: bytes | None
     timeline: CarerTimeline
     published: dict[str, str]  # exception id -> visit id
+    # exception id -> [visit id, provider id, when] of overlaps resolved
+    resolved: dict[str, list[str]] = field(default_factory=dict)
     calls: dict[str, bytes] = field(default_factory=dict)  # event id -> encoded call
 
+    def forget(self, visits: set[str]) -> None:
+        """Drop what is kept about visits the timeline no longer holds."""
+        self.calls = {i: self.calls[i] for i in self.timeline.events}
+        self.published = {i: v for i, v in self.published.items() if v not in visits}
+        self.resolved = {i: r for i, r in self.resolved.items() if r[0] not in visits}
+
     def encode(self) -> bytes:
-        """The stored form, readable by ``carer_from_dict`` (calls in event-id order)."""
+        """The stored form (the timeline readable by ``carer_from_dict``, calls by id)."""
         calls = b",".join(self.calls[i] for i in sorted(self.calls))
         carer = json.dumps(self.timeline.carer_id).encode()
         published = json.dumps(self.published, sort_keys=True).encode()
-        return b'{"t":{"carer_id":%b,"events":[%b]},"x":%b}' % (carer, calls, published)
+        resolved = json.dumps(self.resolved, sort_keys=True).encode()
+        return b'{"r":%b,"t":{"carer_id":%b,"events":[%b]},"x":%b}' % (
+            resolved, carer, calls, published)
 
 
 class CarerLedger:
@@ -53,26 +65,44 @@ class CarerLedger:
         """Add a check-in, check-out or correction to its carer's timeline.
 
         Returns the overlap exceptions that appeared and those that no longer hold; a
-        redelivered event re-emits the carer's current overlaps.
+        redelivered event re-emits the carer's current overlaps and resolutions.
         """
         call = visit_event(event)
         assert isinstance(call, CarerCall | CallTimeCorrected)
         carer = self._load(call.carer_id)
+        try:
+            records = self._apply(carer, call, event)
+        except Exception:
+            del self._carers[call.carer_id]  # changed in place: read the store again
+            raise
+        carer.raw = carer.encode()
+        self.store.put(call.carer_id, carer.raw)
+        return records
+
+    def _apply(
+        self, carer: _Carer, call: CarerCall | CallTimeCorrected, event: c.CallEvent
+    ) -> list[c.ContractEvent]:
         fresh = carer.timeline.apply(call)
+        if fresh:
+            carer.calls[call.event_id] = _encode_call(call)
+            carer.forget(carer.timeline.forget_older_than(CARER_HISTORY))
         current = {e.exception_id: e for e in carer.timeline.overlaps()}
         records: list[c.ContractEvent] = [
             exception_record(e)
             for i, e in sorted(current.items())
             if not fresh or i not in carer.published
         ]
-        for exception_id, visit_id in sorted(carer.published.items()):
+        at = event.occurred_at.isoformat()
+        for exception_id, visit_id in carer.published.items():
             if exception_id not in current:
-                records.append(_resolved(exception_id, visit_id, event))
+                carer.resolved[exception_id] = [visit_id, event.provider_id, at]
+                if fresh:
+                    records.append(_resolved(exception_id, *carer.resolved[exception_id]))
+        for exception_id in current:
+            carer.resolved.pop(exception_id, None)
+        if not fresh:  # a resolution may have been lost with the first delivery
+            records += [_resolved(i, *r) for i, r in sorted(carer.resolved.items())]
         carer.published = {i: e.visit_id for i, e in current.items()}
-        if fresh:
-            carer.calls[call.event_id] = _encode_call(call)
-        carer.raw = carer.encode()
-        self.store.put(call.carer_id, carer.raw)
         return records
 
     def _load(self, carer_id: str) -> _Carer:
@@ -86,7 +116,7 @@ class CarerLedger:
             data = json.loads(raw)
             timeline = carer_from_dict(data["t"])
             calls = {i: _encode_call(e) for i, e in timeline.events.items()}
-            carer = _Carer(raw, timeline, dict(data["x"]), calls)
+            carer = _Carer(raw, timeline, dict(data["x"]), dict(data.get("r", {})), calls)
         self._carers[carer_id] = carer
         return carer
 
@@ -95,13 +125,14 @@ def _encode_call(call: CarerCall | CallTimeCorrected) -> bytes:
     return json.dumps(event_to_dict(call), separators=(",", ":"), sort_keys=True).encode()
 
 
-def _resolved(exception_id: str, visit_id: str, event: c.CallEvent) -> c.VisitExceptionResolved:
-    at: datetime = event.occurred_at
+def _resolved(
+    exception_id: str, visit_id: str, provider_id: str, at: str
+) -> c.VisitExceptionResolved:
     return c.VisitExceptionResolved(
         event_id=record_id(f"{exception_id}:resolved"),
-        occurred_at=at,
+        occurred_at=datetime.fromisoformat(at),
         exception_id=exception_id,
         kind=c.ExceptionKind.OVERLAPPING_VISITS,
         visit_id=visit_id,
-        provider_id=event.provider_id,
+        provider_id=provider_id,
     )

@@ -111,8 +111,9 @@ class Ledgered:
 class Emission:
     """What to publish after a call, and the alerts that fired or settled for the first time.
 
-    ``again`` holds what was published before a crash and is sent again after it (publish
-    it first); ``records`` what is new. Counters and pagers count ``records`` and ``fired``.
+    ``again`` holds what was published before and is sent again when a worker takes a
+    partition over (its first delivery may have died in a crash): publish it first.
+    ``records`` is what is new; counters and pagers count only ``records`` and ``fired``.
     """
 
     records: list[c.ContractEvent] = field(default_factory=list)

@@ -217,3 +217,4 @@ def test_records_the_broker_refuses_stop_the_commits_and_arrive_after_a_restart(
     got = from_database(pipeline.dsn, weeks_of(expected))
     assert got.outcomes == replay_outcomes_normalised(expected)
     assert got.alerts == expected.alerts
+    assert got.kpis == expected.kpis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from ecm import contracts as c
@@ -59,11 +60,60 @@ def test_a_restarted_ledger_reads_the_store_and_stores_what_an_unbroken_one_does
     assert store["K1"] == unbroken.store.get("K1")
 
 
-def test_bytes_replaced_under_a_running_ledger_are_read_again() -> None:
+def test_a_carer_gone_from_the_store_under_a_running_ledger_starts_afresh() -> None:
     store = DictStore()
     ledger = CarerLedger(store)
     for call in CALLS[:3]:
         ledger.on_call(call)
-    del store["K1"]  # the table lost this carer (a partition moved away and back)
+    del store["K1"]  # the table lost this carer
 
     assert _overlaps(ledger.on_call(CALLS[3])) == []  # only V1's check-out is known now
+
+
+def test_newer_bytes_written_elsewhere_are_read_instead_of_the_cached_carer() -> None:
+    store = DictStore()
+    here = CarerLedger(store)
+    here.on_call(CALLS[0])
+    elsewhere = CarerLedger(DictStore(store))  # the partition moved to another worker...
+    for call in CALLS[1:3]:
+        elsewhere.on_call(call)
+    store["K1"] = elsewhere.store.get("K1") or b""  # ...and back, its table recovered
+
+    assert _overlaps(here.on_call(CALLS[3])) == ["V1", "V2"]
+
+
+def _correct_out(visit: str, minutes: int) -> c.CallTimeCorrected:
+    return c.CallTimeCorrected(
+        event_id=f"{visit}.fix", provider_id="P1", visit_id=visit, carer_id="K1",
+        corrects="check_out", corrected_time=START + timedelta(minutes=minutes),
+        reason_code="FORGOT", corrected_by="U1", occurred_at=START + timedelta(hours=2),
+    )
+
+
+def _resolutions(records: list[c.ContractEvent]) -> list[str]:
+    return sorted(r.visit_id for r in records if isinstance(r, c.VisitExceptionResolved))
+
+
+def test_a_redelivered_correction_publishes_its_resolutions_again() -> None:
+    ledger = CarerLedger(DictStore())
+    for call in CALLS:
+        ledger.on_call(call)
+    fix = _correct_out("V1", 20)  # V1 really ended at 08:20, before V2 began
+
+    first, again = ledger.on_call(fix), ledger.on_call(fix)
+
+    assert _resolutions(first) == ["V1", "V2"] and _overlaps(first) == []
+    assert _resolutions(again) == ["V1", "V2"]  # they may have been lost in a crash
+
+
+def test_a_timeline_keeps_four_weeks_and_forgetting_resolves_nothing() -> None:
+    store = DictStore()
+    ledger = CarerLedger(store)
+    for call in CALLS:
+        ledger.on_call(call)
+    later = _call("V9", "C3", 29 * 24 * 60, True)
+
+    records = ledger.on_call(later)
+
+    assert records == []  # V1 and V2 dropped from the timeline, their overlaps not resolved
+    assert [e["visit_id"] for e in json.loads(store["K1"])["t"]["events"]] == ["V9"]
