@@ -1,40 +1,22 @@
-"""Helpers for API integration tests: a fresh database, real settings, a consumer, a server."""
+"""Helpers for API integration tests: real settings, a consumer, a server."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import uvicorn
 from kafka import KafkaConsumer
+from support import free_port
 
 from ecm.api.keys import Role
 from ecm.api.keystore import PgKeyStore, issue_key
 from ecm.settings import ApiSettings, DatabaseSettings, KafkaSettings, Settings
-from ecm.storage.migrate import migrate
-
-
-@contextmanager
-def fresh_database(test_dsn: str) -> Iterator[str]:
-    """Create a database of our own next to the test database, migrate it, drop it after."""
-    name = f"ecm_api_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(test_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    dsn = test_dsn.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrate(dsn)
-        yield dsn
-    finally:
-        with psycopg.connect(test_dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def settings_for(kafka: KafkaSettings, dsn: str, state_dir: Path, **api: Any) -> Settings:
@@ -60,12 +42,6 @@ def consume_all(kafka: KafkaSettings, topic: str, expect: int, timeout: float = 
     finally:
         consumer.close()
     return records
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

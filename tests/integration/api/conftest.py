@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_stack import fresh_database
+from support import fresh_database
 
 
 @pytest.fixture(scope="session")
 def api_dsn(test_dsn: str) -> Iterator[str]:
-    with fresh_database(test_dsn) as dsn:
+    with fresh_database(test_dsn, prefix="ecm_api") as dsn:
         yield dsn
 
 
