@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from kafka import KafkaProducer
 
 from ecm import contracts as c
 from ecm.kafka.admin import ensure_topics, pipeline_lag
@@ -25,6 +26,7 @@ from ecm.kpi import KPI_COLUMNS, Period, weekly_kpis
 from ecm.replay import replay_file
 from ecm.report.pack import cell
 from ecm.settings import KafkaSettings
+from ecm.topics import VISIT_EVENTS, route
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +62,20 @@ class Pipeline:
     def publish(self, path: Path) -> None:
         with path.open("rb") as lines:
             publish_replay(lines, self.kafka)
+
+    def send(self, events: Iterable[c.ContractEvent], raw: Iterable[bytes] = ()) -> None:
+        """Publish events where ``route`` says, and ``raw`` bytes to the visit-events topic."""
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        try:
+            for event in events:
+                target = route(event)
+                producer.send(self.kafka.topic(target.topic), key=target.key.encode(),
+                              value=c.dump_event(event))  # fmt: skip
+            for value in raw:
+                producer.send(self.kafka.topic(VISIT_EVENTS), key=b"V-bad", value=value)
+            producer.flush()
+        finally:
+            producer.close()
 
     def start_worker(
         self, worker_id: str = "1", clock: str = "replay", metrics_port: int = 0, sink: bool = True

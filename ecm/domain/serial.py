@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -70,6 +72,20 @@ def visit_from_dict(data: dict[str, Any]) -> VisitState:
     state.raised = {k: datetime.fromisoformat(v) for k, v in data["raised"].items()}
     state.resolved = {k: datetime.fromisoformat(v) for k, v in data["resolved"].items()}
     return state
+
+
+def encode_event(event: VisitEvent) -> bytes:
+    """``event_to_dict`` as compact JSON, to be encoded once and joined by ``carer_json``."""
+    return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True).encode()
+
+
+def carer_json(carer_id: str, events: Iterable[bytes]) -> bytes:
+    """A carer's timeline as JSON from its events already encoded (``encode_event``).
+
+    Joining encoded events costs nothing per event already stored, where encoding the
+    whole timeline again would cost more with every call. ``carer_from_dict`` reads it.
+    """
+    return b'{"carer_id":%b,"events":[%b]}' % (json.dumps(carer_id).encode(), b",".join(events))
 
 
 def carer_from_dict(data: dict[str, Any]) -> CarerTimeline:

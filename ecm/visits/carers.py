@@ -22,7 +22,7 @@ from datetime import datetime
 from ecm import contracts as c
 from ecm.domain.carers import CARER_HISTORY, CarerTimeline
 from ecm.domain.events import CallTimeCorrected, CarerCall
-from ecm.domain.serial import carer_from_dict, event_to_dict
+from ecm.domain.serial import carer_from_dict, carer_json, encode_event
 from ecm.visits.ledger import VisitStore
 from ecm.visits.translate import exception_record, record_id, visit_event
 
@@ -45,13 +45,11 @@ class _Carer:
         self.resolved = {i: r for i, r in self.resolved.items() if r[0] not in visits}
 
     def encode(self) -> bytes:
-        """The stored form (the timeline readable by ``carer_from_dict``, calls by id)."""
-        calls = b",".join(self.calls[i] for i in sorted(self.calls))
-        carer = json.dumps(self.timeline.carer_id).encode()
+        """The stored form: the timeline (calls by id), the overlaps published and resolved."""
+        timeline = carer_json(self.timeline.carer_id, (self.calls[i] for i in sorted(self.calls)))
         published = json.dumps(self.published, sort_keys=True).encode()
         resolved = json.dumps(self.resolved, sort_keys=True).encode()
-        return b'{"r":%b,"t":{"carer_id":%b,"events":[%b]},"x":%b}' % (
-            resolved, carer, calls, published)
+        return b'{"r":%b,"t":%b,"x":%b}' % (resolved, timeline, published)
 
 
 class CarerLedger:
@@ -84,7 +82,7 @@ class CarerLedger:
     ) -> list[c.ContractEvent]:
         fresh = carer.timeline.apply(call)
         if fresh:
-            carer.calls[call.event_id] = _encode_call(call)
+            carer.calls[call.event_id] = encode_event(call)
             carer.forget(carer.timeline.forget_older_than(CARER_HISTORY))
         current = {e.exception_id: e for e in carer.timeline.overlaps()}
         records: list[c.ContractEvent] = [
@@ -115,14 +113,10 @@ class CarerLedger:
         else:
             data = json.loads(raw)
             timeline = carer_from_dict(data["t"])
-            calls = {i: _encode_call(e) for i, e in timeline.events.items()}
+            calls = {i: encode_event(e) for i, e in timeline.events.items()}
             carer = _Carer(raw, timeline, dict(data["x"]), dict(data.get("r", {})), calls)
         self._carers[carer_id] = carer
         return carer
-
-
-def _encode_call(call: CarerCall | CallTimeCorrected) -> bytes:
-    return json.dumps(event_to_dict(call), separators=(",", ":"), sort_keys=True).encode()
 
 
 def _resolved(

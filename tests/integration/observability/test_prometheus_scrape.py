@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaProducer
 from pipeline import Pipeline
 from support import free_port, fresh_database
 
-from ecm import contracts as c
 from ecm.contracts.examples import examples
 from ecm.topics import REFERENCE, VISIT_EVENTS, route
 
@@ -181,27 +179,13 @@ def _settled(
     return last
 
 
-def _send(pipeline: Pipeline, events: list[c.ContractEvent], raw: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all")
-    try:
-        for event in events:
-            target = route(event)
-            producer.send(pipeline.kafka.topic(target.topic), key=target.key.encode(),
-                          value=c.dump_event(event))
-        for value in raw:
-            producer.send(pipeline.kafka.topic(VISIT_EVENTS), key=b"V-bad", value=value)
-        producer.flush()
-    finally:
-        producer.close()
-
-
 def test_prometheus_scrapes_a_running_worker_and_returns_its_event_and_dead_letter_counts(
     worker: Worker, prometheus: Prometheus
 ) -> None:
     feed = [e for e in examples() if route(e).topic in (REFERENCE, VISIT_EVENTS)]
     visit_events = [e for e in feed if route(e).topic == VISIT_EVENTS]
     assert visit_events
-    _send(worker.pipeline, feed, list(MALFORMED.values()))
+    worker.pipeline.send(feed, MALFORMED.values())
     watched: list[Worker | Prometheus] = [worker, prometheus]
 
     up = _wait(lambda: prometheus.values(f'up{{job="{JOB}"}} == 1', "job"), "the worker up",

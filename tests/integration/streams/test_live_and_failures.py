@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 from pipeline import Pipeline
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from support import free_port
@@ -22,18 +22,6 @@ from ecm.kafka.admin import group_lag
 from ecm.topics import ALERTS, DEAD_LETTER, OUTCOMES, REFERENCE, VISIT_EVENTS, route, worker_group
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
-
-
-def _send(pipeline: Pipeline, events: list[c.ContractEvent], raw: list[bytes] = ()) -> None:
-    producer = KafkaProducer(bootstrap_servers=pipeline.bootstrap, acks="all")
-    for event in events:
-        target = route(event)
-        producer.send(pipeline.kafka.topic(target.topic), key=target.key.encode(),
-                      value=c.dump_event(event))
-    for value in raw:
-        producer.send(pipeline.kafka.topic(VISIT_EVENTS), key=b"V-bad", value=value)
-    producer.flush()
-    producer.close()
 
 
 def _read(pipeline: Pipeline, topic: str, expect: int, timeout_s: float = 90) -> list:
@@ -73,7 +61,7 @@ def test_live_worker_raises_not_arrived_by_the_wall_clock_and_a_check_in_first_w
         event_id="V-LIVE-KEPT.in", occurred_at=now, provider_id="P017", visit_id="V-LIVE-KEPT",
         client_id="C04211", carer_id="K0815", method=c.CheckMethod.NFC,
     )
-    _send(pipeline, [*_reference(), late, kept, check_in])
+    pipeline.send([*_reference(), late, kept, check_in])
     pipeline.start_worker("1", clock="live")
 
     alerts = [json.loads(r.value) for r in _read(pipeline, ALERTS, expect=1)]
@@ -91,8 +79,8 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_worker_keeps_goi
     bad = [b"{not json", b'{"event_type": "carer_teleported", "event_id": "x"}',
            json.dumps({"event_type": "carer_checked_in", "event_id": "e1"}).encode()]
     good = _planned("V-DLQ-OK", datetime(2026, 11, 17, 8, tzinfo=UTC))
-    _send(pipeline, [*_reference()], raw=bad)
-    _send(pipeline, [good])
+    pipeline.send(_reference(), raw=bad)
+    pipeline.send([good])
     pipeline.start_worker("1", metrics_port=port)
 
     letters = _read(pipeline, DEAD_LETTER, expect=3)
