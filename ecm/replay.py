@@ -1,28 +1,38 @@
 """Replay an extract of contract-v1 events in-process: outcomes, alerts, exceptions, KPIs.
 
-No Kafka, no database. Events are applied in arrival (file) order; the watermark is the
-latest ``occurred_at`` of any schedule or call event so far; at the end every deadline
-is flushed (or those up to ``until``). Outputs are byte-identical for the same input.
+No Kafka, no database, and no rules of its own: the replay is the stream worker's
+handlers (``ecm.visits.ledger.VisitLedger`` and ``ecm.visits.carers.CarerLedger``) over
+in-memory stores with one partition. Events are applied in arrival (file) order; after
+each schedule or call event that moves the watermark (the latest ``occurred_at`` so far,
+in five-minute steps) a tick follows, as ``ecm publish`` sends it through Kafka; at the
+end a flush fires every deadline (or those up to ``until``). Outputs are byte-identical
+for the same input.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from ecm import contracts as c
-from ecm.domain.alerts import AlertChange
 from ecm.domain.deadlines import END_OF_TIME
-from ecm.domain.exceptions import VisitException
+from ecm.domain.events import CallTimeCorrected, CarerCall, VisitEvent
 from ecm.domain.kpis import KPI_COLUMNS, aggregate, format_row
-from ecm.domain.outcome import VisitOutcome
-from ecm.visits.engine import VisitEngine
-from ecm.visits.translate import alert_record, exception_record, outcome_record
+from ecm.domain.reference import ReferenceData
+from ecm.domain.watermark import Watermark
+from ecm.visits.carers import CarerLedger
+from ecm.visits.ledger import DictStore, Emission, Position, VisitLedger
+from ecm.visits.state import StoredVisit
+from ecm.visits.translate import outcome_from_record, reference_record, visit_event
 
-OUTPUT_FILES = ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv")
+OUTPUT_FILES = ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv",
+                "records.jsonl")
+SOURCE = "replay"
+"""The ``Position.source`` of replayed lines (the line number is the offset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +60,30 @@ class ReplaySummary:
 
 @dataclass(slots=True)
 class ReplayResult:
-    """Everything a replay derived, in output order."""
+    """What a replay derived: the records as they stand at the end, and the KPI rows."""
 
-    outcomes: list[VisitOutcome]
-    alerts: list[AlertChange]
-    exceptions: list[VisitException]
+    outcomes: list[c.VisitOutcomeRecorded]
+    alerts: list[c.AlertRaised | c.AlertResolved]
+    exceptions: list[c.VisitExceptionRaised]
     kpi_rows: list[list[str]]
+
+
+@dataclass(slots=True)
+class _EndState:
+    """The latest record under each key, as a keyed sink would hold them."""
+
+    outcomes: dict[str, c.VisitOutcomeRecorded] = field(default_factory=dict)
+    alerts: dict[str, c.AlertRaised | c.AlertResolved] = field(default_factory=dict)
+    exceptions: dict[str, c.VisitExceptionRaised | c.VisitExceptionResolved] = field(
+        default_factory=dict)
+
+    def add(self, record: c.ContractEvent) -> None:
+        if isinstance(record, c.VisitOutcomeRecorded):
+            self.outcomes[record.visit_id] = record
+        elif isinstance(record, c.AlertRaised | c.AlertResolved):
+            self.alerts[record.event_id] = record
+        elif isinstance(record, c.VisitExceptionRaised | c.VisitExceptionResolved):
+            self.exceptions[record.exception_id] = record
 
 
 def parse_line(raw: bytes) -> c.InputEvent:
@@ -76,6 +104,7 @@ def run(
     until: datetime | None = None,
     summary: ReplaySummary | None = None,
     progress: Callable[[int], None] | None = None,
+    story: Callable[[c.ContractEvent], None] | None = None,
 ) -> ReplayResult:
     """Replay lines of JSON events in order and return the derived records.
 
@@ -85,12 +114,12 @@ def run(
             deadlines at or before it fire.
         summary: filled in with counts and invalid lines, if given.
         progress: called now and then with the number of bytes read since the last call.
+        story: called with every record the live path would publish, in order.
 
     """
     summary = summary if summary is not None else ReplaySummary()
-    engine, read = VisitEngine(), 0
+    replayer, read, line_no = Replayer(story), 0, 0
     for line_no, raw in enumerate(lines, start=1):
-        summary.lines = line_no
         read += len(raw)
         if progress is not None and line_no % 4096 == 0:
             progress(read)
@@ -102,34 +131,81 @@ def run(
         except c.ContractError as exc:
             summary.invalid.append(InvalidLine(line_no, str(exc)))
             continue
-        if until is not None and isinstance(event, c.VisitEvent) and event.occurred_at > until:
+        if isinstance(event, c.ReferenceEvent):
+            summary.events += 1
+            record = reference_record(event)
+            if record is not None:
+                replayer.reference.add(record)
+            continue
+        if until is not None and event.occurred_at > until:
             summary.after_until += 1
             continue
         summary.events += 1
-        engine.handle(event)
-    engine.flush(until)
-    summary.watermark = engine.watermark
-    return _collect(engine, until or END_OF_TIME)
+        replayer.visit(line_no, visit_event(event))
+    summary.lines = line_no
+    result = replayer.finish(line_no + 1, until)
+    summary.watermark = replayer.watermark
+    return result
 
 
-def _collect(engine: VisitEngine, watermark: datetime) -> ReplayResult:
-    outcomes, exceptions = [], list(engine.overlaps())
-    for result in engine.results(watermark, inclusive=True):
-        if result.outcome is not None:
-            outcomes.append(result.outcome)
-        exceptions.extend(result.exceptions)
-    exceptions.sort(key=lambda e: e.exception_id)
-    alerts = engine.alert_history()
-    rows = [format_row(row) for row in aggregate(outcomes, engine.reference)]
+class Replayer:
+    """The ledgers over in-memory stores, one partition, ticks as ``ecm publish`` sends them."""
+
+    def __init__(self, story: Callable[[c.ContractEvent], None] | None = None) -> None:
+        self.reference = ReferenceData()
+        self._visits = VisitLedger(self.reference, DictStore())
+        self._carers = CarerLedger(DictStore())
+        self._clock, self._end, self._story = Watermark(), _EndState(), story
+
+    @property
+    def watermark(self) -> datetime | None:
+        """The watermark reached (``None`` before any visit event)."""
+        return self._clock.value
+
+    def stored_visits(self) -> Iterator[StoredVisit]:
+        """Every visit as the ledger stores it, by visit id."""
+        return self._visits.visits()
+
+    def visit(self, offset: int, event: VisitEvent) -> None:
+        """Apply one schedule or call event, then the tick it moves the watermark to."""
+        position = Position(0, SOURCE, offset)
+        self._publish(self._visits.on_event(position, event, self._visits.watermark(0)))
+        if isinstance(event, CarerCall | CallTimeCorrected):
+            self._publish(Emission(self._carers.on_call(event)))
+        moved = self._clock.advance(event.occurred_at)
+        if moved is not None:
+            self._publish(self._visits.on_watermark(position, moved))
+
+    def finish(self, offset: int, until: datetime | None = None) -> ReplayResult:
+        """Flush every deadline (or those up to ``until``) and return the end state."""
+        flush = Position(0, SOURCE, offset)
+        self._publish(self._visits.on_watermark(flush, until or END_OF_TIME, flush=True))
+        return _collect(self._end, self.reference)
+
+    def _publish(self, emission: Emission) -> None:
+        for record in (*emission.again, *emission.records):
+            self._end.add(record)
+            if self._story is not None:
+                self._story(record)
+
+
+def _collect(end: _EndState, reference: ReferenceData) -> ReplayResult:
+    outcomes = [end.outcomes[k] for k in sorted(end.outcomes)]
+    alerts = sorted(end.alerts.values(), key=lambda a: (
+        a.occurred_at, isinstance(a, c.AlertResolved), a.alert_id))
+    exceptions = [e for _, e in sorted(end.exceptions.items())
+                  if isinstance(e, c.VisitExceptionRaised)]
+    measured = (outcome_from_record(o) for o in outcomes)
+    rows = [format_row(row) for row in aggregate(measured, reference)]
     return ReplayResult(outcomes, alerts, exceptions, rows)
 
 
 def write_outputs(result: ReplayResult, out_dir: Path) -> None:
     """Write outcomes.jsonl, alerts.jsonl, exceptions.jsonl and kpis.csv into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_jsonl(out_dir / "outcomes.jsonl", (outcome_record(o) for o in result.outcomes))
-    _write_jsonl(out_dir / "alerts.jsonl", (alert_record(a) for a in result.alerts))
-    _write_jsonl(out_dir / "exceptions.jsonl", (exception_record(e) for e in result.exceptions))
+    _write_jsonl(out_dir / "outcomes.jsonl", result.outcomes)
+    _write_jsonl(out_dir / "alerts.jsonl", result.alerts)
+    _write_jsonl(out_dir / "exceptions.jsonl", result.exceptions)
     with (out_dir / "kpis.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(KPI_COLUMNS)
@@ -142,16 +218,29 @@ def _write_jsonl(path: Path, records: Iterable[c.ContractEvent]) -> None:
             handle.write(c.dump_event(record) + b"\n")
 
 
+def _story_writer(handle: BinaryIO) -> Callable[[c.ContractEvent], None]:
+    def write(record: c.ContractEvent) -> None:
+        handle.write(c.dump_event(record) + b"\n")
+
+    return write
+
+
 def replay_file(
     input_path: Path,
     out_dir: Path,
     until: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ReplaySummary:
-    """Replay a JSONL file into ``out_dir`` and return the summary (see ``run``)."""
+    """Replay a JSONL file into ``out_dir`` and return the summary (see ``run``).
+
+    Besides the end state (``write_outputs``), ``records.jsonl`` is the whole story:
+    every record the live path publishes (outcome revisions, alerts raised and resolved,
+    exceptions raised and resolved) in the order they arose.
+    """
     summary = ReplaySummary()
-    with input_path.open("rb") as handle:
-        result = run(handle, until, summary, progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with input_path.open("rb") as handle, (out_dir / "records.jsonl").open("wb") as records:
+        result = run(handle, until, summary, progress, _story_writer(records))
     write_outputs(result, out_dir)
     summary.outcomes, summary.alerts = len(result.outcomes), len(result.alerts)
     summary.exceptions, summary.kpi_rows = len(result.exceptions), len(result.kpi_rows)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ecm import contracts as c
 from ecm import metrics, topics
+from ecm.domain.events import CallTimeCorrected, CarerCall
 from ecm.kafka.records import (
     DEADLINE_DUE,
     FLUSH,
@@ -27,6 +28,7 @@ from ecm.kafka.records import (
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, Position, VisitLedger
+from ecm.visits.translate import visit_event
 from streams.app import Topology
 
 log = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                     decoded = decode_visit_event(event.value)
                     metrics.event_consumed(decoded.event_type)
                     watermark = _watermark(topology, ledger, position.partition)
-                    emission = ledger.on_event(position, decoded, watermark)
+                    emission = ledger.on_event(position, visit_event(decoded), watermark)
                     if isinstance(decoded, c.CallEvent):
                         carer = decoded.carer_id.encode()
                         await publisher.send(topics.CARER_CALLS, carer, event.value)
@@ -137,7 +139,9 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                 decoded = c.parse_event(event.value)
                 if not isinstance(decoded, c.CallEvent):
                     raise c.ContractError([c.FieldError("event_type", "not a call event")])
-                records = carers.on_call(decoded)
+                call = visit_event(decoded)
+                assert isinstance(call, CarerCall | CallTimeCorrected)
+                records = carers.on_call(call)
             except Exception as exc:  # already validated upstream: only a bug lands here
                 log.exception("carer processing failed")
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))

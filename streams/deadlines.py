@@ -19,6 +19,7 @@ from typing import Any
 
 from ecm import metrics, topics
 from ecm.kafka.records import deadline_due
+from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import VisitLedger
 from streams.agents import Publisher
 from streams.app import Topology
@@ -37,8 +38,8 @@ def owned_partitions(topology: Topology) -> set[int] | None:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name}
 
 
-def install_timer(topology: Topology, ledger: VisitLedger) -> None:
-    """Declare the sweep on the app."""
+def install_timer(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:
+    """Declare the sweep on the app, and forget ledger state of partitions given up."""
     publisher = Publisher(topology)
     known: dict[str, set[int]] = {"owned": set()}
 
@@ -46,6 +47,7 @@ def install_timer(topology: Topology, ledger: VisitLedger) -> None:
         revoked = args[0] if args else kwargs.get("revoked", ())
         name = topology.topic_name(topics.VISIT_EVENTS)
         ledger.release({tp.partition for tp in revoked if tp.topic == name})
+        carers.release()  # its timelines are read from the table again at the next call
         known["owned"] = set()
 
     topology.app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # stub too narrow

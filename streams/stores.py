@@ -25,6 +25,10 @@ class TableStore:
         """Store ``value`` under ``key`` (and in the table's changelog)."""
         self._table[key.encode()] = value
 
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (a tombstone in the changelog); nothing happens if it is absent."""
+        self._table.pop(key.encode(), None)
+
     def items(self) -> Iterator[tuple[str, bytes]]:
         """Every key held by this process, with its value."""
         for key, value in list(self._table.items()):

@@ -35,7 +35,7 @@ def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = T
     carers = CarerLedger(TableStore(topology.carers))
     asyncio.run(reader.catch_up())
     install_agents(topology, ledger, carers)
-    install_timer(topology, ledger)
+    install_timer(topology, ledger, carers)
     topology.app.task(reader.follow)
 
     async def database_sink() -> None:

@@ -1,8 +1,7 @@
-"""Firing and resolving one visit's alerts as the watermark advances.
+"""Raising and settling one visit's alerts as event time advances (docs/rules.md, "Alerts").
 
-These are the calls a stream processor makes: ``pending_deadlines`` after applying an
-event (to index the visit's deadlines), ``fire_due`` when the watermark passes one (and
-after an event reaches a visit with an open alert). Replay uses the same two calls.
+Pure functions of a visit's alert timelines and what it already raised: nothing here
+mutates the visit. ``ecm.domain.judgement.judge`` calls them once per change.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecm.domain.context import visit_context
-from ecm.domain.deadlines import AlertKind, Deadline, alert_timelines, passed
-from ecm.domain.reference import ReferenceData
-from ecm.domain.visit import VisitState
+from ecm.domain.context import VisitContext
+from ecm.domain.deadlines import AlertKind, AlertTimeline, passed
+from ecm.domain.visit import AlertMemory
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,80 +35,66 @@ def alert_id(visit_id: str, kind: str) -> str:
     return f"{visit_id}:{kind}"
 
 
-def pending_deadlines(state: VisitState, reference: ReferenceData) -> list[Deadline]:
-    """Return the deadlines at which this visit could still raise an alert.
-
-    Deadlines of alerts already raised, or whose condition no longer holds, are left out.
-    The list may change after each applied event; re-index it then.
-    """
-    facts = state.facts()
-    context = visit_context(facts, reference)
-    if context is None:
-        return []
-    return [
-        Deadline(state.visit_id, line.kind, line.due_at)
-        for line in alert_timelines(facts, context.policy)
-        if line.fires and line.kind not in state.raised
-    ]
-
-
-def fire_due(
-    state: VisitState, reference: ReferenceData, watermark: datetime, inclusive: bool = False
-) -> list[AlertChange]:
+def fire(
+    visit_id: str,
+    context: VisitContext,
+    lines: tuple[AlertTimeline, ...],
+    memory: AlertMemory,
+    watermark: datetime,
+    inclusive: bool,
+) -> tuple[list[AlertChange], AlertMemory]:
     """Raise the alerts whose deadline the watermark passed, and resolve those now settled.
 
-    Each alert is raised at most once and resolved at most once (the state remembers),
-    so calling this again with the same or an older watermark returns nothing new.
+    Each alert is raised at most once and resolved at most once (``memory`` says what
+    was), so firing again at the same or an older watermark returns nothing new.
 
-    Args:
-        state: the visit; its ``raised``/``resolved`` records are updated.
-        reference: the reference data the visit's rules are resolved from.
-        watermark: event time known to have been reached.
-        inclusive: also fire deadlines exactly at the watermark (for a final flush).
-
+    Returns:
+        The changes, and the memory after them (``memory`` itself when nothing changed).
     """
-    facts = state.facts()
-    context = visit_context(facts, reference)
-    if context is None:
-        return []
     changes: list[AlertChange] = []
-    for line in alert_timelines(facts, context.policy):
+    raised, resolved = memory.raised, memory.resolved
+    for line in lines:
         kind = line.kind
-        base = (alert_id(state.visit_id, kind), kind, state.visit_id, context.provider_id,
-                context.client_id, context.lot_id, line.due_at)
-        if kind not in state.raised:
+        if kind not in raised:
             if not (line.fires and passed(line.due_at, watermark, inclusive)):
                 continue
-            state.raised[kind] = line.due_at
-            changes.append(AlertChange(*base, at=line.due_at, raised=True))
-        if kind not in state.resolved and line.resolved_at is not None:
-            state.resolved[kind] = line.resolved_at
-            changes.append(AlertChange(*base, at=line.resolved_at, raised=False,
-                                       resolution=line.resolution))
-    return changes
+            raised = {**raised, kind: line.due_at}
+            changes.append(_change(visit_id, context, line, line.due_at, True))
+        if kind not in resolved and line.resolved_at is not None:
+            resolved = {**resolved, kind: line.resolved_at}
+            changes.append(_change(visit_id, context, line, line.resolved_at, False))
+    if not changes:
+        return changes, memory
+    return changes, AlertMemory(raised, resolved)
 
 
-def alert_history(state: VisitState, reference: ReferenceData) -> list[AlertChange]:
+def history(
+    visit_id: str, context: VisitContext, lines: tuple[AlertTimeline, ...], memory: AlertMemory
+) -> list[AlertChange]:
     """Return the visit's alerts as they stand: each raised alert and, if settled, its end.
 
-    Resolution times are recomputed from all facts now known, so the history does not
-    depend on the order in which facts that settle an alert arrived (what ``fire_due``
-    emitted at the time is the live notification; this is the record of it).
+    Resolution times are recomputed from all facts now known, so the record does not
+    depend on the order in which the facts that settle an alert arrived (what ``fire``
+    returned at the time is the live notification; this is the record of it).
     """
-    facts = state.facts()
-    context = visit_context(facts, reference)
-    if context is None:
-        return []
-    history: list[AlertChange] = []
-    for line in alert_timelines(facts, context.policy):
-        kind = line.kind
-        raised_at = state.raised.get(kind)
+    record: list[AlertChange] = []
+    for line in lines:
+        raised_at = memory.raised.get(line.kind)
         if raised_at is None:
             continue
-        base = (alert_id(state.visit_id, kind), kind, state.visit_id, context.provider_id,
-                context.client_id, context.lot_id, raised_at)
-        history.append(AlertChange(*base, at=raised_at, raised=True))
+        record.append(_change(visit_id, context, line, raised_at, True, raised_at))
         if line.resolved_at is not None:
-            history.append(AlertChange(*base, at=max(line.resolved_at, raised_at),
-                                       raised=False, resolution=line.resolution))
-    return history
+            at = max(line.resolved_at, raised_at)
+            record.append(_change(visit_id, context, line, at, False, raised_at))
+    return record
+
+
+def _change(
+    visit_id: str, context: VisitContext, line: AlertTimeline, at: datetime, raised: bool,
+    due_at: datetime | None = None,
+) -> AlertChange:
+    return AlertChange(
+        alert_id(visit_id, line.kind), line.kind, visit_id, context.provider_id,
+        context.client_id, context.lot_id, due_at or line.due_at, at, raised,
+        None if raised else line.resolution,
+    )

@@ -1,13 +1,19 @@
-"""One carer's timeline across visits: finds a carer checked in at two clients at once.
+"""One carer's calls across visits: a carer checked in at two clients at once.
 
 Keyed by carer, not visit, so a stream processor can partition it by carer. Only
 verified stays (check-in and a later check-out) can prove an overlap: a carer who
-forgot to check out is a "no check-out", not an overlap.
+forgot to check out is a "no check-out", not an overlap (docs/rules.md, "Exceptions").
+
+The timeline is indexed by stay start, so adding one call folds only that visit's
+calls and compares its stay only with the stays around it: the cost of a call does not
+grow with the weeks of history a carer has.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import heapq
+from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,11 +21,14 @@ from ecm.domain.calls import fold_carer
 from ecm.domain.events import CallTimeCorrected, CarerCall
 from ecm.domain.exceptions import ExceptionKind, VisitException, exception_id
 
-# How far back a carer's calls are compared for overlaps, from their latest call. A
-# stream worker keeps no more than this of each timeline (it would otherwise grow with
-# every call for years); a call arriving or corrected later than this after the visit
-# is no longer checked against the stays it might overlap.
 CARER_HISTORY = timedelta(days=28)
+"""How far back a carer's calls are compared for overlaps, from their latest call.
+
+A stream worker keeps no more than this of each timeline (it would otherwise grow with
+every call for years); a call arriving or corrected later than this after the visit is
+no longer checked against the stays it might overlap."""
+
+CarerEvent = CarerCall | CallTimeCorrected
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,79 +41,146 @@ class Stay:
     start: datetime
     end: datetime
 
+    @property
+    def order(self) -> tuple[datetime, str]:
+        """Where the stay sorts among the carer's stays: by start, then visit id."""
+        return (self.start, self.visit_id)
+
 
 @dataclass(slots=True)
 class CarerTimeline:
-    """The set of one carer's call events (by event id), across visits."""
+    """One carer's call events by visit, with their verified stays indexed by start."""
 
     carer_id: str
-    events: dict[str, CarerCall | CallTimeCorrected] = field(default_factory=dict)
+    calls: dict[str, dict[str, CarerEvent]] = field(default_factory=dict)
+    stays: dict[str, Stay] = field(default_factory=dict)
+    _starts: list[tuple[datetime, str]] = field(default_factory=list)
+    _longest: timedelta = timedelta(0)
+    _last_at: dict[str, datetime] = field(default_factory=dict)  # visit -> latest call
+    _ages: list[tuple[datetime, str]] = field(default_factory=list)  # heap of _last_at
+    _latest: datetime | None = None
 
-    def apply(self, event: CarerCall | CallTimeCorrected) -> bool:
-        """Add one of this carer's call events; False if its id is already known."""
-        if event.event_id in self.events:
-            return False
-        self.events[event.event_id] = event
-        return True
+    def apply(self, event: CarerEvent) -> set[str] | None:
+        """Add one of this carer's call events.
+
+        Returns:
+            ``None`` if the event id is already known (nothing changes); else the visits
+            whose overlap may have changed: the event's own and those its stay touched,
+            before and after the event.
+        """
+        visit_id = event.visit_id
+        events = self.calls.setdefault(visit_id, {})
+        if event.event_id in events:
+            return None
+        events[event.event_id] = event
+        self._age(visit_id, event.occurred_at)
+        return self._restay(visit_id)
+
+    def load(self, visit_id: str, events: Iterable[CarerEvent]) -> None:
+        """Add a visit's calls read back from storage (``apply`` without the bookkeeping)."""
+        stored = self.calls.setdefault(visit_id, {})
+        for event in events:
+            stored[event.event_id] = event
+            self._age(visit_id, event.occurred_at)
+        self._restay(visit_id)
 
     def forget_older_than(self, history: timedelta) -> set[str]:
-        """Drop the calls of visits whose last call is over ``history`` before the latest.
+        """Drop the visits whose latest call is over ``history`` before the carer's latest.
 
         Returns:
             The ids of the visits dropped.
         """
-        last: dict[str, datetime] = {}
-        for event in self.events.values():
-            seen = last.get(event.visit_id)
-            if seen is None or event.occurred_at > seen:
-                last[event.visit_id] = event.occurred_at
-        if not last:
+        if self._latest is None:
             return set()
-        horizon = max(last.values()) - history
-        old = {visit_id for visit_id, at in last.items() if at < horizon}
-        if old:
-            self.events = {i: e for i, e in self.events.items() if e.visit_id not in old}
-        return old
+        horizon, dropped = self._latest - history, set()
+        while self._ages and self._ages[0][0] < horizon:
+            at, visit_id = heapq.heappop(self._ages)
+            if self._last_at.get(visit_id) == at:
+                dropped.add(visit_id)
+                self._drop(visit_id)
+        return dropped
 
-    def stays(self) -> list[Stay]:
-        """Return the carer's verified stays, sorted by start then visit id."""
-        by_visit: dict[str, list[CarerCall | CallTimeCorrected]] = defaultdict(list)
-        for event in self.events.values():
-            by_visit[event.visit_id].append(event)
-        stays = []
-        for visit_id, events in by_visit.items():
-            events.sort(key=lambda e: (e.occurred_at, e.event_id))
-            calls = fold_carer(self.carer_id, events)
-            first = calls.first_in_call
-            if first and calls.check_in and calls.check_out and calls.check_out > calls.check_in:
-                stays.append(Stay(visit_id, first.provider_id, first.client_id,
-                                  calls.check_in, calls.check_out))
-        return sorted(stays, key=lambda s: (s.start, s.visit_id))
-
-    def overlaps(self) -> list[VisitException]:
-        """Return an overlapping-visits exception for each visit that overlaps another.
+    def overlap(self, visit_id: str) -> VisitException | None:
+        """The overlapping-visits exception of one visit, if its stay overlaps another.
 
         Two stays overlap when one starts before the other ends and they are at
-        different clients; both visits get an exception naming the other.
+        different clients. The exception names the earliest overlapping stay that
+        started before this one, else the earliest that started after it.
         """
-        found: dict[str, VisitException] = {}
-        open_stays: list[Stay] = []
-        for stay in self.stays():
-            open_stays = [s for s in open_stays if s.end > stay.start]
-            for other in open_stays:
-                if other.client_id != stay.client_id:
-                    self._flag(found, stay, other)
-                    self._flag(found, other, stay)
-            open_stays.append(stay)
-        return [found[k] for k in sorted(found)]
-
-    def _flag(self, found: dict[str, VisitException], stay: Stay, other: Stay) -> None:
-        key = exception_id(stay.visit_id, ExceptionKind.OVERLAPPING_VISITS, self.carer_id)
-        if key in found:
-            return
-        found[key] = VisitException(
-            key, ExceptionKind.OVERLAPPING_VISITS, stay.visit_id, stay.provider_id,
-            stay.client_id, self.carer_id, max(stay.start, other.start),
-            f"also checked in at visit {other.visit_id} (client {other.client_id}) "
-            f"from {other.start.isoformat()} to {other.end.isoformat()}",
+        stay = self.stays.get(visit_id)
+        if stay is None:
+            return None
+        before: Stay | None = None
+        after: Stay | None = None
+        for other in self._around(stay):
+            if other.visit_id == visit_id or other.client_id == stay.client_id:
+                continue
+            if other.order < stay.order:
+                before = before or other
+            else:
+                after = after or other
+        partner = before or after
+        if partner is None:
+            return None
+        return VisitException(
+            exception_id(visit_id, ExceptionKind.OVERLAPPING_VISITS, self.carer_id),
+            ExceptionKind.OVERLAPPING_VISITS, visit_id, stay.provider_id, stay.client_id,
+            self.carer_id, max(stay.start, partner.start),
+            f"also checked in at visit {partner.visit_id} (client {partner.client_id}) "
+            f"from {partner.start.isoformat()} to {partner.end.isoformat()}",
         )
+
+    def overlaps(self) -> list[VisitException]:
+        """Every visit's overlapping-visits exception, by exception id."""
+        found = (self.overlap(visit_id) for visit_id in self.stays)
+        return sorted((e for e in found if e is not None), key=lambda e: e.exception_id)
+
+    def neighbours(self, visit_id: str) -> set[str]:
+        """The visits whose stays overlap this visit's stay in time (itself included)."""
+        stay = self.stays.get(visit_id)
+        return {visit_id} if stay is None else {s.visit_id for s in self._around(stay)}
+
+    def _age(self, visit_id: str, at: datetime) -> None:
+        last = self._last_at.get(visit_id)
+        if last is None or at > last:
+            self._last_at[visit_id] = at
+            heapq.heappush(self._ages, (at, visit_id))
+        if self._latest is None or at > self._latest:
+            self._latest = at
+
+    def _restay(self, visit_id: str) -> set[str]:
+        affected = {visit_id}
+        old = self.stays.pop(visit_id, None)
+        if old is not None:
+            self._starts.pop(bisect_left(self._starts, old.order))
+            affected |= {s.visit_id for s in self._around(old)}
+        new = _stay_of(self.carer_id, self.calls[visit_id].values())
+        if new is not None:
+            self.stays[visit_id] = new
+            insort(self._starts, new.order)
+            self._longest = max(self._longest, new.end - new.start)
+            affected |= {s.visit_id for s in self._around(new)}
+        return affected
+
+    def _drop(self, visit_id: str) -> None:
+        del self.calls[visit_id], self._last_at[visit_id]
+        stay = self.stays.pop(visit_id, None)
+        if stay is not None:
+            self._starts.pop(bisect_left(self._starts, stay.order))
+
+    def _around(self, stay: Stay) -> list[Stay]:
+        """Stays with ``start < stay.end`` and ``end > stay.start``, by start then visit id."""
+        low = bisect_left(self._starts, (stay.start - self._longest, ""))
+        high = bisect_left(self._starts, (stay.end, ""))
+        found = (self.stays[visit_id] for _, visit_id in self._starts[low:high])
+        return [s for s in found if s.end > stay.start]
+
+
+def _stay_of(carer_id: str, events: Iterable[CarerEvent]) -> Stay | None:
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    calls = fold_carer(carer_id, ordered)
+    first = calls.first_in_call
+    if first and calls.check_in and calls.check_out and calls.check_out > calls.check_in:
+        return Stay(first.visit_id, first.provider_id, first.client_id, calls.check_in,
+                    calls.check_out)
+    return None

@@ -27,20 +27,6 @@ class VisitContext:
     policy: Policy
 
 
-def visit_context(facts: VisitFacts, reference: ReferenceData) -> VisitContext | None:
-    """Return ``context_of(facts, reference)``, memoised on the (immutable) facts.
-
-    The memo is keyed by the reference data object and its ``version``, so any change
-    to the reference data (or judging against other reference data) resolves afresh.
-    """
-    memo = facts.context_memo
-    if memo is not None and memo[0] is reference and memo[1] == reference.version:
-        return memo[2]
-    context = context_of(facts, reference)
-    facts.context_memo = (reference, reference.version, context)
-    return context
-
-
 def context_of(facts: VisitFacts, reference: ReferenceData) -> VisitContext | None:
     """Resolve the visit's context, or ``None`` for a visit with neither plan nor calls.
 

@@ -38,15 +38,6 @@ class AlertTimeline:
     resolution: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """An instant at which ``fire_due`` must be called for ``visit_id``."""
-
-    visit_id: str
-    kind: AlertKind
-    due_at: datetime
-
-
 @lru_cache(maxsize=256)
 def minutes(count: int) -> timedelta:
     """Return ``timedelta(minutes=count)``, shared (policies hold a handful of values)."""
@@ -90,16 +81,6 @@ def checkout_deadline(facts: VisitFacts, policy: Policy) -> datetime | None:
     if plan is None or first_in is None:
         return None
     return max(plan.end, first_in) + minutes(policy.no_checkout_after_end_minutes)
-
-
-def alert_timelines(facts: VisitFacts, policy: Policy) -> tuple[AlertTimeline, ...]:
-    """Return ``timelines(facts, policy)`` as a tuple, memoised on the (immutable) facts."""
-    memo = facts.timelines_memo
-    if memo is not None and (memo[0] is policy or memo[0] == policy):
-        return memo[1]
-    result = tuple(timelines(facts, policy))
-    facts.timelines_memo = (policy, result)
-    return result
 
 
 def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:

@@ -1,7 +1,10 @@
 """Key performance indicators per provider × lot × service × ISO week (Europe/London).
 
-Definitions are DOMAIN.md's "Key performance indicators" table. Sums are exact
-(integer seconds, ``Decimal`` pounds); rounding happens only when a row is formatted.
+Definitions: docs/rules.md, "Key performance indicators". What one visit adds to each
+KPI is decided once, here (``visit_measures``); everything else only sums: the rows of
+``ecm replay``'s kpis.csv (``aggregate``), the sink's ``kpi_*`` columns and the SQL
+rollups and KPI query over them. Sums are exact (integer seconds, ``Decimal`` pounds);
+rounding happens only when a row is formatted.
 """
 
 from __future__ import annotations
@@ -26,6 +29,65 @@ KPI_COLUMNS = (
 
 KpiKey = tuple[str, str, str, str]
 """(provider_id, lot_id, service, iso_week); an unknown lot or service is ``""``."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitMeasures:
+    """One visit's contribution to each count and sum of its KPI row."""
+
+    planned: bool  # on the rota (cancelled ones included)
+    cancelled: bool  # cancelled by the client, the council or for a hospital admission
+    completed: bool
+    on_time: bool
+    early: bool
+    late: bool
+    missed: bool
+    short: bool
+    no_checkout: bool
+    single_handed: bool
+    manual_entry: bool
+    checked_in: bool
+    electronic: bool
+    planned_seconds: int
+    delivered_seconds: int
+    lateness_seconds: int | None  # None: no planned start or no check-in
+    payable: Decimal
+
+
+def visit_measures(outcome: VisitOutcome) -> VisitMeasures:
+    """Return what one visit adds to each KPI of its provider × lot × service × week.
+
+    Guarantees: an excused cancellation counts as planned and cancelled and adds no
+    planned seconds; a provider's cancellation is missed, never cancelled (its status is
+    never ``cancelled``); planned seconds count ``carers_required`` carers; a visit that
+    needs more carers than checked in is never completed (docs/rules.md, "Double-handed
+    visits"). The flags and sums the outcome already states (short, single-handed,
+    manual, electronic, delivered seconds, payable) are taken as they are, so a store
+    that keeps the outcome's own columns sums the same measures.
+    """
+    status, punctuality = outcome.status, outcome.punctuality
+    cancelled = outcome.scheduled and status is VisitStatus.CANCELLED
+    return VisitMeasures(
+        planned=outcome.scheduled,
+        cancelled=cancelled,
+        completed=status is VisitStatus.COMPLETED
+        and len(outcome.carer_ids) >= outcome.carers_required,
+        on_time=punctuality is Punctuality.ON_TIME,
+        early=punctuality is Punctuality.EARLY,
+        late=punctuality is Punctuality.LATE,
+        missed=status is VisitStatus.MISSED,
+        short=outcome.short,
+        no_checkout=status is VisitStatus.NO_CHECKOUT,
+        single_handed=outcome.single_handed,
+        manual_entry=outcome.manual_entry,
+        checked_in=outcome.checked_in,
+        electronic=outcome.electronic,
+        planned_seconds=0 if cancelled or not outcome.scheduled
+        else outcome.planned_seconds * outcome.carers_required,
+        delivered_seconds=outcome.delivered_seconds,
+        lateness_seconds=outcome.lateness_seconds if punctuality is not None else None,
+        payable=outcome.payable,
+    )
 
 
 @dataclass(slots=True)
@@ -60,35 +122,29 @@ class KpiRow:
         return self.commissioned_day_hours / 7
 
     def add(self, outcome: VisitOutcome) -> None:
-        """Count one visit into the row."""
-        if outcome.scheduled:
-            self.visits_planned += 1
-            if outcome.status is VisitStatus.CANCELLED:
-                self.visits_cancelled += 1
-                return
-            self.planned_seconds += outcome.planned_seconds * outcome.carers_required
-        self.delivered_seconds += outcome.delivered_seconds
-        self.payable += outcome.payable
-        self.visits_completed += outcome.status is VisitStatus.COMPLETED
-        self.missed += outcome.status is VisitStatus.MISSED
-        self.no_checkout += outcome.status is VisitStatus.NO_CHECKOUT
-        self.short += outcome.short
-        self.single_handed += outcome.single_handed
-        self.manual_entries += outcome.manual_entry
-        if outcome.checked_in:
-            self._add_check_in(outcome)
-
-    def _add_check_in(self, outcome: VisitOutcome) -> None:
-        self.checked_in += 1
-        self.electronic += outcome.electronic
-        self.carers_by_client.setdefault(outcome.client_id, set()).update(outcome.carer_ids)
-        if outcome.punctuality is None:
-            return
-        self.on_time += outcome.punctuality is Punctuality.ON_TIME
-        self.early += outcome.punctuality is Punctuality.EARLY
-        self.late += outcome.punctuality is Punctuality.LATE
-        self.punctual_checked_in += 1
-        self.lateness_seconds += outcome.lateness_seconds or 0
+        """Count one visit into the row: the sums of its ``visit_measures``."""
+        m = visit_measures(outcome)
+        self.visits_planned += m.planned
+        self.visits_cancelled += m.cancelled
+        self.planned_seconds += m.planned_seconds
+        self.delivered_seconds += m.delivered_seconds
+        self.payable += m.payable
+        self.visits_completed += m.completed
+        self.missed += m.missed
+        self.no_checkout += m.no_checkout
+        self.short += m.short
+        self.single_handed += m.single_handed
+        self.manual_entries += m.manual_entry
+        self.checked_in += m.checked_in
+        self.electronic += m.electronic
+        self.on_time += m.on_time
+        self.early += m.early
+        self.late += m.late
+        if m.lateness_seconds is not None:
+            self.punctual_checked_in += 1
+            self.lateness_seconds += m.lateness_seconds
+        if m.checked_in:
+            self.carers_by_client.setdefault(outcome.client_id, set()).update(outcome.carer_ids)
 
 
 def outcome_key(outcome: VisitOutcome) -> KpiKey:

@@ -17,7 +17,7 @@ from ecm.domain.events import (
     VisitEvent,
     VisitPlanned,
 )
-from ecm.domain.visit import VisitState
+from ecm.domain.visit import AlertMemory, VisitState
 
 _TYPES: dict[str, type[VisitEvent]] = {
     "visit_planned": VisitPlanned,
@@ -59,8 +59,8 @@ def visit_to_dict(state: VisitState) -> dict[str, Any]:
     return {
         "visit_id": state.visit_id,
         "events": [event_to_dict(e) for _, e in sorted(state.events.items())],
-        "raised": {k: v.isoformat() for k, v in sorted(state.raised.items())},
-        "resolved": {k: v.isoformat() for k, v in sorted(state.resolved.items())},
+        "raised": {k: v.isoformat() for k, v in sorted(state.alerts.raised.items())},
+        "resolved": {k: v.isoformat() for k, v in sorted(state.alerts.resolved.items())},
     }
 
 
@@ -69,8 +69,10 @@ def visit_from_dict(data: dict[str, Any]) -> VisitState:
     state = VisitState(data["visit_id"])
     for item in data["events"]:
         state.apply(event_from_dict(item))
-    state.raised = {k: datetime.fromisoformat(v) for k, v in data["raised"].items()}
-    state.resolved = {k: datetime.fromisoformat(v) for k, v in data["resolved"].items()}
+    state.alerts = AlertMemory(
+        {k: datetime.fromisoformat(v) for k, v in data["raised"].items()},
+        {k: datetime.fromisoformat(v) for k, v in data["resolved"].items()},
+    )
     return state
 
 

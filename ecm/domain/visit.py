@@ -7,10 +7,9 @@ the alerts already fired. Everything else is *derived* by folding the events sor
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ecm.domain.calls import CarerCalls
 from ecm.domain.events import (
@@ -22,12 +21,6 @@ from ecm.domain.events import (
     VisitEvent,
     VisitPlanned,
 )
-
-if TYPE_CHECKING:  # only for the memo fields' types: these modules import this one
-    from ecm.domain.context import VisitContext
-    from ecm.domain.deadlines import AlertTimeline
-    from ecm.domain.reference import ReferenceData
-    from ecm.domain.rules import Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +64,6 @@ class VisitFacts:
     calls: list[CarerCall] = field(default_factory=list)
     orphans: list[VisitEvent] = field(default_factory=list)
     last_event_at: datetime | None = None
-    # Values derived from these facts alone (plus the keyed inputs), memoised because the
-    # facts never change once folded: a new event folds a new ``VisitFacts``.
-    context_memo: tuple[ReferenceData, int, VisitContext | None] | None = field(
-        default=None, compare=False, repr=False
-    )
-    timelines_memo: tuple[Policy, tuple[AlertTimeline, ...]] | None = field(
-        default=None, compare=False, repr=False
-    )
 
     @property
     def checked_in(self) -> list[CarerCalls]:
@@ -111,17 +96,32 @@ class VisitFacts:
         return self.excuse_at() is not None and self.first_check_in is None
 
 
+@dataclass(frozen=True, slots=True)
+class AlertMemory:
+    """What a visit's alerts have done so far: kind -> when raised, kind -> when resolved."""
+
+    raised: Mapping[str, datetime]
+    resolved: Mapping[str, datetime]
+
+    @property
+    def open(self) -> bool:
+        """Whether an alert has been raised and not yet resolved."""
+        return len(self.raised) > len(self.resolved)
+
+
+NO_ALERTS = AlertMemory({}, {})
+
+
 @dataclass(slots=True)
 class VisitState:
-    """Everything kept about one visit: its events (by id) and the alerts fired.
+    """Everything kept about one visit: its events (by id) and what its alerts did.
 
     Serialisable with ``ecm.domain.serial`` for a keyed table in a stream processor.
     """
 
     visit_id: str
     events: dict[str, VisitEvent] = field(default_factory=dict)
-    raised: dict[str, datetime] = field(default_factory=dict)
-    resolved: dict[str, datetime] = field(default_factory=dict)
+    alerts: AlertMemory = NO_ALERTS
     _facts: VisitFacts | None = None
 
     def apply(self, event: VisitEvent) -> bool:
@@ -133,15 +133,10 @@ class VisitState:
         return True
 
     def facts(self) -> VisitFacts:
-        """Fold the events in ``(occurred_at, event_id)`` order (cached until the next apply)."""
+        """Fold the events in ``(occurred_at, event_id)`` order (kept until the next apply)."""
         if self._facts is None:
             self._facts = fold_visit(self.visit_id, self.events.values())
         return self._facts
-
-    @property
-    def open_alerts(self) -> bool:
-        """Whether an alert has fired and is not yet resolved."""
-        return len(self.raised) > len(self.resolved)
 
 
 def _sort_key(event: VisitEvent) -> tuple[datetime, str]:

@@ -1,8 +1,8 @@
-"""The contract KPIs: per-visit measures and the one KPI query layer (``queries``)."""
+"""The contract KPIs in storage: the one KPI query layer (``queries``) over the rollups."""
 
+from ecm.domain.kpis import KPI_COLUMNS
 from ecm.kpi.period import Period
 from ecm.kpi.queries import (
-    KPI_COLUMNS,
     LEAGUE_COLUMNS,
     TREND_COLUMNS,
     exception_counts,

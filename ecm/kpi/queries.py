@@ -18,18 +18,12 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
+from ecm.domain.kpis import KPI_COLUMNS
 from ecm.kpi.period import Period
 
 Grain = Literal["week", "provider", "provider_week", "week_total", "lot"]
 
-KPI_COLUMNS = (
-    "provider_id", "lot_id", "service", "iso_week", "commissioned_hours", "planned_hours",
-    "delivered_hours", "delivery_ratio", "visits_planned", "visits_completed",
-    "visits_cancelled", "on_time", "early", "late", "missed", "short", "no_checkout",
-    "single_handed", "manual_entries", "ecm_compliance", "continuity",
-    "avg_lateness_minutes", "payable_gbp",
-)  # fmt: skip
-"""The columns of the replay's ``kpis.csv``, in its order (the ``week`` grain)."""
+
 
 LEAGUE_COLUMNS = (
     "provider_id", "commissioned_hours", "delivered_hours", "delivery_ratio", "visits_planned",

@@ -26,7 +26,8 @@ from ecm.contracts import (
     VisitExceptionRaised,
     VisitOutcomeRecorded,
 )
-from ecm.kpi.measures import visit_measures
+from ecm.domain.kpis import visit_measures
+from ecm.visits.translate import outcome_from_record
 
 Row = tuple[Any, ...]
 
@@ -68,8 +69,12 @@ def payload(event: ContractEvent) -> Jsonb:
 
 
 def outcome_row(o: VisitOutcomeRecorded) -> Row:
-    """Return the ``visit_outcomes`` row of an outcome, with its KPI measures."""
-    m = visit_measures(o)
+    """Return the ``visit_outcomes`` row of an outcome, with its KPI measures.
+
+    The ``kpi_*`` columns are ``ecm.domain.kpis.visit_measures`` of the outcome; the
+    rollups sum them and the outcome's own flags, which are measures as they stand.
+    """
+    m = visit_measures(outcome_from_record(o))
     return (
         o.visit_id, o.local_date, o.iso_week, o.provider_id, o.lot_id, _value(o.service),
         _value(o.tier), o.client_id, o.scheduled, o.status.value, _value(o.cancelled_by),

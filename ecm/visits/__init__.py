@@ -1,7 +1,7 @@
-"""The service layer of the visit engine: wire events in, domain judgements out.
+"""The service layer: wire events in, domain judgements out, for replay and the worker alike.
 
 ``translate`` maps contract-v1 events to domain values and domain results back to
-contract output records; ``engine.VisitEngine`` holds visit and carer state in memory
-and drives the domain for ``ecm replay`` (a stream processor drives the same domain
-functions per partition).
+contract output records; ``ledger.VisitLedger`` (visits, deadlines) and
+``carers.CarerLedger`` (overlapping visits) are the one handler both ``ecm replay``
+(over in-memory stores) and the stream worker (over Faust tables) call.
 """

@@ -1,55 +1,51 @@
-"""The carer ledger of a stream worker: overlapping visits, keyed by carer.
+"""The carer ledger: overlapping visits, keyed by carer, for ``ecm replay`` and the worker.
 
 A carer checked in at two clients at once can only be seen across visits, so the
-worker re-keys call events by carer (the carer-calls topic) and this ledger keeps
-each carer's recent timeline (``CARER_HISTORY``) in a keyed store, publishing overlaps
-as they appear and resolving them if later facts (a correction) remove them. What it
-resolved is remembered with the visit, so a redelivered call publishes the carer's
-current picture again, resolutions included (they may have died in a crash).
+worker re-keys call events by carer (the carer-calls topic) and this ledger keeps each
+carer's recent timeline (``CARER_HISTORY``), publishing overlaps as they appear and
+resolving them when later facts (a correction) remove them.
 
-Decoding and re-encoding a timeline whole on each call costs more with every visit, so
-the ledger keeps each carer it has seen decoded, with every call already encoded, and
-only trusts that copy while the store still holds the very bytes it wrote (a table
-recovered from its changelog holds new ones).
+The store holds one entry per carer and visit (``carer/visit``): that visit's calls of
+the carer and what was last published about its overlap. A call writes only the
+entries it changed, so its cost does not grow with the carer's history. The timelines
+are rebuilt in memory from the store when the worker's partitions change (``release``).
+A redelivered call publishes the current picture of the visits around it again,
+resolutions included (they may have died in a crash).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ecm import contracts as c
-from ecm.domain.carers import CARER_HISTORY, CarerTimeline
+from ecm.domain.carers import CARER_HISTORY, CarerEvent, CarerTimeline
 from ecm.domain.events import CallTimeCorrected, CarerCall
-from ecm.domain.serial import carer_from_dict, carer_json, encode_event
+from ecm.domain.exceptions import ExceptionKind, VisitException
+from ecm.domain.serial import event_from_dict, event_to_dict
 from ecm.visits.ledger import VisitStore
-from ecm.visits.translate import exception_record, record_id, visit_event
+from ecm.visits.translate import exception_record, exception_resolved_record
+
+FORMAT = 1
+"""The format of a stored carer entry (``{"fmt": 1, "calls", "o", "p", "r"}``).
+
+Format 0, before it, held a carer's whole timeline under the carer's id (``{"t":
+{"carer_id", "events"}, "x": {exception id: visit id}, "r": {exception id: [visit id,
+provider id, when]}}``). It is still read, and rewritten as format 1 entries at the
+carer's next call (inside the processing of that carer's message, so each entry goes to
+the carer's changelog partition)."""
 
 
 @dataclass(slots=True)
-class _Carer:
-    """A carer's timeline as last stored, its calls encoded, and the overlaps published."""
+class _Overlap:
+    """What was last published about one visit's overlap for one carer."""
 
-    raw: bytes | None
-    timeline: CarerTimeline
-    published: dict[str, str]  # exception id -> visit id
-    # exception id -> [visit id, provider id, when] of overlaps resolved
-    resolved: dict[str, list[str]] = field(default_factory=dict)
-    calls: dict[str, bytes] = field(default_factory=dict)  # event id -> encoded call
-
-    def forget(self, visits: set[str]) -> None:
-        """Drop what is kept about visits the timeline no longer holds."""
-        self.calls = {i: self.calls[i] for i in self.timeline.events}
-        self.published = {i: v for i, v in self.published.items() if v not in visits}
-        self.resolved = {i: r for i, r in self.resolved.items() if r[0] not in visits}
-
-    def encode(self) -> bytes:
-        """The stored form: the timeline (calls by id), the overlaps published and resolved."""
-        timeline = carer_json(self.timeline.carer_id, (self.calls[i] for i in sorted(self.calls)))
-        published = json.dumps(self.published, sort_keys=True).encode()
-        resolved = json.dumps(self.resolved, sort_keys=True).encode()
-        return b'{"r":%b,"t":%b,"x":%b}' % (resolved, timeline, published)
+    said: str = ""  # what the published exception says ("" when none is open)
+    provider_id: str = ""
+    resolved_at: datetime | None = None
 
 
 class CarerLedger:
@@ -57,76 +53,156 @@ class CarerLedger:
 
     def __init__(self, store: VisitStore) -> None:
         self.store = store
-        self._carers: dict[str, _Carer] = {}
+        self._carers: dict[str, CarerTimeline] = {}
+        self._overlaps: dict[str, dict[str, _Overlap]] = defaultdict(dict)  # carer, visit
+        self._legacy: set[str] = set()  # carers whose store still holds format 0
+        self._loaded = False
 
-    def on_call(self, event: c.CallEvent) -> list[c.ContractEvent]:
+    def release(self) -> None:
+        """Forget what is held in memory: the store is read again at the next call."""
+        self._carers, self._legacy, self._loaded = {}, set(), False
+        self._overlaps = defaultdict(dict)
+
+    def on_call(self, call: CarerEvent) -> list[c.ContractEvent]:
         """Add a check-in, check-out or correction to its carer's timeline.
 
-        Returns the overlap exceptions that appeared and those that no longer hold; a
-        redelivered event re-emits the carer's current overlaps and resolutions.
+        Returns the overlap exceptions that appeared or changed and those that no longer
+        hold; a redelivered event re-emits the current picture of the visits around it.
         """
-        call = visit_event(event)
-        assert isinstance(call, CarerCall | CallTimeCorrected)
-        carer = self._load(call.carer_id)
+        if not self._loaded:
+            self._load()
+        timeline = self._carers.get(call.carer_id)
+        if timeline is None:
+            timeline = self._carers[call.carer_id] = CarerTimeline(call.carer_id)
         try:
-            records = self._apply(carer, call, event)
+            return self._apply(timeline, call)
         except Exception:
-            del self._carers[call.carer_id]  # changed in place: read the store again
+            self.release()  # changed in memory, maybe not in the store: read it again
             raise
-        carer.raw = carer.encode()
-        self.store.put(call.carer_id, carer.raw)
+
+    def _apply(self, timeline: CarerTimeline, call: CarerEvent) -> list[c.ContractEvent]:
+        if timeline.carer_id in self._legacy:
+            self._upgrade(timeline)
+        affected = timeline.apply(call)
+        if affected is None:
+            return self._republish(timeline)
+        for visit_id in timeline.forget_older_than(CARER_HISTORY):
+            self._overlaps[timeline.carer_id].pop(visit_id, None)
+            self.store.delete(_key(timeline.carer_id, visit_id))
+            affected.discard(visit_id)
+        records: list[c.ContractEvent] = []
+        for visit_id in sorted(affected):
+            changed, found = self._settle(timeline, visit_id, call.occurred_at)
+            records += found
+            if changed or visit_id == call.visit_id:
+                self._write(timeline, visit_id)
         return records
 
-    def _apply(
-        self, carer: _Carer, call: CarerCall | CallTimeCorrected, event: c.CallEvent
-    ) -> list[c.ContractEvent]:
-        fresh = carer.timeline.apply(call)
-        if fresh:
-            carer.calls[call.event_id] = encode_event(call)
-            carer.forget(carer.timeline.forget_older_than(CARER_HISTORY))
-        current = {e.exception_id: e for e in carer.timeline.overlaps()}
-        records: list[c.ContractEvent] = [
-            exception_record(e)
-            for i, e in sorted(current.items())
-            if not fresh or i not in carer.published
-        ]
-        at = event.occurred_at.isoformat()
-        for exception_id, visit_id in carer.published.items():
-            if exception_id not in current:
-                carer.resolved[exception_id] = [visit_id, event.provider_id, at]
-                if fresh:
-                    records.append(_resolved(exception_id, *carer.resolved[exception_id]))
-        for exception_id in current:
-            carer.resolved.pop(exception_id, None)
-        if not fresh:  # a resolution may have been lost with the first delivery
-            records += [_resolved(i, *r) for i, r in sorted(carer.resolved.items())]
-        carer.published = {i: e.visit_id for i, e in current.items()}
+    def _settle(
+        self, timeline: CarerTimeline, visit_id: str, at: datetime
+    ) -> tuple[bool, list[c.ContractEvent]]:
+        """Compare a visit's overlap with what was published; return the records to send."""
+        overlaps = self._overlaps[timeline.carer_id]
+        known = overlaps.get(visit_id) or _Overlap()
+        current = timeline.overlap(visit_id)
+        said = _said(current)
+        if said == known.said:
+            return False, []
+        if current is not None:
+            overlaps[visit_id] = _Overlap(said, current.provider_id)
+            return True, [exception_record(current)]
+        overlaps[visit_id] = _Overlap("", known.provider_id, at)
+        return True, [_resolved(timeline.carer_id, visit_id, known.provider_id, at)]
+
+    def _republish(self, timeline: CarerTimeline) -> list[c.ContractEvent]:
+        """The carer's open overlaps and resolutions, sent again after a redelivery."""
+        records: list[c.ContractEvent] = []
+        for visit_id, known in sorted(self._overlaps[timeline.carer_id].items()):
+            current = timeline.overlap(visit_id)
+            if current is not None:
+                records.append(exception_record(current))
+            elif known.resolved_at is not None:
+                records.append(_resolved(timeline.carer_id, visit_id, known.provider_id,
+                                         known.resolved_at))
         return records
 
-    def _load(self, carer_id: str) -> _Carer:
-        raw = self.store.get(carer_id)
-        known = self._carers.get(carer_id)
-        if known is not None and known.raw is raw:
-            return known
-        if raw is None:
-            carer = _Carer(None, CarerTimeline(carer_id), {})
-        else:
-            data = json.loads(raw)
-            timeline = carer_from_dict(data["t"])
-            calls = {i: encode_event(e) for i, e in timeline.events.items()}
-            carer = _Carer(raw, timeline, dict(data["x"]), dict(data.get("r", {})), calls)
-        self._carers[carer_id] = carer
-        return carer
+    def _write(self, timeline: CarerTimeline, visit_id: str) -> None:
+        known = self._overlaps[timeline.carer_id].get(visit_id) or _Overlap()
+        calls = timeline.calls[visit_id]
+        entry = {
+            "fmt": FORMAT, "calls": [event_to_dict(calls[i]) for i in sorted(calls)],
+            "o": known.said, "p": known.provider_id,
+            "r": known.resolved_at.isoformat() if known.resolved_at else "",
+        }
+        raw = json.dumps(entry, separators=(",", ":"), sort_keys=True).encode()
+        self.store.put(_key(timeline.carer_id, visit_id), raw)
+
+    def _upgrade(self, timeline: CarerTimeline) -> None:
+        """Rewrite a carer's format 0 timeline as format 1 entries."""
+        for visit_id in sorted(timeline.calls):
+            self._write(timeline, visit_id)
+        self.store.delete(timeline.carer_id)
+        self._legacy.discard(timeline.carer_id)
+
+    def _load(self) -> None:
+        by_carer: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for key, raw in self.store.items():
+            carer_id, _, visit_id = key.partition("/")
+            if visit_id:
+                by_carer[carer_id][visit_id] = _decode(raw)
+            else:
+                by_carer[carer_id].update(_upcast_v0(json.loads(raw)))
+                self._legacy.add(carer_id)
+        for carer_id, entries in by_carer.items():
+            timeline = self._carers[carer_id] = CarerTimeline(carer_id)
+            for visit_id, entry in entries.items():
+                events = [event_from_dict(item) for item in entry["calls"]]
+                timeline.load(visit_id, (e for e in events
+                                         if isinstance(e, CarerCall | CallTimeCorrected)))
+                resolved = datetime.fromisoformat(entry["r"]) if entry["r"] else None
+                stay = timeline.stays.get(visit_id)
+                provider = entry["p"] or (stay.provider_id if stay else "")
+                self._overlaps[carer_id][visit_id] = _Overlap(entry["o"], provider, resolved)
+        self._loaded = True
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    entry: dict[str, Any] = json.loads(raw)
+    if entry.get("fmt") != FORMAT:
+        raise ValueError(f"stored carer entry format {entry.get('fmt')!r} is unknown")
+    return entry
+
+
+def _upcast_v0(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A format 0 timeline as format 1 entries, by visit id.
+
+    Format 0 kept no statement of what each published overlap said, so each open one
+    is marked as said by format 0: the next look at it publishes its current picture.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for item in data["t"]["events"]:
+        entry = entries.setdefault(item["visit_id"], {"calls": [], "o": "", "p": "", "r": ""})
+        entry["calls"].append(item)
+    for visit_id in data["x"].values():
+        if visit_id in entries:
+            entries[visit_id].update(o="format 0", p="")
+    for visit_id, provider_id, at in data["r"].values():
+        if visit_id in entries:
+            entries[visit_id].update(p=provider_id, r=at)
+    return entries
+
+
+def _key(carer_id: str, visit_id: str) -> str:
+    return f"{carer_id}/{visit_id}"
+
+
+def _said(exception: VisitException | None) -> str:
+    return "" if exception is None else f"{exception.at.isoformat()}|{exception.detail}"
 
 
 def _resolved(
-    exception_id: str, visit_id: str, provider_id: str, at: str
+    carer_id: str, visit_id: str, provider_id: str, at: datetime
 ) -> c.VisitExceptionResolved:
-    return c.VisitExceptionResolved(
-        event_id=record_id(f"{exception_id}:resolved"),
-        occurred_at=datetime.fromisoformat(at),
-        exception_id=exception_id,
-        kind=c.ExceptionKind.OVERLAPPING_VISITS,
-        visit_id=visit_id,
-        provider_id=provider_id,
-    )
+    exception_id = f"{visit_id}:{ExceptionKind.OVERLAPPING_VISITS.value}:{carer_id}"
+    return exception_resolved_record(exception_id, ExceptionKind.OVERLAPPING_VISITS.value,
+                                     visit_id, provider_id, at)

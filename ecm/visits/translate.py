@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from ecm import contracts as c
 from ecm.domain import events as d
 from ecm.domain.alerts import AlertChange
 from ecm.domain.calls import CorrectionAudit
 from ecm.domain.exceptions import VisitException
-from ecm.domain.outcome import VisitOutcome
+from ecm.domain.outcome import VisitOutcome, VisitStatus
+from ecm.domain.punctuality import Punctuality, lateness_seconds
 from ecm.domain.reference import (
     CarerRecord,
     ClientRecord,
@@ -114,10 +116,10 @@ def outcome_id(o: VisitOutcome) -> str:
     return record_id(f"{o.visit_id}:outcome:{digest}")
 
 
-def outcome_record(o: VisitOutcome) -> c.VisitOutcomeRecorded:
-    """Return the wire record of a visit outcome (its id from ``outcome_id``)."""
+def outcome_record(o: VisitOutcome, event_id: str | None = None) -> c.VisitOutcomeRecorded:
+    """Return the wire record of a visit outcome (its id from ``outcome_id``, if not given)."""
     return c.VisitOutcomeRecorded.model_construct(
-        event_id=outcome_id(o), schema_version=1,
+        event_id=event_id or outcome_id(o), schema_version=1,
         occurred_at=o.updated_at,
         visit_id=o.visit_id, provider_id=o.provider_id, client_id=o.client_id,
         lot_id=o.lot_id, service=c.Service(o.service) if o.service else None,
@@ -161,6 +163,54 @@ def exception_record(e: VisitException) -> c.VisitExceptionRaised:
         kind=c.ExceptionKind(e.kind.value), visit_id=e.visit_id, provider_id=e.provider_id,
         client_id=e.client_id, carer_id=e.carer_id, detail=e.detail,
     )
+
+
+def exception_resolved_record(
+    exception_id: str, kind: str, visit_id: str, provider_id: str, at: datetime
+) -> c.VisitExceptionResolved:
+    """Return the wire record of an exception that no longer holds (stable id)."""
+    return c.VisitExceptionResolved.model_construct(
+        event_id=record_id(f"{exception_id}:resolved"), schema_version=1, occurred_at=at,
+        exception_id=exception_id, kind=c.ExceptionKind(kind), visit_id=visit_id,
+        provider_id=provider_id,
+    )
+
+
+def outcome_from_record(o: c.VisitOutcomeRecorded) -> VisitOutcome:
+    """Return the domain outcome a wire record states (the inverse of ``outcome_record``).
+
+    Seconds the record rounds to minutes are recomputed from its instants, so the KPI
+    measures of ``ecm.domain.kpis`` give the same sums from a record as from the judgement.
+    """
+    planned = 0
+    if o.planned_start is not None and o.planned_end is not None:
+        planned = int((o.planned_end - o.planned_start).total_seconds())
+    lateness = None
+    if o.first_check_in is not None and o.planned_start is not None:
+        lateness = lateness_seconds(o.first_check_in, o.planned_start)
+    return VisitOutcome(
+        visit_id=o.visit_id, provider_id=o.provider_id, client_id=o.client_id,
+        lot_id=o.lot_id, service=_value(o.service), tier=_value(o.tier), iso_week=o.iso_week,
+        local_date=o.local_date, scheduled=o.scheduled, status=VisitStatus(o.status.value),
+        cancelled_by=_value(o.cancelled_by), planned_start=o.planned_start,
+        planned_end=o.planned_end, planned_seconds=planned, carers_required=o.carers_required,
+        time_critical=o.time_critical, first_check_in=o.first_check_in,
+        punctuality=Punctuality(o.punctuality.value) if o.punctuality else None,
+        lateness_seconds=lateness, carer_ids=tuple(o.carer_ids),
+        delivered_seconds=o.delivered_seconds, payable=o.payable_gbp, short=o.short,
+        single_handed=o.single_handed, manual_entry=o.manual_entry, electronic=o.electronic,
+        max_distance_m=o.max_distance_m, updated_at=o.occurred_at,
+        corrections=tuple(_audit_of(a) for a in o.corrections),
+    )
+
+
+def _audit_of(a: c.CorrectionAudit) -> CorrectionAudit:
+    return CorrectionAudit(a.carer_id, a.corrects, a.original_time, a.corrected_time,
+                           a.corrected_by, a.corrected_at, a.reason_code, a.event_id)
+
+
+def _value(value: Any) -> Any:
+    return None if value is None else getattr(value, "value", value)
 
 
 def record_id(long_id: str) -> str:

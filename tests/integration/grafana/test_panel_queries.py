@@ -25,7 +25,6 @@ from ecm import contracts as c
 from ecm.kpi import Period, exception_counts, grafana, open_alerts
 from ecm.replay import parse_line, run
 from ecm.storage.sink import OutcomeSink
-from ecm.visits.translate import alert_record, exception_record, outcome_record
 
 pytestmark = pytest.mark.postgres
 
@@ -49,9 +48,9 @@ def _seed(conn: psycopg.Connection) -> None:
         except c.ContractError:
             continue  # invalid lines on purpose
     result = run(fixture.read_bytes().splitlines())
-    outputs: list[c.ContractEvent] = [outcome_record(o) for o in result.outcomes]
-    outputs += [alert_record(a) for a in result.alerts]
-    outputs += [exception_record(e) for e in result.exceptions]
+    outputs: list[c.ContractEvent] = [*result.outcomes]
+    outputs += result.alerts
+    outputs += result.exceptions
     sink = OutcomeSink(conn)
     sink.write(inputs)
     sink.write(outputs)

@@ -13,7 +13,6 @@ from ecm.kpi import KPI_COLUMNS, Period, weekly_kpis
 from ecm.replay import parse_line, run
 from ecm.report.pack import cell
 from ecm.storage.sink import OutcomeSink
-from ecm.visits.translate import alert_record, exception_record, outcome_record
 
 pytestmark = pytest.mark.postgres
 
@@ -33,9 +32,9 @@ def _input_events(path: Path) -> list[c.ContractEvent]:
 
 def _replayed(path: Path) -> tuple[list[c.ContractEvent], list[list[str]]]:
     result = run(path.read_bytes().splitlines())
-    outputs: list[c.ContractEvent] = [outcome_record(o) for o in result.outcomes]
-    outputs += [alert_record(a) for a in result.alerts]
-    outputs += [exception_record(e) for e in result.exceptions]
+    outputs: list[c.ContractEvent] = [*result.outcomes]
+    outputs += result.alerts
+    outputs += result.exceptions
     return outputs, result.kpi_rows
 
 

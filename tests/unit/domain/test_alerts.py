@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from ecm.domain.alerts import fire_due, pending_deadlines
 from ecm.domain.deadlines import END_OF_TIME
+from ecm.domain.judgement import judge
 from ecm.domain.visit import VisitState
 
 from .builders import at, cancelled, check_in, check_out, corrected, planned, reference
+
+
+def fire_due(state, ref, watermark, inclusive=False):
+    """Judge the visit and keep its alert memory, as the ledger does; return what fired."""
+    judgement = judge(state.facts(), state.alerts, ref, watermark, inclusive)
+    state.alerts = judgement.memory
+    return list(judgement.fired)
+
+
+def wake(state, ref, now):
+    return judge(state.facts(), state.alerts, ref, now).wake
 
 
 def run(*events, watermark=END_OF_TIME):
@@ -75,14 +86,30 @@ def test_correction_resolves_no_checkout_when_it_is_made():
     assert got == [("no_checkout", True, at(120)), ("no_checkout", False, at(180))]
 
 
-def test_pending_deadlines_lists_what_could_still_fire():
+def test_the_next_wake_up_is_the_earliest_deadline_that_could_still_change_the_visit():
     state, ref = VisitState("V1"), reference()
     state.apply(planned())
-    assert [(d.kind.value, d.due_at) for d in pending_deadlines(state, ref)] == [
-        ("not_arrived", at(30)), ("missed", at(120))]
+    assert wake(state, ref, at(-60)) == (at(30), "not_arrived")
+    assert wake(state, ref, at(31)) == (at(120), "missed")
     state.apply(check_in(5))
-    assert [(d.kind.value, d.due_at) for d in pending_deadlines(state, ref)] == [
-        ("no_checkout", at(120))]
+    assert wake(state, ref, at(5)) == (at(120), "no_checkout")
+    state.apply(check_out(50))
+    assert wake(state, ref, at(50)) is None
+
+
+def test_a_double_handed_visit_with_one_carer_in_wakes_at_the_arrival_deadline():
+    state, ref = VisitState("V1"), reference()
+    state.apply(planned(carers=2))
+    state.apply(check_in(5))
+    assert wake(state, ref, at(5)) == (at(30), "not_arrived")
+
+
+def test_judging_changes_nothing_in_the_state_it_is_given():
+    state, ref = VisitState("V1"), reference()
+    state.apply(planned())
+    before = state.alerts
+    judgement = judge(state.facts(), state.alerts, ref, at(200))
+    assert len(judgement.fired) == 2 and state.alerts is before and not before.raised
 
 
 def test_firing_twice_or_with_an_older_watermark_returns_nothing_new():

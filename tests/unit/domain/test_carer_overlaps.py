@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecm.domain.carers import CarerTimeline
 from ecm.domain.exceptions import ExceptionKind
@@ -61,5 +63,28 @@ def test_stay_without_check_out_cannot_prove_an_overlap():
 def test_redelivered_call_changes_nothing():
     line = timeline(("V1", "C1", 0, 60), ("V2", "C2", 30, 90))
 
-    assert line.apply(check_in(30, visit="V2", client="C2")) is False
+    assert line.apply(check_in(30, visit="V2", client="C2")) is None
     assert len(line.overlaps()) == 2
+
+
+def swept_overlaps(line):
+    """The definition, by a sweep over every stay in start order (the reference answer)."""
+    found, open_stays = {}, []
+    for stay in sorted(line.stays.values(), key=lambda s: (s.start, s.visit_id)):
+        open_stays = [s for s in open_stays if s.end > stay.start]
+        for other in open_stays:
+            if other.client_id != stay.client_id:
+                found.setdefault(stay.visit_id, other.visit_id)
+                found.setdefault(other.visit_id, stay.visit_id)
+        open_stays.append(stay)
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 600), st.integers(1, 120)),
+                min_size=1, max_size=25))
+def test_the_indexed_timeline_names_the_partner_a_full_sweep_would(stays):
+    line = timeline(*((f"V{n}", f"C{client}", start, start + length)
+                      for n, (client, start, length) in enumerate(stays)))
+    partners = {e.visit_id: e.detail.split()[5] for e in line.overlaps()}  # "at visit V.."
+    assert partners == swept_overlaps(line)

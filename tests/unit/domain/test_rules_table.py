@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from ecm.domain.deadlines import END_OF_TIME
-from ecm.domain.derive import derive
+from ecm.domain.judgement import Judgement, judge
+from ecm.domain.kpis import visit_measures
 from ecm.domain.outcome import VisitStatus
 from ecm.domain.pay import call_pay, visit_pay
 from ecm.domain.punctuality import Punctuality, classify
@@ -16,6 +17,10 @@ from ecm.domain.reference import RateCard, Validity
 from ecm.domain.visit import VisitState
 
 from .builders import T0, at, cancelled, check_in, check_out, corrected, planned, reference
+
+
+def derive(state: VisitState, ref, watermark, inclusive: bool = False) -> Judgement:
+    return judge(state.facts(), state.alerts, ref, watermark, inclusive)
 
 
 def outcome_of(*events, ref=None, watermark=END_OF_TIME):
@@ -249,3 +254,22 @@ def test_no_checkout_status_follows_the_watermark_not_a_clock():
     events = (planned(), check_in(0))
     assert outcome_of(*events, watermark=at(119))[0].status is VisitStatus.IN_PROGRESS
     assert outcome_of(*events, watermark=at(120))[0].status is VisitStatus.NO_CHECKOUT
+
+
+@pytest.mark.parametrize(
+    ("carers_required", "carers_in", "completed", "single_handed"),
+    [
+        (1, 1, True, False),
+        (2, 2, True, False),
+        (2, 1, False, True),  # one carer alone is a single-handed safety exception
+        (3, 2, False, True),
+    ],
+)
+def test_a_visit_is_completed_only_when_every_carer_it_needs_checked_in_and_out(
+        carers_required, carers_in, completed, single_handed):
+    calls = [e for k in range(carers_in)
+             for e in (check_in(0, carer=f"K{k + 1}"), check_out(60, carer=f"K{k + 1}"))]
+    outcome, kinds, _ = outcome_of(planned(carers=carers_required), *calls)
+    measures = visit_measures(outcome)
+    assert (measures.completed, measures.single_handed) == (completed, single_handed)
+    assert ("single_handed" in kinds) is single_handed

@@ -6,16 +6,19 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from ecm import contracts as c
-from ecm.visits.carers import CarerLedger
+from ecm.domain.serial import event_to_dict
+from ecm.visits import carers as carer_ledger
+from ecm.visits.ledger import DictStore
+from ecm.visits.translate import visit_event
 
 START = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
 
 
-class DictStore(dict[str, bytes]):
-    """A keyed store standing in for the Faust table (pure logic, no broker)."""
+class CarerLedger(carer_ledger.CarerLedger):
+    """The carer ledger, given wire events as the agent gives it (translated first)."""
 
-    def put(self, key: str, value: bytes) -> None:
-        self[key] = value
+    def on_call(self, call):
+        return super().on_call(visit_event(call))
 
 
 def _call(visit: str, client: str, minutes: int, check_in: bool) -> c.CallEvent:
@@ -51,35 +54,57 @@ def test_a_restarted_ledger_reads_the_store_and_stores_what_an_unbroken_one_does
         unbroken.on_call(call)
     for call in CALLS[:3]:
         CarerLedger(store).on_call(call)
-        store["K1"] = bytes(bytearray(store["K1"]))  # as read back from the changelog
+        for key in store:
+            store[key] = bytes(bytearray(store[key]))  # as read back from the changelog
 
     restarted = CarerLedger(store)
     last = restarted.on_call(CALLS[3])
 
     assert _overlaps(last) == ["V1", "V2"]
-    assert store["K1"] == unbroken.store.get("K1")
+    assert store == unbroken.store
 
 
-def test_a_carer_gone_from_the_store_under_a_running_ledger_starts_afresh() -> None:
-    store = DictStore()
-    ledger = CarerLedger(store)
-    for call in CALLS[:3]:
+def test_each_call_writes_only_the_entries_of_the_visits_it_changed() -> None:
+    writes: list[str] = []
+
+    class CountingStore(DictStore):
+        def put(self, key: str, value: bytes) -> None:
+            writes.append(key)
+            super().put(key, value)
+
+    ledger = CarerLedger(CountingStore())
+    for day in range(20):  # twenty earlier days of visits at other times
+        ledger.on_call(_call(f"D{day}", "C9", -(day + 1) * 24 * 60, True))
+        ledger.on_call(_call(f"D{day}", "C9", -(day + 1) * 24 * 60 + 30, False))
+    writes.clear()
+    for call in CALLS:
         ledger.on_call(call)
-    del store["K1"]  # the table lost this carer
 
-    assert _overlaps(ledger.on_call(CALLS[3])) == []  # only V1's check-out is known now
+    assert writes == ["K1/V1", "K1/V2", "K1/V2", "K1/V1", "K1/V2"]
 
 
-def test_newer_bytes_written_elsewhere_are_read_instead_of_the_cached_carer() -> None:
+def test_after_its_partitions_move_the_ledger_reads_what_another_worker_stored() -> None:
     store = DictStore()
     here = CarerLedger(store)
     here.on_call(CALLS[0])
     elsewhere = CarerLedger(DictStore(store))  # the partition moved to another worker...
     for call in CALLS[1:3]:
         elsewhere.on_call(call)
-    store["K1"] = elsewhere.store.get("K1") or b""  # ...and back, its table recovered
+    store.update(elsewhere.store)  # ...and back, its table recovered
+    here.release()
 
     assert _overlaps(here.on_call(CALLS[3])) == ["V1", "V2"]
+
+
+def test_a_timeline_stored_in_format_0_is_read_and_rewritten_as_entries() -> None:
+    old = {"t": {"carer_id": "K1", "events": [event_to_dict(visit_event(c)) for c in CALLS]},
+           "x": {"V1:overlapping_visits:K1": "V1", "V2:overlapping_visits:K1": "V2"}, "r": {}}
+    store = DictStore({"K1": json.dumps(old).encode()})
+    ledger = CarerLedger(store)
+    fix = _correct_out("V1", 20)  # V1 really ended at 08:20, before V2 began
+
+    assert _resolutions(ledger.on_call(fix)) == ["V1", "V2"]
+    assert sorted(store) == ["K1/V1", "K1/V2"]
 
 
 def _correct_out(visit: str, minutes: int) -> c.CallTimeCorrected:
@@ -116,4 +141,4 @@ def test_a_timeline_keeps_four_weeks_and_forgetting_resolves_nothing() -> None:
     records = ledger.on_call(later)
 
     assert records == []  # V1 and V2 dropped from the timeline, their overlaps not resolved
-    assert [e["visit_id"] for e in json.loads(store["K1"])["t"]["events"]] == ["V9"]
+    assert list(store) == ["K1/V9"]

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from ecm import contracts as c
 from ecm.domain.reference import ReferenceData
-from ecm.visits.ledger import Position, VisitLedger
+from ecm.visits import ledger as visit_ledger
+from ecm.visits.ledger import DictStore, Position
+from ecm.visits.translate import visit_event
 
 START = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
 EVENTS = "visit-events"
@@ -17,11 +19,11 @@ def at(offset: int, source: str = EVENTS) -> Position:
     return Position(0, source, offset)
 
 
-class DictStore(dict[str, bytes]):
-    """A keyed store standing in for the Faust table (pure logic, no broker)."""
+class VisitLedger(visit_ledger.VisitLedger):
+    """The ledger, given wire events as the agents give it (translated first)."""
 
-    def put(self, key: str, value: bytes) -> None:
-        self[key] = value
+    def on_event(self, position, event, watermark):
+        return super().on_event(position, visit_event(event), watermark)
 
 
 def _plan(visit_id: str = "V1") -> c.VisitPlanned:

@@ -9,10 +9,10 @@ from domain.builders import reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ecm import contracts as c
 from ecm.domain import events as d
-from ecm.domain.deadlines import END_OF_TIME
-from ecm.domain.serial import visit_from_dict, visit_to_dict
-from ecm.visits.engine import VisitEngine
+from ecm.replay import Replayer
+from ecm.visits.state import StoredVisit
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
@@ -49,14 +49,21 @@ def visit_events(draw):
     return events
 
 
-def replay(events):
-    engine = VisitEngine(reference())
-    for event in events:
-        engine.apply(event)
-    engine.flush()
-    alerts = engine.alert_history()
-    results = list(engine.results(END_OF_TIME))
-    return alerts, results, engine.overlaps()
+def replay(events, story=None):
+    """The end state of ``ecm replay`` over domain events: outcomes, alerts, exceptions."""
+    replayer = Replayer(story)
+    for record in reference_records():
+        replayer.reference.add(record)
+    for offset, event in enumerate(events):
+        replayer.visit(offset, event)
+    result = replayer.finish(len(events))
+    return [[c.dump_event(r) for r in part]
+            for part in (result.outcomes, result.alerts, result.exceptions)] + [result.kpi_rows]
+
+
+def reference_records():
+    ref = reference()
+    return [*ref.clients.all(), *ref.carers.all(), *ref.packages.all(), *ref.rate_cards.all()]
 
 
 def segments(events):
@@ -100,12 +107,15 @@ def test_delivering_any_event_twice_changes_nothing(events, data):
 
 @settings(max_examples=100, deadline=None)
 @given(events=visit_events())
-def test_visit_state_round_trips_through_a_plain_dict(events):
-    engine = VisitEngine(reference())
-    for event in events:
-        engine.apply(event)
-    engine.flush()
-    for state in engine.visits.values():
-        copy = visit_from_dict(visit_to_dict(state))
-        assert (copy.events, copy.raised, copy.resolved) == (
-            state.events, state.raised, state.resolved)
+def test_stored_visits_round_trip_through_their_stored_form(events):
+    stored = []
+    replayer = Replayer()
+    for offset, event in enumerate(events):
+        replayer.visit(offset, event)
+    replayer.finish(len(events))
+    for visit in replayer.stored_visits():
+        copy = StoredVisit.decode(visit.encode())
+        assert (copy.state.events, copy.state.alerts, copy.published, copy.judged) == (
+            visit.state.events, visit.state.alerts, visit.published, visit.judged)
+        stored.append(copy)
+    assert len(stored) == len({e.visit_id for e in events})

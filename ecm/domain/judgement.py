@@ -1,0 +1,110 @@
+"""Judging one visit: the one call that says what its facts add up to at an instant.
+
+``judge`` resolves the visit's context and alert deadlines once and returns everything
+that follows from them in one value: the alerts fired or settled, the alert record as it
+stands, the outcome, the exceptions and the next instant at which the passing of time
+alone could change any of it. It changes nothing: the caller keeps ``Judgement.alerts``
+as the visit's alert memory. Rules: docs/rules.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ecm.domain.alerts import AlertChange, fire, history
+from ecm.domain.context import VisitContext, context_of
+from ecm.domain.deadlines import (
+    AlertKind,
+    AlertTimeline,
+    arrival_deadline,
+    checkout_deadline,
+    missed_deadline,
+    passed,
+    timelines,
+)
+from ecm.domain.exceptions import VisitException, orphan_exceptions, visit_exceptions
+from ecm.domain.outcome import VisitOutcome, derive_outcome, implausible_after
+from ecm.domain.reference import ReferenceData
+from ecm.domain.visit import AlertMemory, VisitFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """Everything one visit's facts say at instant ``at``.
+
+    ``fired`` are the alerts raised or resolved for the first time by this judgement (the
+    live notifications); ``record`` is the visit's alert history as it now stands;
+    ``memory`` is what to remember for the next judgement; ``wake`` is the earliest later
+    instant at which time alone could change the judgement, with the kind of deadline it
+    is (``None``: never).
+    """
+
+    visit_id: str
+    at: datetime
+    inclusive: bool
+    outcome: VisitOutcome | None
+    exceptions: tuple[VisitException, ...]
+    fired: tuple[AlertChange, ...]
+    record: tuple[AlertChange, ...]
+    memory: AlertMemory
+    wake: tuple[datetime, str] | None
+
+
+def judge(
+    facts: VisitFacts,
+    memory: AlertMemory,
+    reference: ReferenceData,
+    at: datetime,
+    inclusive: bool = False,
+    fire_alerts: bool = True,
+) -> Judgement:
+    """Judge a visit at event time ``at`` (deadlines exactly at ``at`` count if ``inclusive``).
+
+    Without ``fire_alerts`` (no clock has started yet) no alert is raised or resolved.
+    A pure function of the facts, the alerts already raised, the reference data and the
+    instant: the same inputs always give an equal judgement.
+    """
+    context = context_of(facts, reference)
+    if context is None:
+        orphans = tuple(orphan_exceptions(facts))
+        return Judgement(facts.visit_id, at, inclusive, None, orphans, (), (), memory, None)
+    lines = tuple(timelines(facts, context.policy))
+    fired: list[AlertChange] = []
+    if fire_alerts:
+        fired, memory = fire(facts.visit_id, context, lines, memory, at, inclusive)
+    outcome = derive_outcome(facts, context, reference, at, inclusive)
+    exceptions = tuple(visit_exceptions(facts, context, outcome, reference))
+    record = tuple(history(facts.visit_id, context, lines, memory))
+    wake = _wake_at(facts, context, lines, memory, at, inclusive)
+    return Judgement(facts.visit_id, at, inclusive, outcome, exceptions, tuple(fired), record,
+                     memory, wake)
+
+
+def _wake_at(
+    facts: VisitFacts,
+    context: VisitContext,
+    lines: tuple[AlertTimeline, ...],
+    memory: AlertMemory,
+    at: datetime,
+    inclusive: bool,
+) -> tuple[datetime, str] | None:
+    """The earliest instant after ``at`` at which a later judgement could differ, and why."""
+    instants = [(line.due_at, line.kind.value) for line in lines
+                if line.fires and line.kind not in memory.raised]
+    checked_in, policy = facts.checked_in, context.policy
+    if facts.plan is not None:
+        missed, arrival = missed_deadline(facts, policy), arrival_deadline(facts, policy)
+        if not checked_in and not facts.cancelled and missed is not None:
+            instants.append((missed, AlertKind.MISSED.value))
+        if len(checked_in) < facts.plan.carers_required and arrival is not None:
+            instants.append((arrival, AlertKind.NOT_ARRIVED.value))
+    if any(c.check_out is None for c in checked_in):
+        due = checkout_deadline(facts, policy)
+        first = facts.first_check_in
+        if due is None and first is not None:  # unscheduled: the longest plausible visit
+            due = first + timedelta(seconds=implausible_after(context))
+        if due is not None:
+            instants.append((due, AlertKind.NO_CHECKOUT.value))
+    later = [wake for wake in instants if not passed(wake[0], at, inclusive)]
+    return min(later) if later else None

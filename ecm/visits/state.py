@@ -1,0 +1,104 @@
+"""What a worker stores per visit, in a versioned format (like the wire events).
+
+Every stored value carries its format number (``"fmt"``); ``StoredVisit.decode`` reads
+the current format and upcasts each older one with a decoder of its own, so a worker
+upgraded in place reads the tables its predecessor wrote. A released format is never
+changed: a new one is added, with its number, and the old decoder stays.
+
+Format 1 (no ``"fmt"`` key): ``p`` partition, ``v`` visit, ``x`` exceptions published,
+``a`` alert records published (id -> digest), and, added later without a format number,
+``s`` exceptions settled, ``o`` outcome id, ``j`` last judgement, ``n`` position.
+Format 2: the same keys, every one required, the alert memory inside ``v``, and ``a``
+and ``x`` holding what each alert and exception record said (``_alert_said`` and
+``_exception_said`` in ``ecm.visits.ledger``; an exception's kind comes first).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ecm.domain.serial import visit_from_dict, visit_to_dict
+from ecm.domain.visit import VisitState
+
+FORMAT = 2
+"""The format ``StoredVisit.encode`` writes."""
+
+
+@dataclass(slots=True)
+class Published:
+    """What was last published about a visit, to publish only what changes."""
+
+    outcome: str = ""  # id of the outcome record
+    exceptions: dict[str, str] = field(default_factory=dict)  # id -> "kind|at|detail"
+    alerts: dict[str, str] = field(default_factory=dict)  # alert record id -> what it said
+    settled: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # id -> kind, when
+
+
+@dataclass(slots=True)
+class StoredVisit:
+    """One visit as the ledger keeps it: its partition, state and what was published."""
+
+    partition: int
+    state: VisitState
+    published: Published = field(default_factory=Published)
+    judged: datetime | None = None  # the instant of the last judgement
+    inclusive: bool = False  # whether deadlines exactly at that instant counted
+    source: str = ""  # topic of the message that last changed the visit
+    offset: int = -1  # and its offset
+
+    def changed_since(self, position: Any) -> bool:
+        """Whether a message at or after ``position`` (same topic) changed this visit."""
+        return bool(self.source == position.source and self.offset >= position.offset)
+
+    def encode(self) -> bytes:
+        """Serialise for the store, in the current format."""
+        p = self.published
+        data = {
+            "fmt": FORMAT, "p": self.partition, "v": visit_to_dict(self.state),
+            "x": p.exceptions, "a": p.alerts, "o": p.outcome,
+            "s": {i: [kind, at.isoformat()] for i, (kind, at) in p.settled.items()},
+            "j": [self.judged.isoformat() if self.judged else "", self.inclusive],
+            "n": [self.source, self.offset],
+        }
+        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> StoredVisit:
+        """Read any format ever written (see the module docstring)."""
+        data = json.loads(raw)
+        decoder = _DECODERS.get(data.get("fmt", 1))
+        if decoder is None:
+            raise ValueError(f"stored visit format {data.get('fmt')!r} is newer than this ecm")
+        return decoder(data)
+
+
+def _decode_v2(data: dict[str, Any]) -> StoredVisit:
+    judged, inclusive = data["j"]
+    source, offset = data["n"]
+    settled = {i: (str(kind), datetime.fromisoformat(at)) for i, (kind, at) in data["s"].items()}
+    published = Published(str(data["o"]), dict(data["x"]), dict(data["a"]), settled)
+    return StoredVisit(int(data["p"]), visit_from_dict(data["v"]), published,
+                       datetime.fromisoformat(judged) if judged else None, bool(inclusive),
+                       str(source), int(offset))
+
+
+def _upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 -> 2: keys added later default to "nothing yet"; alert digests are dropped.
+
+    Format 1 kept a digest of each alert record and only the kind of each exception,
+    which format 2 cannot compare with, so every alert and exception record of the visit
+    is published once more at its next change (keyed upserts downstream: the same record
+    again changes nothing).
+    """
+    return {**data, "fmt": 2, "a": {}, "s": data.get("s", {}), "o": data.get("o", ""),
+            "x": {i: f"{kind}|format 1" for i, kind in data["x"].items()},
+            "j": data.get("j", ["", False]), "n": data.get("n", ["", -1])}
+
+
+_DECODERS = {
+    1: lambda data: _decode_v2(_upcast_v1(data)),
+    2: _decode_v2,
+}
