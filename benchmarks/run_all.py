@@ -53,7 +53,7 @@ class Bench:
 
 
 BENCHES = [
-    Bench("replay", "bench_replay.py", [], ["--visits", "7200"]),
+    Bench("replay", "bench_replay.py", [], ["--scale", "0.1"]),
     Bench("storage", "bench_storage.py", [], ["--scale", "0.1"]),
     Bench("api", "bench_api.py", [], ["--seconds", "5", "--csv-rows", "20000"]),
     Bench("stream", "bench_stream.py", ["--scale", STREAM_FULL_SCALE],

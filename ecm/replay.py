@@ -25,7 +25,7 @@ from ecm.domain.kpis import KPI_COLUMNS, aggregate, format_row
 from ecm.domain.reference import ReferenceData
 from ecm.domain.watermark import Watermark
 from ecm.visits.carers import CarerLedger
-from ecm.visits.ledger import DictStore, Emission, Position, VisitLedger
+from ecm.visits.ledger import DictStore, Emission, Position, Store, VisitLedger
 from ecm.visits.state import StoredVisit
 from ecm.visits.translate import outcome_from_record, reference_record, visit_event
 
@@ -105,6 +105,7 @@ def run(
     summary: ReplaySummary | None = None,
     progress: Callable[[int], None] | None = None,
     story: Callable[[c.ContractEvent], None] | None = None,
+    visit_store: Store[StoredVisit] | None = None,
 ) -> ReplayResult:
     """Replay lines of JSON events in order and return the derived records.
 
@@ -115,10 +116,11 @@ def run(
         summary: filled in with counts and invalid lines, if given.
         progress: called now and then with the number of bytes read since the last call.
         story: called with every record the live path would publish, in order.
+        visit_store: where visit state lives (default: kept as objects in a dict).
 
     """
     summary = summary if summary is not None else ReplaySummary()
-    replayer, read, line_no = Replayer(story), 0, 0
+    replayer, read, line_no = Replayer(story, visit_store), 0, 0
     for line_no, raw in enumerate(lines, start=1):
         read += len(raw)
         if progress is not None and line_no % 4096 == 0:
@@ -151,9 +153,13 @@ def run(
 class Replayer:
     """The ledgers over in-memory stores, one partition, ticks as ``ecm publish`` sends them."""
 
-    def __init__(self, story: Callable[[c.ContractEvent], None] | None = None) -> None:
+    def __init__(
+        self,
+        story: Callable[[c.ContractEvent], None] | None = None,
+        visit_store: Store[StoredVisit] | None = None,
+    ) -> None:
         self.reference = ReferenceData()
-        self._visits = VisitLedger(self.reference, DictStore())
+        self._visits = VisitLedger(self.reference, visit_store or DictStore())
         self._carers = CarerLedger(DictStore())
         self._clock, self._end, self._story = Watermark(), _EndState(), story
 

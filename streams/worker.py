@@ -12,7 +12,7 @@ from ecm.domain.reference import ReferenceData
 from ecm.kafka.admin import ensure_topics
 from ecm.settings import Settings, get_settings
 from ecm.visits.carers import CarerLedger
-from ecm.visits.ledger import VisitLedger
+from ecm.visits.ledger import EncodedVisits, VisitLedger
 from streams.agents import install_agents
 from streams.app import Topology, build_topology
 from streams.deadlines import install_timer
@@ -31,7 +31,7 @@ def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = T
     topology = build_topology(settings, worker_id, clock)
     reference = ReferenceData()
     reader = ReferenceReader(settings.kafka, reference)
-    ledger = VisitLedger(reference, TableStore(topology.visits))
+    ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)))
     carers = CarerLedger(TableStore(topology.carers))
     asyncio.run(reader.catch_up())
     install_agents(topology, ledger, carers)

@@ -30,7 +30,7 @@ Factor = Annotated[Decimal, Field(gt=0, le=10, max_digits=6, decimal_places=4)]
 
 
 class Service(StrEnum):
-    """The commissioned services in scope (DOMAIN.md, 'Services in scope')."""
+    """The commissioned services in scope (docs/rules.md, 'Services, lots and time')."""
 
     HOME_CARE = "home_care"
     SUPPORTING_INDEPENDENCE = "supporting_independence"

@@ -45,7 +45,7 @@ class AlertKind(StrEnum):
 
 
 class ExceptionKind(StrEnum):
-    """Exceptions kept for reconciliation (DOMAIN.md, 'Exceptions the best systems raise')."""
+    """Exceptions kept for reconciliation (docs/rules.md, 'Exceptions')."""
 
     UNSCHEDULED_VISIT = "unscheduled_visit"
     UNKNOWN_CLIENT = "unknown_client"

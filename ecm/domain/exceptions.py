@@ -26,7 +26,7 @@ from ecm.domain.visit import VisitFacts
 
 
 class ExceptionKind(StrEnum):
-    """Exceptions the best systems raise (DOMAIN.md), plus the reconciliation gaps we found."""
+    """Exceptions kept for reconciliation: docs/rules.md, "Exceptions"."""
 
     UNSCHEDULED_VISIT = "unscheduled_visit"
     UNKNOWN_CLIENT = "unknown_client"

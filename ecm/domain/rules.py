@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The rules one visit is judged by; the defaults are DOMAIN.md's.
+    """The rules one visit is judged by; the defaults are docs/rules.md's.
 
     Minutes are whole minutes; ``short_visit_ratio`` is a fraction of one.
     """

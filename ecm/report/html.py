@@ -67,6 +67,6 @@ def render_html(pack: MonitoringPack) -> str:
         f"<style>{_CSS}</style></head><body><h1>{title}</h1>"
         f"<p>Generated {escape(pack.generated_at.isoformat(timespec='minutes'))}. "
         "KPIs per ISO week (Europe/London), weeks starting in the period; "
-        "definitions as in the contract (DOMAIN.md).</p>"
+        "definitions as in the contract (docs/rules.md).</p>"
         f"{_charts(pack)}{sections}</body></html>\n"
     )

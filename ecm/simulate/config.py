@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 """Days, runs and rotas are generated in local time; timestamps carry the UTC offset."""
 
-# Kent figures from DOMAIN.md; everything else scales from these.
+# Kent figures from the domain brief (docs/rules.md names it); everything else scales from these.
 ADULTS = 4_500
 CHILDREN = 200
 LOTS = 20

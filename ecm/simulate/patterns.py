@@ -1,7 +1,7 @@
 """Care plans: which runs a client is visited in, for how long, on which days.
 
 The distributions are calibrated so that Kent's population yields about 72,000 visits
-and 57,000 commissioned hours a week (DOMAIN.md), mostly 30, 45 and 60-minute calls.
+and 57,000 commissioned hours a week (docs/rules.md sources), mostly 30, 45 and 60-minute calls.
 """
 
 from __future__ import annotations

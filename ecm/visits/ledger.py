@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ecm import contracts as c
 from ecm.domain.alerts import AlertChange
@@ -45,33 +45,64 @@ from ecm.visits.translate import (
     outcome_record,
 )
 
+V = TypeVar("V")
 
-class VisitStore(Protocol):
-    """Where visit (or carer) state lives: a keyed table holding bytes."""
 
-    def get(self, key: str) -> bytes | None:
+class Store(Protocol[V]):
+    """Where state lives: a keyed table (a dict in ``ecm replay``, a Faust table in a worker)."""
+
+    def get(self, key: str) -> V | None:
         """Return the stored state under ``key``, if any."""
 
-    def put(self, key: str, value: bytes) -> None:
+    def put(self, key: str, value: V) -> None:
         """Store the state under ``key``."""
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (nothing happens if it is not there)."""
 
-    def items(self) -> Iterable[tuple[str, bytes]]:
+    def items(self) -> Iterable[tuple[str, V]]:
         """Every key held locally (all partitions this process has)."""
 
 
-class DictStore(dict[str, bytes]):
-    """The in-memory store ``ecm replay`` runs the ledgers over."""
+VisitStore = Store[bytes]
+"""A store of bytes, as a Faust table holds them."""
 
-    def put(self, key: str, value: bytes) -> None:
+
+class DictStore(dict[str, V]):
+    """The in-memory store ``ecm replay`` runs the ledgers over (values kept as they are)."""
+
+    def put(self, key: str, value: V) -> None:
         """Store ``value`` under ``key``."""
         self[key] = value
 
     def delete(self, key: str) -> None:
         """Forget ``key``."""
         self.pop(key, None)
+
+
+class EncodedVisits:
+    """Stored visits kept as bytes in a store of bytes (a Faust table and its changelog)."""
+
+    def __init__(self, store: VisitStore) -> None:
+        self._store = store
+
+    def get(self, key: str) -> StoredVisit | None:
+        """Decode the visit stored under ``key``, if any."""
+        raw = self._store.get(key)
+        return None if raw is None else StoredVisit.decode(raw)
+
+    def put(self, key: str, value: StoredVisit) -> None:
+        """Encode and store a visit."""
+        self._store.put(key, value.encode())
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        self._store.delete(key)
+
+    def items(self) -> Iterator[tuple[str, StoredVisit]]:
+        """Every visit held locally, decoded."""
+        for key, raw in self._store.items():
+            yield key, StoredVisit.decode(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +137,7 @@ class Emission:
 class VisitLedger:
     """Visit state, deadlines and judgements for the partitions a worker owns."""
 
-    def __init__(self, reference: ReferenceData, store: VisitStore) -> None:
+    def __init__(self, reference: ReferenceData, store: Store[StoredVisit]) -> None:
         self.reference = reference
         self.store = store
         self._deadlines: dict[int, DeadlineIndex] = {}
@@ -128,10 +159,11 @@ class VisitLedger:
 
     def visits(self) -> Iterator[StoredVisit]:
         """Every visit held, by visit id."""
-        for visit_id, _ in sorted(self.store.items()):
-            visit = self._visits.get(visit_id) or self._decode(visit_id)
-            if visit is not None:
-                yield visit
+        for visit_id, stored in sorted(self.store.items(), key=lambda item: item[0]):
+            visit = self._visits.get(visit_id)
+            if visit is None:
+                visit = self._visits[visit_id] = stored
+            yield visit
 
     def on_event(
         self, position: Position, event: VisitEvent, watermark: datetime | None
@@ -251,8 +283,7 @@ class VisitLedger:
         self._resumed = {r for r in self._resumed if r[0] not in fresh}
         for partition in partitions:
             self._deadlines[partition] = DeadlineIndex()
-        for visit_id, raw in self.store.items():
-            visit = StoredVisit.decode(raw)
+        for visit_id, visit in self.store.items():
             if visit.partition in partitions:
                 self._visits[visit_id] = visit
                 self._deadlines[visit.partition].set(visit_id, self._wake(visit))
@@ -265,10 +296,9 @@ class VisitLedger:
         return visit
 
     def _decode(self, visit_id: str) -> StoredVisit | None:
-        raw = self.store.get(visit_id)
-        if raw is None:
-            return None
-        visit = self._visits[visit_id] = StoredVisit.decode(raw)
+        visit = self.store.get(visit_id)
+        if visit is not None:
+            self._visits[visit_id] = visit
         return visit
 
     def _wake(self, visit: StoredVisit) -> tuple[datetime, str] | None:
@@ -303,7 +333,7 @@ class VisitLedger:
         visit.state.alerts = judgement.memory
         visit.judged, visit.inclusive = at, inclusive
         visit.source, visit.offset = position.source, position.offset
-        self.store.put(visit.state.visit_id, visit.encode())
+        self.store.put(visit.state.visit_id, visit)
         return Emission(records, list(judgement.fired))
 
     def _records(

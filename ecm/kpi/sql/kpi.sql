@@ -1,4 +1,4 @@
--- KPIs of contract monitoring, as defined in DOMAIN.md "Key performance indicators".
+-- KPIs of contract monitoring, as defined in docs/rules.md "Key performance indicators".
 -- The ONLY place their formulas are written: the report, the HTTP API and the Grafana
 -- dashboards all run this query (ecm.kpi.queries; `grafana_sql('kpi')` for $-variables).
 --

@@ -207,7 +207,8 @@ def test_kpis_follow_the_hand_computed_week(conn: psycopg.Connection) -> None:
                 first_check_in=at(tue, 9, 20), punctuality="late", delivered_seconds=4200,
                 short=True, single_handed=False, payable_gbp=Decimal("30.00")),
         not_checked_in("V3", tue, VisitStatus.CANCELLED, cancelled_by="client"),
-        not_checked_in("V4", tue, VisitStatus.CANCELLED, cancelled_by="provider"),
+        # A provider's cancellation is never "cancelled": the visit is judged missed.
+        not_checked_in("V4", tue, VisitStatus.MISSED, cancelled_by="provider"),
         outcome("V5", sat, carer_ids=("K3",), first_check_in=at(sat, 8, 50),
                 punctuality="on_time", manual_entry=True, electronic=False),
     ])  # fmt: skip

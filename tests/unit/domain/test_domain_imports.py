@@ -27,3 +27,10 @@ def test_domain_imports_only_the_standard_library():
         roots = imported_roots(path)
         assert roots <= allowed, f"{path.name} imports {sorted(roots - allowed)}"
         assert not {r for r in roots if r.startswith("ecm.")}, path.name
+
+
+def test_the_service_layer_imports_no_stream_processor_broker_client_or_database():
+    visits = DOMAIN.parent / "visits"
+    for path in sorted(visits.glob("*.py")):
+        roots = {r.split(".")[0] for r in imported_roots(path)}
+        assert not roots & {"faust", "aiokafka", "kafka", "psycopg", "streams"}, path.name

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from ecm import contracts as c
 from ecm.domain.reference import ReferenceData
 from ecm.visits import ledger as visit_ledger
-from ecm.visits.ledger import DictStore, Position
+from ecm.visits.ledger import DictStore, EncodedVisits, Position
 from ecm.visits.translate import visit_event
 
 START = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def _raised(records: list[c.ContractEvent]) -> list[str]:
 
 
 def test_not_arrived_fires_once_when_a_tick_passes_the_deadline() -> None:
-    ledger = VisitLedger(ReferenceData(), DictStore())
+    ledger = VisitLedger(ReferenceData(), EncodedVisits(DictStore()))
     ledger.on_event(at(0), _plan(), None)
 
     first = ledger.on_watermark(at(1), START + timedelta(minutes=35))
@@ -51,7 +51,7 @@ def test_not_arrived_fires_once_when_a_tick_passes_the_deadline() -> None:
 
 
 def test_a_check_in_before_the_deadline_wins_over_the_tick() -> None:
-    ledger = VisitLedger(ReferenceData(), DictStore())
+    ledger = VisitLedger(ReferenceData(), EncodedVisits(DictStore()))
     ledger.on_event(at(0), _plan(), None)
     check_in = c.CarerCheckedIn(
         event_id="V1.in", occurred_at=START + timedelta(minutes=10), provider_id="P1",
@@ -63,7 +63,7 @@ def test_a_check_in_before_the_deadline_wins_over_the_tick() -> None:
 
 
 def test_after_a_restart_a_redelivered_tick_publishes_the_alert_again() -> None:
-    store = DictStore()
+    store = EncodedVisits(DictStore())
     before = VisitLedger(ReferenceData(), store)
     before.on_event(at(0), _plan(), None)
     before.on_watermark(at(1), START + timedelta(minutes=35))  # state saved, outputs lost
@@ -76,7 +76,7 @@ def test_after_a_restart_a_redelivered_tick_publishes_the_alert_again() -> None:
 
 
 def test_after_a_restart_visits_changed_before_the_resume_point_are_not_republished() -> None:
-    store = DictStore()
+    store = EncodedVisits(DictStore())
     before = VisitLedger(ReferenceData(), store)
     before.on_event(at(0), _plan("V1"), None)
     before.on_event(at(1), _plan("V2"), None)
@@ -88,7 +88,7 @@ def test_after_a_restart_visits_changed_before_the_resume_point_are_not_republis
 
 
 def test_the_resume_point_is_per_topic() -> None:
-    store = DictStore()
+    store = EncodedVisits(DictStore())
     before = VisitLedger(ReferenceData(), store)
     before.on_event(at(0), _plan(), None)
     before.on_deadline(at(7, "commands"), "V1", START + timedelta(minutes=31))  # lost
@@ -102,7 +102,8 @@ def test_the_resume_point_is_per_topic() -> None:
 
 
 def test_a_redelivered_event_republishes_the_visit_once_and_changes_nothing() -> None:
-    store = DictStore()
+    table = DictStore()
+    store = EncodedVisits(table)
     first = VisitLedger(ReferenceData(), store).on_event(at(0), _plan(), None)
     after = VisitLedger(ReferenceData(), store)
     redelivered = after.on_event(at(0), _plan(), None)
@@ -113,18 +114,18 @@ def test_a_redelivered_event_republishes_the_visit_once_and_changes_nothing() ->
     assert [r for r in redelivered.again if isinstance(r, c.VisitOutcomeRecorded)] == outcome
     assert redelivered.records == []  # sent again, not counted again
     assert later.records == later.again == [] and later.fired == []
-    assert store == {"V1": store["V1"]}  # nothing new written
+    assert table == {"V1": table["V1"]}  # nothing new written
 
 
 def test_a_duplicate_from_the_provider_publishes_nothing() -> None:
-    ledger = VisitLedger(ReferenceData(), DictStore())
+    ledger = VisitLedger(ReferenceData(), EncodedVisits(DictStore()))
     ledger.on_event(at(0), _plan(), None)
 
     assert ledger.on_event(at(1), _plan(), None).records == []
 
 
 def test_after_a_restart_a_resolution_lost_in_the_crash_is_published_again() -> None:
-    store = DictStore()
+    store = EncodedVisits(DictStore())
     before = VisitLedger(ReferenceData(), store)
     before.on_event(at(0), _plan(), None)
     before.on_watermark(at(1), START + timedelta(hours=3))  # no check-in yet: an exception

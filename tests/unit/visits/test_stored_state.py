@@ -1,0 +1,70 @@
+"""Stored visit state is versioned: every format ever written is still read."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ecm.visits.state import FORMAT, StoredVisit
+
+# A visit as a worker of the previous release stored it (format 1: no "fmt" key, an
+# alert digest per record, exception kinds only).
+FORMAT_1 = {
+    "p": 3,
+    "v": {
+        "visit_id": "V1",
+        "events": [{"type": "visit_planned", "event_id": "V1.plan", "visit_id": "V1",
+                    "occurred_at": "2026-11-16T20:00:00+00:00", "provider_id": "P1",
+                    "client_id": "C1", "service": "home_care", "tier": "standard",
+                    "planned_start": "2026-11-17T08:00:00+00:00",
+                    "planned_end": "2026-11-17T08:30:00+00:00", "carers_required": 1,
+                    "time_critical": False, "package_id": None}],
+        "raised": {"not_arrived": "2026-11-17T08:30:00+00:00"},
+        "resolved": {},
+    },
+    "x": {"V1:no_check_in": "no_check_in"},
+    "a": {"V1:not_arrived:raised": "0123456789abcdef"},
+    "s": {"V1:gps_distance:K1": ["gps_distance", "2026-11-17T08:05:00+00:00"]},
+    "o": "V1:outcome:abc",
+    "j": ["2026-11-17T08:35:00+00:00", False],
+    "n": ["ecm.visit-events", 41],
+}
+
+
+def test_a_visit_stored_in_format_1_is_read_with_its_alerts_and_position() -> None:
+    visit = StoredVisit.decode(json.dumps(FORMAT_1).encode())
+
+    assert visit.partition == 3 and list(visit.state.events) == ["V1.plan"]
+    assert visit.state.alerts.raised == {"not_arrived": datetime(2026, 11, 17, 8, 30,
+                                                                 tzinfo=UTC)}
+    assert (visit.source, visit.offset, visit.published.outcome) == (
+        "ecm.visit-events", 41, "V1:outcome:abc")
+    assert visit.published.alerts == {}  # digests cannot be compared: published again
+    assert visit.published.exceptions["V1:no_check_in"].startswith("no_check_in|")
+    assert visit.published.settled["V1:gps_distance:K1"][0] == "gps_distance"
+
+
+def test_format_1_written_before_the_later_keys_existed_is_read_too() -> None:
+    oldest = {k: v for k, v in FORMAT_1.items() if k in ("p", "v", "x", "a")}
+
+    visit = StoredVisit.decode(json.dumps(oldest).encode())
+
+    assert visit.judged is None and visit.offset == -1 and visit.published.settled == {}
+
+
+def test_what_is_stored_now_reads_back_equal_and_names_its_format() -> None:
+    visit = StoredVisit.decode(json.dumps(FORMAT_1).encode())
+    raw = visit.encode()
+
+    again = StoredVisit.decode(raw)
+
+    assert json.loads(raw)["fmt"] == FORMAT
+    assert (again.state.events, again.state.alerts, again.published, again.judged) == (
+        visit.state.events, visit.state.alerts, visit.published, visit.judged)
+
+
+def test_a_format_newer_than_this_release_is_refused_with_its_number() -> None:
+    with pytest.raises(ValueError, match="format 99"):
+        StoredVisit.decode(json.dumps({**FORMAT_1, "fmt": 99}).encode())
