@@ -26,7 +26,8 @@ HELP = "\n\n".join([
         'Writes into --out: outcomes.jsonl (one final outcome per planned or unscheduled '
         'visit), alerts.jsonl (every alert raised and resolved, in firing order), '
         'exceptions.jsonl (every exception to reconcile) and kpis.csv (one row per provider, '
-        'lot, service and ISO week, Europe/London; columns are explained in the README).'
+        'lot, service and ISO week, Europe/London; columns are explained in the README), '
+        'and records.jsonl (every record the live path publishes, in the order they arose).'
     ),
     (
         'Invalid lines are reported on stderr with their line number and reason, and skipped. '
