@@ -12,6 +12,7 @@ for the same input.
 from __future__ import annotations
 
 import csv
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -174,6 +175,10 @@ class Replayer:
 
     def visit(self, offset: int, event: VisitEvent) -> None:
         """Apply one schedule or call event, then the tick it moves the watermark to."""
+        if self._clock.value is None:
+            # The reference data read so far lives as long as the replay: keep the
+            # collector from walking it again and again as visit state grows.
+            gc.freeze()
         position = Position(0, SOURCE, offset)
         self._publish(self._visits.on_event(position, event, self._visits.watermark(0)))
         if isinstance(event, CarerCall | CallTimeCorrected):

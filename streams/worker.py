@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import faust
@@ -34,6 +35,7 @@ def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = T
     ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)))
     carers = CarerLedger(TableStore(topology.carers))
     asyncio.run(reader.catch_up())
+    gc.freeze()  # reference data lives as long as the worker: the collector skips it
     install_agents(topology, ledger, carers)
     install_timer(topology, ledger, carers)
     topology.app.task(reader.follow)

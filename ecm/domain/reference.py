@@ -139,6 +139,10 @@ class Versions(Generic[R]):
                 return record
         return None
 
+    def versions(self, record_id: str) -> Iterator[R]:
+        """Yield every version of one record, in the order they were added."""
+        yield from self._by_id.get(record_id, {}).values()
+
     def all(self) -> Iterator[R]:
         """Yield every version of every record."""
         for versions in self._by_id.values():
@@ -171,6 +175,7 @@ class ReferenceData:
         """Incremented on every change, so callers can cache derived values safely."""
         self._cards: dict[tuple[str, str, str, str, date], RateCard | None] = {}
         self._packages_by_pair: dict[tuple[str, str], set[str]] = {}
+        self._cards_by_scope: dict[tuple[str, str, str], set[str]] = {}
 
     def add(self, record: ClientRecord | CarerRecord | ProviderRecord | PackageRecord
             | RateCard | RuleChange) -> None:
@@ -189,6 +194,8 @@ class ReferenceData:
             self._packages_by_pair.setdefault(pair, set()).add(record.package_id)
         elif isinstance(record, RateCard):
             self.rate_cards.add(record.rate_card_id, record)
+            scope = (record.lot_id, record.service, record.tier)
+            self._cards_by_scope.setdefault(scope, set()).add(record.rate_card_id)
         else:
             self.rules.add(record)
 
@@ -234,7 +241,9 @@ class ReferenceData:
     ) -> RateCard | None:
         own: RateCard | None = None
         framework: RateCard | None = None
-        for card in self.rate_cards.all():
+        ids = sorted(self._cards_by_scope.get((lot_id, service, tier), ()))
+        versions = (card for i in ids for card in self.rate_cards.versions(i))
+        for card in versions:
             if (card.lot_id, card.service, card.tier) != (lot_id, service, tier):
                 continue
             if not card.valid.covers(day):

@@ -64,17 +64,10 @@ class VisitFacts:
     calls: list[CarerCall] = field(default_factory=list)
     orphans: list[VisitEvent] = field(default_factory=list)
     last_event_at: datetime | None = None
-
-    @property
-    def checked_in(self) -> list[CarerCalls]:
-        """Carers with a check-in time, sorted by carer id."""
-        return [c for _, c in sorted(self.carers.items()) if c.check_in is not None]
-
-    @property
-    def first_check_in(self) -> datetime | None:
-        """The earliest check-in time that counts, if anyone checked in."""
-        times = [c.check_in for c in self.carers.values() if c.check_in is not None]
-        return min(times) if times else None
+    checked_in: list[CarerCalls] = field(default_factory=list)
+    """Carers with a check-in time, sorted by carer id (set by ``fold_visit``)."""
+    first_check_in: datetime | None = None
+    """The earliest check-in time that counts, if anyone checked in (set by ``fold_visit``)."""
 
     def excuse_at(self) -> datetime | None:
         """When a cancellation excused the visit from alerts, if one did.
@@ -164,6 +157,9 @@ def fold_visit(visit_id: str, events: Iterable[VisitEvent]) -> VisitFacts:
             _carer(facts, event.carer_id).apply_correction(event)
     if ordered:
         facts.last_event_at = ordered[-1].occurred_at
+    facts.checked_in = [c for _, c in sorted(facts.carers.items()) if c.check_in is not None]
+    times = [c.check_in for c in facts.checked_in if c.check_in is not None]
+    facts.first_check_in = min(times) if times else None
     return facts
 
 

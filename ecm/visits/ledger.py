@@ -39,6 +39,7 @@ from ecm.visits.deadlines import DeadlineIndex
 from ecm.visits.state import StoredVisit
 from ecm.visits.translate import (
     alert_record,
+    alert_record_id,
     exception_record,
     exception_resolved_record,
     outcome_id,
@@ -348,11 +349,10 @@ class VisitLedger:
         published = visit.published
         records: list[c.ContractEvent] = []
         for change in judgement.record:
-            record = alert_record(change)
-            alert_said = _alert_said(change)
-            if everything or published.alerts.get(record.event_id) != alert_said:
-                records.append(record)
-                published.alerts[record.event_id] = alert_said
+            record_id, alert_said = alert_record_id(change), _alert_said(change)
+            if everything or published.alerts.get(record_id) != alert_said:
+                records.append(alert_record(change))
+                published.alerts[record_id] = alert_said
         outcome = judgement.outcome
         if outcome is not None:
             judged = outcome_id(outcome)

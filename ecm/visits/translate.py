@@ -110,10 +110,34 @@ def outcome_id(o: VisitOutcome) -> str:
     """Return the id of an outcome record: the visit and a digest of the judgement.
 
     Each revision of an outcome is a distinct, immutable event, and the same judgement
-    always has the same id (a replay or redelivery sends the same record).
+    always has the same id (a replay or redelivery sends the same record). The digest
+    is of every field, instants as integer microseconds (``repr`` of the outcome itself
+    formats each datetime and enum, several times the cost).
     """
-    digest = hashlib.sha1(repr(o).encode(), usedforsecurity=False).hexdigest()[:12]
+    fields = (
+        o.visit_id, o.provider_id, o.client_id, o.lot_id, o.service, o.tier, o.iso_week,
+        o.local_date.toordinal(), o.scheduled, o.status.value, o.cancelled_by,
+        _micros(o.planned_start), _micros(o.planned_end), o.planned_seconds,
+        o.carers_required, o.time_critical, _micros(o.first_check_in),
+        o.punctuality.value if o.punctuality else None, o.lateness_seconds, o.carer_ids,
+        o.delivered_seconds, str(o.payable), o.short, o.single_handed, o.manual_entry,
+        o.electronic, o.max_distance_m, _micros(o.updated_at),
+        tuple((a.event_id, a.carer_id, a.corrects, _micros(a.original), _micros(a.corrected),
+               a.corrected_by, _micros(a.corrected_at), a.reason_code) for a in o.corrections),
+    )
+    digest = hashlib.blake2b(repr(fields).encode(), digest_size=6).hexdigest()
     return record_id(f"{o.visit_id}:outcome:{digest}")
+
+
+def _micros(instant: datetime | None) -> int | None:
+    """An aware instant as integer microseconds since the epoch (exact, cheap to format)."""
+    if instant is None:
+        return None
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def outcome_record(o: VisitOutcome, event_id: str | None = None) -> c.VisitOutcomeRecorded:
@@ -138,18 +162,23 @@ def outcome_record(o: VisitOutcome, event_id: str | None = None) -> c.VisitOutco
     )
 
 
+def alert_record_id(change: AlertChange) -> str:
+    """Return the event id ``alert_record`` gives a change (without building the record)."""
+    return f"{change.alert_id}:{'raised' if change.raised else 'resolved'}"
+
+
 def alert_record(change: AlertChange) -> c.AlertRaised | c.AlertResolved:
     """Return the wire record of an alert raised or resolved, stamped at its event time."""
     kind = c.AlertKind(change.kind.value)
     if change.raised:
         return c.AlertRaised.model_construct(
-            event_id=f"{change.alert_id}:raised", schema_version=1, occurred_at=change.at,
+            event_id=alert_record_id(change), schema_version=1, occurred_at=change.at,
             alert_id=change.alert_id, kind=kind, visit_id=change.visit_id,
             provider_id=change.provider_id, client_id=change.client_id, lot_id=change.lot_id,
             due_at=change.due_at,
         )
     return c.AlertResolved.model_construct(
-        event_id=f"{change.alert_id}:resolved", schema_version=1, occurred_at=change.at,
+        event_id=alert_record_id(change), schema_version=1, occurred_at=change.at,
         alert_id=change.alert_id, kind=kind, visit_id=change.visit_id,
         provider_id=change.provider_id, resolution=change.resolution or "resolved",
     )
