@@ -74,7 +74,7 @@ def test_exceptions_of_the_week(out):
 
 def test_replay_is_byte_identical(out, tmp_path):
     replay_file(WEEK, tmp_path)
-    for name in ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv"):
+    for name in ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv", "records.jsonl"):
         assert (tmp_path / name).read_bytes() == (out[0] / name).read_bytes()
 
 
@@ -96,3 +96,43 @@ def test_until_judges_as_at_an_instant(tmp_path):
     alerts = [json.loads(line)["alert_id"] for line in (tmp_path / "alerts.jsonl").open()]
     assert "V4:not_arrived" in alerts and "V4:missed" not in alerts
     assert summary.after_until > 0
+
+
+SERVICES_WEEK = FIXTURES / "week_2026_w48_services.jsonl"
+SERVICES_EXPECTED = list(csv.DictReader((FIXTURES / "week_2026_w48_services_kpis.csv").open()))
+
+
+@pytest.fixture(scope="module")
+def services_out(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("w48")
+    replay_file(SERVICES_WEEK, directory)
+    return directory
+
+
+@pytest.mark.parametrize("row", range(len(SERVICES_EXPECTED)))
+@pytest.mark.parametrize("column", KPI_COLUMNS)
+def test_hand_computed_week_of_the_other_five_services_kpi_cell(services_out, row, column):
+    got = list(csv.DictReader((services_out / "kpis.csv").open()))
+    assert len(got) == len(SERVICES_EXPECTED)
+    assert got[row][column] == SERVICES_EXPECTED[row][column]
+
+
+def test_the_services_week_raises_what_the_hand_computation_says(services_out):
+    exceptions = [json.loads(line)["exception_id"]
+                  for line in (services_out / "exceptions.jsonl").open()]
+    alerts = [(a["alert_id"], a["event_type"])
+              for a in map(json.loads, (services_out / "alerts.jsonl").open())]
+    assert exceptions == ["D2:no_check_in", "E1:short_visit", "P1:manual_entry:M3",
+                          "S1:single_handed"]
+    assert alerts == [("D2:not_arrived", "alert_raised"), ("D2:missed", "alert_raised")]
+
+
+def test_records_jsonl_tells_the_whole_story_in_the_order_it_arose(services_out):
+    records = [json.loads(line) for line in (services_out / "records.jsonl").open()]
+    s1 = [r["status"] for r in records
+          if r["event_type"] == "visit_outcome_recorded" and r["visit_id"] == "S1"]
+    final = {json.loads(line)["visit_id"]: json.loads(line)
+             for line in (services_out / "outcomes.jsonl").open()}
+    assert s1[0] == "planned" and s1[-1] == "completed"  # every revision, in order
+    assert [r for r in records if r["event_type"] == "visit_outcome_recorded"
+            and r["visit_id"] == "S1"][-1] == final["S1"]
