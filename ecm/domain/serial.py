@@ -8,7 +8,6 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ecm.domain.carers import CarerTimeline
 from ecm.domain.events import (
     CallTimeCorrected,
     CarerCall,
@@ -54,18 +53,30 @@ def event_from_dict(data: dict[str, Any]) -> VisitEvent:
     return cls(**values)
 
 
-def visit_to_dict(state: VisitState) -> dict[str, Any]:
-    """Return a JSON-ready dict holding everything in a visit's state."""
-    return {
-        "visit_id": state.visit_id,
-        "events": [event_to_dict(e) for _, e in sorted(state.events.items())],
-        "raised": {k: v.isoformat() for k, v in sorted(state.alerts.raised.items())},
-        "resolved": {k: v.isoformat() for k, v in sorted(state.alerts.resolved.items())},
-    }
+def event_json(event: VisitEvent) -> bytes:
+    """``event_to_dict`` as compact JSON: encode each event once and join with ``visit_json``."""
+    return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True).encode()
+
+
+def visit_json(state: VisitState, events: Iterable[bytes]) -> bytes:
+    """A visit's state as JSON, from its events already encoded (``event_json``, by id).
+
+    Joining encoded events costs nothing per event already stored, where encoding the
+    whole visit again would cost more with every event. ``visit_from_dict`` reads it.
+    """
+    alerts = state.alerts
+    raised = {k: v.isoformat() for k, v in sorted(alerts.raised.items())}
+    resolved = {k: v.isoformat() for k, v in sorted(alerts.resolved.items())}
+    return b'{"events":[%b],"raised":%b,"resolved":%b,"visit_id":%b}' % (
+        b",".join(events), _compact(raised), _compact(resolved), _compact(state.visit_id))
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
 def visit_from_dict(data: dict[str, Any]) -> VisitState:
-    """Inverse of ``visit_to_dict``."""
+    """Read what ``visit_json`` wrote (parsed): the events, alerts raised and resolved."""
     state = VisitState(data["visit_id"])
     for item in data["events"]:
         state.apply(event_from_dict(item))
@@ -74,27 +85,3 @@ def visit_from_dict(data: dict[str, Any]) -> VisitState:
         {k: datetime.fromisoformat(v) for k, v in data["resolved"].items()},
     )
     return state
-
-
-def encode_event(event: VisitEvent) -> bytes:
-    """``event_to_dict`` as compact JSON, to be encoded once and joined by ``carer_json``."""
-    return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True).encode()
-
-
-def carer_json(carer_id: str, events: Iterable[bytes]) -> bytes:
-    """A carer's timeline as JSON from its events already encoded (``encode_event``).
-
-    Joining encoded events costs nothing per event already stored, where encoding the
-    whole timeline again would cost more with every call. ``carer_from_dict`` reads it.
-    """
-    return b'{"carer_id":%b,"events":[%b]}' % (json.dumps(carer_id).encode(), b",".join(events))
-
-
-def carer_from_dict(data: dict[str, Any]) -> CarerTimeline:
-    """A carer's timeline from ``{"carer_id": ..., "events": [event_to_dict(e), ...]}``."""
-    timeline = CarerTimeline(data["carer_id"])
-    for item in data["events"]:
-        event = event_from_dict(item)
-        assert isinstance(event, CarerCall | CallTimeCorrected)
-        timeline.apply(event)
-    return timeline

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecm.domain.serial import visit_from_dict, visit_to_dict
+from ecm.domain.serial import event_json, visit_from_dict, visit_json
 from ecm.domain.visit import VisitState
 
 FORMAT = 2
@@ -48,22 +48,32 @@ class StoredVisit:
     inclusive: bool = False  # whether deadlines exactly at that instant counted
     source: str = ""  # topic of the message that last changed the visit
     offset: int = -1  # and its offset
+    _events_json: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def changed_since(self, position: Any) -> bool:
         """Whether a message at or after ``position`` (same topic) changed this visit."""
         return bool(self.source == position.source and self.offset >= position.offset)
 
     def encode(self) -> bytes:
-        """Serialise for the store, in the current format."""
-        p = self.published
-        data = {
-            "fmt": FORMAT, "p": self.partition, "v": visit_to_dict(self.state),
-            "x": p.exceptions, "a": p.alerts, "o": p.outcome,
+        """Serialise for the store, in the current format.
+
+        Each event is encoded once and kept (events never change), so a visit written
+        again re-encodes only what is new, not its whole history.
+        """
+        p, state = self.published, self.state
+        cache = self._events_json
+        for event_id, event in state.events.items():
+            if event_id not in cache:
+                cache[event_id] = event_json(event)
+        visit = visit_json(state, (cache[i] for i in sorted(state.events)))
+        rest = _compact({
+            "fmt": FORMAT, "p": self.partition, "x": p.exceptions, "a": p.alerts,
+            "o": p.outcome,
             "s": {i: [kind, at.isoformat()] for i, (kind, at) in p.settled.items()},
             "j": [self.judged.isoformat() if self.judged else "", self.inclusive],
             "n": [self.source, self.offset],
-        }
-        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+        })
+        return b'{"v":%b,%b' % (visit, rest[1:])
 
     @classmethod
     def decode(cls, raw: bytes) -> StoredVisit:
@@ -73,6 +83,10 @@ class StoredVisit:
         if decoder is None:
             raise ValueError(f"stored visit format {data.get('fmt')!r} is newer than this ecm")
         return decoder(data)
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
 def _decode_v2(data: dict[str, Any]) -> StoredVisit:
