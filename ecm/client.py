@@ -37,6 +37,7 @@ from ecm.contracts import (
     dump_event,
     parse_event,
 )
+from ecm.kafka.connection import client_options
 from ecm.settings import KafkaSettings
 from ecm.topics import VISIT_EVENTS, route
 
@@ -52,17 +53,7 @@ class DeliveryError(ClientError):
 
 
 def _options(kafka: KafkaSettings | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if kafka is not None:
-        options = {"bootstrap_servers": kafka.bootstrap_servers,
-                   "security_protocol": kafka.security_protocol}
-        if kafka.sasl_mechanism:
-            options["sasl_mechanism"] = kafka.sasl_mechanism
-            options["sasl_plain_username"] = kafka.sasl_username
-            if kafka.sasl_password is not None:
-                options["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
-        if kafka.ssl_cafile:
-            options["ssl_cafile"] = str(kafka.ssl_cafile)
+    options = client_options(kafka) if kafka is not None else {}
     renames = {"sasl_username": "sasl_plain_username", "sasl_password": "sasl_plain_password"}
     options.update({renames.get(k, k): v for k, v in overrides.items() if v is not None})
     return options

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ecm.contracts import ContractEvent, dump_event
+from ecm.kafka.connection import aiokafka_options, watching_refusals
 from ecm.settings import KafkaSettings
 from ecm.topics import route
 
@@ -62,29 +62,6 @@ class EventPublisher(Protocol):
         """Whether the broker answers a metadata request now."""
 
 
-def ssl_context_for(kafka: KafkaSettings) -> ssl.SSLContext | None:
-    """Return a TLS context for SSL/SASL_SSL protocols (CA from settings), else None."""
-    if not kafka.security_protocol.endswith("SSL"):
-        return None
-    cafile = str(kafka.ssl_cafile) if kafka.ssl_cafile else None
-    return ssl.create_default_context(cafile=cafile)
-
-
-def aiokafka_options(kafka: KafkaSettings) -> dict[str, Any]:
-    """Return connection options (bootstrap, TLS, SASL) for aiokafka clients from settings."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": kafka.bootstrap_servers,
-        "security_protocol": kafka.security_protocol,
-        "ssl_context": ssl_context_for(kafka),
-    }
-    if kafka.sasl_mechanism:
-        options["sasl_mechanism"] = kafka.sasl_mechanism
-        options["sasl_plain_username"] = kafka.sasl_username
-        if kafka.sasl_password is not None:
-            options["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
-    return options
-
-
 class KafkaEventPublisher:
     """aiokafka adapter: idempotent producer, ``acks="all"``, bounded wait per publish."""
 
@@ -107,12 +84,15 @@ class KafkaEventPublisher:
             client_id="ecm-api",
             **aiokafka_options(self._kafka),
         )
-        try:
-            await self._producer.start()
-        except Exception:
-            # The broker may be down at start-up: keep the process up, retry on publish.
-            await self._producer.stop()
-            self._producer = None
+        with watching_refusals() as watch:
+            try:
+                await self._producer.start()
+            except Exception:
+                # The broker may be down at start-up: keep the process up, retry on publish,
+                # and tell the operator why (wrong credentials look like a dead broker).
+                await self._producer.stop()
+                self._producer = None
+                log.error("cannot publish to Kafka: %s", watch.explain(self._kafka))
 
     async def stop(self) -> None:
         """Flush pending records and close connections."""

@@ -13,6 +13,7 @@ from typing import Any
 import faust
 
 from ecm import topics
+from ecm.kafka.connection import BrokerSecurity, broker_security
 from ecm.settings import Settings
 from streams.delivery import check_deliveries
 
@@ -37,9 +38,11 @@ class Topology:
 def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
     """Create the Faust app and declare its topics and tables."""
     kafka = settings.kafka
+    security = broker_security(kafka)
     app = faust.App(
         topics.worker_group(kafka),
-        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+        broker=[f"kafka://{server}" for server in security.servers],
+        broker_credentials=_credentials(security),
         store="memory://",
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
@@ -77,6 +80,17 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         visits=_table(app, "visits", kafka.partitions),
         carers=_table(app, "carers", kafka.partitions),
     )
+
+
+def _credentials(security: BrokerSecurity) -> faust.types.auth.CredentialsT | None:
+    """The worker's broker credentials, from the one options builder's reading of settings."""
+    if security.sasl:
+        return faust.SASLCredentials(
+            username=security.sasl_username, password=security.sasl_password,
+            mechanism=security.sasl_mechanism, ssl_context=security.ssl_context())
+    if security.tls:
+        return faust.SSLCredentials(security.ssl_context())
+    return None
 
 
 def _table(app: faust.App, name: str, partitions: int) -> Any:

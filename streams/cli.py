@@ -24,10 +24,15 @@ def worker(
     Start as many as you like (on this or other machines): Kafka shares the partitions
     of the visit-events topic among them and moves them when one stops.
     """
+    from ecm.kafka.connection import BrokerUnavailable
     from streams.worker import run_worker
 
-    run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel, metrics_port=metrics_port,
-               with_sink=sink)  # fmt: skip
+    try:
+        run_worker(worker_id=worker_id, clock=clock, loglevel=loglevel,
+                   metrics_port=metrics_port, with_sink=sink)
+    except (BrokerUnavailable, ValueError) as exc:  # settings or broker: say which, stop
+        typer.echo(f"ecm worker: cannot start: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def sink(

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ecm import contracts as c
 from ecm.domain.reference import ReferenceData
+from ecm.kafka.connection import aiokafka_options
 from ecm.settings import KafkaSettings
 from ecm.topics import REFERENCE
 from ecm.visits.translate import reference_record
@@ -64,7 +65,7 @@ class ReferenceReader:
         # Without a group id the consumer is assigned every partition and commits nothing.
         return AIOKafkaConsumer(
             *topics,
-            bootstrap_servers=self._kafka.bootstrap_servers,
+            **aiokafka_options(self._kafka),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

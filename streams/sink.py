@@ -24,6 +24,7 @@ from aiokafka.errors import CommitFailedError
 from ecm import contracts as c
 from ecm import metrics
 from ecm.kafka.admin import ensure_topics
+from ecm.kafka.connection import aiokafka_options
 from ecm.settings import Settings, get_settings
 from ecm.storage.sink import OutcomeSink
 from ecm.topics import SINK_INPUTS, sink_group
@@ -87,7 +88,7 @@ async def run_sink(settings: Settings) -> None:
     kafka = settings.kafka
     consumer = AIOKafkaConsumer(
         *(kafka.topic(name) for name in SINK_INPUTS),
-        bootstrap_servers=kafka.bootstrap_servers,
+        **aiokafka_options(kafka),
         group_id=sink_group(kafka),
         enable_auto_commit=False,
         auto_offset_reset="earliest",

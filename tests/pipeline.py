@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 
 from ecm import contracts as c
 from ecm.kafka.admin import ensure_topics, pipeline_lag
+from ecm.kafka.connection import client_options
 from ecm.kafka.publish import publish_replay
 from ecm.kpi import KPI_COLUMNS, Period, weekly_kpis
 from ecm.replay import replay_file
@@ -40,12 +41,13 @@ class Pipeline:
     state_dir: Path
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     partitions: int = 4
+    security: dict[str, str] = field(default_factory=dict)  # KafkaSettings security fields
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def kafka(self) -> KafkaSettings:
         return KafkaSettings(bootstrap_servers=self.bootstrap, topic_prefix=self.prefix,
-                             partitions=self.partitions)
+                             partitions=self.partitions, **self.security)  # type: ignore[arg-type]
 
     def env(self) -> dict[str, str]:
         return os.environ | {
@@ -54,7 +56,7 @@ class Pipeline:
             "ECM_KAFKA__PARTITIONS": str(self.partitions),
             "ECM_DB__DSN": self.dsn,
             "ECM_STATE_DIR": str(self.state_dir),
-        }
+        } | {f"ECM_KAFKA__{k.upper()}": v for k, v in self.security.items()}
 
     def create_topics(self) -> None:
         ensure_topics(self.kafka)
@@ -65,7 +67,7 @@ class Pipeline:
 
     def send(self, events: Iterable[c.ContractEvent], raw: Iterable[bytes] = ()) -> None:
         """Publish events where ``route`` says, and ``raw`` bytes to the visit-events topic."""
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        producer = KafkaProducer(**client_options(self.kafka), acks="all")
         try:
             for event in events:
                 target = route(event)

@@ -22,6 +22,11 @@ LOG_DIR="$STATE_DIR/logs"
 KAFKA_VERSION="${ECM_KAFKA_VERSION:-3.9.1}"
 KAFKA_PORT="${ECM_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${ECM_KAFKA_CONTROLLER_PORT:-9093}"
+# A second listener that only SCRAM-authenticated clients may use (loopback too), so the
+# worker, API and tests can be run against a secured broker.
+KAFKA_SASL_PORT="${ECM_KAFKA_SASL_PORT:-9094}"
+KAFKA_SASL_USER="${ECM_KAFKA_SASL_USER:-ecm}"
+KAFKA_SASL_PASSWORD="${ECM_KAFKA_SASL_PASSWORD:-ecm-local-secret}"
 KAFKA_HEAP="${ECM_KAFKA_HEAP:--Xms256m -Xmx768m}"
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
@@ -158,11 +163,13 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$KAFKA_STATE/data
 num.partitions=8
 auto.create.topics.enable=true
@@ -224,7 +231,19 @@ kafka_up() {
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_STATE/server.properties"
   fi
   wait_ready kafka "$LOG_DIR/kafka.log" kafka_ready --quiet || die "kafka did not become ready"
+  kafka_scram_user
   echo "kafka       ready  127.0.0.1:$KAFKA_PORT  (KRaft, controller 127.0.0.1:$KAFKA_CONTROLLER_PORT, pid $(read_pid "$(kafka_pidfile)"))"
+  echo "            SASL/SCRAM-SHA-512 listener 127.0.0.1:$KAFKA_SASL_PORT for user $KAFKA_SASL_USER"
+}
+
+# The SCRAM user of the SASL listener, set through the plaintext listener (idempotent:
+# setting the same password again changes nothing a client can see).
+kafka_scram_user() {
+  java -Dlog4j.configuration="file:$KAFKA_STATE/tools-log4j.properties" \
+    -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+    --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
+    --add-config "SCRAM-SHA-512=[iterations=8192,password=$KAFKA_SASL_PASSWORD]" \
+    >>"$LOG_DIR/kafka.log" 2>&1 || die "could not set the SCRAM user (see $LOG_DIR/kafka.log)"
 }
 
 kafka_down() {

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from ecm.kafka.connection import client_options
+from ecm.kafka.connection import BrokerUnavailable, client_options, watching_refusals
 from ecm.settings import KafkaSettings
 from ecm.topics import ALL_TOPICS, REFERENCE, pipeline_groups
 
@@ -29,9 +29,11 @@ def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
 
     Raises:
         RuntimeError: an existing topic has fewer partitions than configured.
+        BrokerUnavailable: the broker did not answer or refused the credentials (the
+            message says which, and which setting to check).
 
     """
-    admin = KafkaAdminClient(**client_options(kafka), request_timeout_ms=int(timeout_s * 1000))
+    admin = connect_admin(kafka, timeout_s)
     try:
         existing = set(admin.list_topics())
         wanted = {kafka.topic(name): name for name in ALL_TOPICS}
@@ -54,6 +56,16 @@ def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
         return [t.name for t in missing]
     finally:
         admin.close()
+
+
+def connect_admin(kafka: KafkaSettings, timeout_s: float = 30.0) -> KafkaAdminClient:
+    """An admin client connected to the broker, or ``BrokerUnavailable`` saying why not."""
+    with watching_refusals() as watch:
+        try:
+            return KafkaAdminClient(**client_options(kafka),
+                                    request_timeout_ms=int(timeout_s * 1000))
+        except KafkaError as exc:
+            raise BrokerUnavailable(watch.explain(kafka)) from exc
 
 
 def _check_partitions(admin: KafkaAdminClient, kafka: KafkaSettings, names: list[str]) -> None:

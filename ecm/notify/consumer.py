@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,31 +19,13 @@ from psycopg import AsyncConnection
 
 from ecm import metrics
 from ecm.contracts import AlertRaised, AlertResolved, ContractError, parse_event
+from ecm.kafka.connection import aiokafka_options
 from ecm.notify.config import NotifierConfig
 from ecm.notify.outbox import enqueue
 from ecm.notify.routing import PlannedDelivery, SkipReason, plan
-from ecm.settings import KafkaSettings
 from ecm.topics import ALERTS
 
 log = logging.getLogger("ecm.notify")
-
-
-def kafka_options(kafka: KafkaSettings) -> dict[str, Any]:
-    """Return aiokafka connection options (servers, security) from the settings."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": kafka.bootstrap_servers,
-        "security_protocol": kafka.security_protocol,
-    }
-    if kafka.sasl_mechanism:
-        options["sasl_mechanism"] = kafka.sasl_mechanism
-        options["sasl_plain_username"] = kafka.sasl_username
-        if kafka.sasl_password is not None:
-            options["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
-    if kafka.ssl_cafile is not None:
-        from aiokafka.helpers import create_ssl_context
-
-        options["ssl_context"] = create_ssl_context(cafile=str(kafka.ssl_cafile))
-    return options
 
 
 def plan_values(
@@ -82,7 +63,7 @@ async def consume_alerts(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
-        **kafka_options(config.kafka),
+        **aiokafka_options(config.kafka),
     )
     await consumer.start()
     try:

@@ -16,6 +16,7 @@ from support import free_port
 
 from ecm.api.keys import Role
 from ecm.api.keystore import PgKeyStore, issue_key
+from ecm.kafka.connection import client_options
 from ecm.settings import ApiSettings, DatabaseSettings, KafkaSettings, Settings
 
 
@@ -28,7 +29,7 @@ def settings_for(kafka: KafkaSettings, dsn: str, state_dir: Path, **api: Any) ->
 
 def consume_all(kafka: KafkaSettings, topic: str, expect: int, timeout: float = 30) -> list[Any]:
     """Read a topic from the start until ``expect`` records (then 2 s more) or timeout."""
-    consumer = KafkaConsumer(kafka.topic(topic), bootstrap_servers=kafka.bootstrap_servers,
+    consumer = KafkaConsumer(kafka.topic(topic), **client_options(kafka),
                              auto_offset_reset="earliest", enable_auto_commit=False,
                              group_id=None, consumer_timeout_ms=2000)
     records: list[Any] = []
