@@ -32,6 +32,8 @@ from ecm.visits.translate import outcome_from_record, reference_record, visit_ev
 
 OUTPUT_FILES = ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv",
                 "records.jsonl")
+FREEZE_EVERY = 20_000
+"""Visit events between two ``gc.freeze()`` calls (see ``Replayer.visit``)."""
 SOURCE = "replay"
 """The ``Position.source`` of replayed lines (the line number is the offset)."""
 
@@ -163,6 +165,7 @@ class Replayer:
         self._visits = VisitLedger(self.reference, visit_store or DictStore())
         self._carers = CarerLedger(DictStore())
         self._clock, self._end, self._story = Watermark(), _EndState(), story
+        self._applied = 0
 
     @property
     def watermark(self) -> datetime | None:
@@ -175,9 +178,11 @@ class Replayer:
 
     def visit(self, offset: int, event: VisitEvent) -> None:
         """Apply one schedule or call event, then the tick it moves the watermark to."""
-        if self._clock.value is None:
-            # The reference data read so far lives as long as the replay: keep the
-            # collector from walking it again and again as visit state grows.
+        self._applied += 1
+        if self._applied % FREEZE_EVERY == 1:
+            # Reference data and visit state live as long as the replay: without this the
+            # collector walks all of it again and again as it grows (18% of a Kent week,
+            # and the reason the cost per event grew with the size of the extract).
             gc.freeze()
         position = Position(0, SOURCE, offset)
         self._publish(self._visits.on_event(position, event, self._visits.watermark(0)))
@@ -191,7 +196,9 @@ class Replayer:
         """Flush every deadline (or those up to ``until``) and return the end state."""
         flush = Position(0, SOURCE, offset)
         self._publish(self._visits.on_watermark(flush, until or END_OF_TIME, flush=True))
-        return _collect(self._end, self.reference)
+        result = _collect(self._end, self.reference)
+        gc.unfreeze()  # what the replay leaves behind is collected as usual again
+        return result
 
     def _publish(self, emission: Emission) -> None:
         for record in (*emission.again, *emission.records):
