@@ -146,7 +146,7 @@ def run(
             summary.after_until += 1
             continue
         summary.events += 1
-        replayer.visit(line_no, visit_event(event))
+        replayer.visit(line_no, visit_event(event, replayer.reference))
     summary.lines = line_no
     result = replayer.finish(line_no + 1, until)
     summary.watermark = replayer.watermark

@@ -29,6 +29,10 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "ecm"
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    input_retention_days: int = Field(default=30, ge=1)
+    """How long the input topic (the only place a raw event, with a carer's coordinates,
+    lives) and the dead-letter topic (which keeps rejected input's original bytes)
+    keep a record; applied when the topics are created."""
 
     def topic(self, name: str) -> str:
         """Return the full topic name for a logical topic (e.g. ``visit-events``)."""

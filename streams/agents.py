@@ -28,7 +28,7 @@ from ecm.kafka.records import (
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, Position, VisitLedger
-from ecm.visits.translate import visit_event
+from ecm.visits.translate import visit_event, without_location
 from streams.app import Topology
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,12 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                     decoded = decode_visit_event(event.value)
                     metrics.event_consumed(decoded.event_type)
                     watermark = _watermark(topology, ledger, position.partition)
-                    emission = ledger.on_event(position, visit_event(decoded), watermark)
+                    call = visit_event(decoded, ledger.reference)
+                    emission = ledger.on_event(position, call, watermark)
                     if isinstance(decoded, c.CallEvent):
                         carer = decoded.carer_id.encode()
-                        await publisher.send(topics.CARER_CALLS, carer, event.value)
+                        plain = c.dump_event(without_location(decoded))
+                        await publisher.send(topics.CARER_CALLS, carer, plain)
                 else:
                     emission = _on_control(ledger, position, kind, event)
             except c.ContractError as exc:

@@ -16,8 +16,9 @@ was put on the rota; the event's ``occurred_at``, default ``planned_start``) opt
 ``check_in_time, check_in_method, check_out_time, check_out_method`` (at least one
 time; its method is required; ``check_out_method`` defaults to ``check_in_method``),
 ``reason_code`` (required for manual times), ``check_in_lat, check_in_lon,
-check_in_accuracy_m`` (app check-ins only; forwarded for the distance check, never
-stored by the API) and ``provider_id`` optional.
+check_in_accuracy_m`` (app check-ins only; forwarded on the input topic for the distance
+check; the worker turns them into a distance and nothing stores them, see
+docs/data-protection.md) and ``provider_id`` optional.
 
 Event ids are derived from the event's content (UUID v5 over provider and event), so
 uploading the same file again re-sends the same events, which consumers dedup.

@@ -84,8 +84,8 @@ class CarerCall:
     carer_id: str
     check_in: bool
     method: str
-    lat: float | None = None
-    lon: float | None = None
+    distance_m: int | None = None  # from the client's registered location; never coordinates
+    accuracy_m: int | None = None  # the accuracy the phone claimed for its fix, whole metres
     reason_code: str | None = None
 
     @property

@@ -10,7 +10,6 @@ from enum import StrEnum
 from ecm.domain.calls import CarerCalls, CorrectionAudit
 from ecm.domain.context import VisitContext
 from ecm.domain.deadlines import arrival_deadline, checkout_deadline, missed_deadline, passed
-from ecm.domain.geo import distance_m
 from ecm.domain.pay import visit_pay
 from ecm.domain.punctuality import Punctuality, classify, lateness_seconds
 from ecm.domain.reference import RateCard, ReferenceData
@@ -102,15 +101,11 @@ def status_of(
 
 def gps_distances(facts: VisitFacts, context: VisitContext) -> dict[str, int]:
     """Return each carer's app check-in distance from the client's registered location."""
-    client = context.client
-    if client is None or client.lat is None or client.lon is None:
-        return {}
     result = {}
     for carer in facts.checked_in:
         call = carer.first_in_call
-        if call is not None and call.method == "app_gps" and call.lat is not None:
-            assert call.lon is not None
-            result[carer.carer_id] = distance_m(call.lat, call.lon, client.lat, client.lon)
+        if call is not None and call.method == "app_gps" and call.distance_m is not None:
+            result[carer.carer_id] = call.distance_m
     return result
 
 

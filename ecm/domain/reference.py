@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
+from ecm.domain.geo import distance_m
 from ecm.domain.rules import Policy, RuleBook, RuleChange
 
 
@@ -206,6 +207,19 @@ class ReferenceData:
     def carer(self, carer_id: str, day: date) -> CarerRecord | None:
         """Return the carer's record in force on ``day``."""
         return self.carers.at(carer_id, day)
+
+    def distance_from_client(
+        self, client_id: str, day: date, lat: float, lon: float
+    ) -> int | None:
+        """Metres from the client's registered location on ``day`` to a point, if known.
+
+        This is where a carer's coordinates meet the client's location and become a
+        distance: nothing downstream ever sees the coordinates (docs/data-protection.md).
+        """
+        client = self.clients.at(client_id, day)
+        if client is None or client.lat is None or client.lon is None:
+            return None
+        return distance_m(lat, lon, client.lat, client.lon)
 
     def package(self, package_id: str, day: date) -> PackageRecord | None:
         """Return the package's version in force on ``day``."""

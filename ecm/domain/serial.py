@@ -29,6 +29,7 @@ _NAMES = {cls: name for name, cls in _TYPES.items()}
 _TIMES = frozenset({"occurred_at", "planned_start", "planned_end", "corrected_time"})
 
 
+_DROPPED = frozenset({"lat", "lon"})
 _FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _TYPES.values()}
 
 
@@ -45,9 +46,15 @@ def event_to_dict(event: VisitEvent) -> dict[str, Any]:
 
 
 def event_from_dict(data: dict[str, Any]) -> VisitEvent:
-    """Inverse of ``event_to_dict``."""
+    """Inverse of ``event_to_dict``; also reads calls stored with coordinates.
+
+    Calls stored before coordinates were dropped (``lat``/``lon``) are read without
+    them: their distance could only be computed against reference data, so such a
+    call (of a visit in flight when the worker was upgraded) has no distance check.
+    """
     values: dict[str, Any] = {
         k: datetime.fromisoformat(v) if k in _TIMES else v for k, v in data.items()
+        if k not in _DROPPED
     }
     cls = _TYPES[str(values.pop("type"))]
     return cls(**values)

@@ -15,11 +15,23 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ecm.kafka.connection import BrokerUnavailable, client_options, watching_refusals
 from ecm.settings import KafkaSettings
-from ecm.topics import ALL_TOPICS, REFERENCE, pipeline_groups
+from ecm.topics import ALL_TOPICS, DEAD_LETTER, REFERENCE, VISIT_EVENTS, pipeline_groups
 
 # Reference data keeps its whole history: versions with different effective dates share
 # a key, and every worker rebuilds its reference book from the start of the topic.
 _CONFIGS = {REFERENCE: {"cleanup.policy": "delete", "retention.ms": "-1"}}
+
+
+def topic_configs(kafka: KafkaSettings, name: str) -> dict[str, str]:
+    """The configs a topic is created with: raw input and dead letters expire.
+
+    The visit-events topic is where a raw call, coordinates and all, lives
+    (docs/data-protection.md); the dead-letter topic keeps rejected input's original
+    bytes; both keep them ``input_retention_days``, no longer.
+    """
+    if name in (VISIT_EVENTS, DEAD_LETTER):
+        return {"retention.ms": str(kafka.input_retention_days * 86_400_000)}
+    return _CONFIGS.get(name, {})
 
 
 def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
@@ -42,7 +54,7 @@ def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
                 name=full,
                 num_partitions=kafka.partitions,
                 replication_factor=kafka.replication_factor,
-                topic_configs=_CONFIGS.get(name, {}),
+                topic_configs=topic_configs(kafka, name),
             )
             for full, name in wanted.items()
             if full not in existing

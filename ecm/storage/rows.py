@@ -27,7 +27,7 @@ from ecm.contracts import (
     VisitOutcomeRecorded,
 )
 from ecm.domain.kpis import visit_measures
-from ecm.visits.translate import outcome_from_record
+from ecm.visits.translate import outcome_from_record, without_location
 
 Row = tuple[Any, ...]
 
@@ -95,7 +95,7 @@ def raw_event_row(event: ContractEvent) -> Row:
         getattr(event, "provider_id", None),
         getattr(event, "visit_id", None),
         event.occurred_at,
-        payload(event),
+        payload(without_location(event)),  # a carer's coordinates stay on the input topic
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from math import ceil
 from typing import Any
 
 from ecm import contracts as c
 from ecm.domain import events as d
 from ecm.domain.alerts import AlertChange
+from ecm.domain.calendar import local_date
 from ecm.domain.calls import CorrectionAudit
 from ecm.domain.exceptions import VisitException
 from ecm.domain.outcome import VisitOutcome, VisitStatus
@@ -19,6 +21,7 @@ from ecm.domain.reference import (
     PackageRecord,
     ProviderRecord,
     RateCard,
+    ReferenceData,
     Validity,
 )
 from ecm.domain.rules import RuleChange
@@ -33,15 +36,25 @@ def _utc(instant: datetime) -> datetime:
         instant.astimezone(UTC)
 
 
-def visit_event(event: c.VisitEvent) -> d.VisitEvent:
-    """Translate a schedule or call event into the domain's value (instants in UTC)."""
+def visit_event(event: c.VisitEvent, reference: ReferenceData | None = None) -> d.VisitEvent:
+    """Translate a schedule or call event into the domain's value (instants in UTC).
+
+    A call's location becomes its distance from the client's registered location on the
+    call's local day (``None`` when either is unknown) and the accuracy the phone
+    claimed: the coordinates themselves go no further (docs/data-protection.md).
+    """
     if isinstance(event, c.CarerCheckedIn | c.CarerCheckedOut):
-        loc = event.location
+        at, loc = _utc(event.occurred_at), event.location
+        distance = accuracy = None
+        if loc is not None:
+            if reference is not None:
+                distance = reference.distance_from_client(event.client_id, local_date(at),
+                                                          loc.lat, loc.lon)
+            accuracy = None if loc.accuracy_m is None else ceil(loc.accuracy_m)
         return d.CarerCall(
-            event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
-            event.client_id, event.carer_id, isinstance(event, c.CarerCheckedIn),
-            event.method.value, loc.lat if loc else None, loc.lon if loc else None,
-            event.reason_code,
+            event.event_id, at, event.visit_id, event.provider_id, event.client_id,
+            event.carer_id, isinstance(event, c.CarerCheckedIn), event.method.value,
+            distance, accuracy, event.reason_code,
         )
     if isinstance(event, c.VisitPlanned):
         return d.VisitPlanned(
@@ -63,6 +76,17 @@ def visit_event(event: c.VisitEvent) -> d.VisitEvent:
         event.carer_id, event.corrects == "check_in", _utc(event.corrected_time),
         event.reason_code, event.corrected_by,
     )
+
+
+def without_location(event: c.ContractEvent) -> c.ContractEvent:
+    """The event with a call's location removed (still a valid contract event).
+
+    What the worker passes on (the carer-calls topic) and what the database keeps of an
+    input event: only the input topic holds a carer's coordinates.
+    """
+    if isinstance(event, c.CarerCheckedIn | c.CarerCheckedOut) and event.location is not None:
+        return event.model_copy(update={"location": None})
+    return event
 
 
 def reference_record(event: c.ReferenceEvent) -> ReferenceRecord | None:

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ecm.domain import events as d
+from ecm.domain.geo import distance_m
 from ecm.domain.reference import (
     CarerRecord,
     ClientRecord,
@@ -33,8 +34,11 @@ def planned(visit="V1", start=T0, minutes=60, carers=1, critical=False, client="
 def check_in(minute: float, carer="K1", visit="V1", method="app_gps", eid=None, lat=None,
              lon=None, client="C1", base=T0, reason=None) -> d.CarerCall:
     when = at(minute, base)
+    # What the translator does with a fix: the distance from C1's location (51.2, 1.0).
+    distance = None if lat is None else distance_m(lat, lon, 51.2, 1.0)
     return d.CarerCall(eid or f"in-{visit}-{carer}-{minute}", when, visit, "P1", client, carer,
-                       True, method, lat, lon, reason or ("R" if method == "manual" else None))
+                       True, method, distance, None,
+                       reason or ("R" if method == "manual" else None))
 
 
 def check_out(minute: float, carer="K1", visit="V1", method="app_gps", eid=None, client="C1",

@@ -38,10 +38,10 @@ def visit_events(draw):
             method = draw(st.sampled_from(["app_gps", "telephony", "manual"]))
             reason = "R" if method == "manual" else None
             events.append(d.CarerCall(f"i{n}{k}", t_in, vid, "P1", "C1", f"K{k}", True, method,
-                                      51.2, 1.0, reason))
+                                      0, 10, reason))
             if draw(st.booleans()):
                 events.append(d.CarerCall(f"i{n}{k}dup", t_in, vid, "P1", "C1", f"K{k}", True,
-                                          method, 51.2, 1.0, reason))
+                                          method, 0, 10, reason))
             if draw(st.booleans()):
                 t_out = t_in + timedelta(minutes=draw(st.integers(1, 70)))
                 events.append(d.CarerCall(f"o{n}{k}", t_out, vid, "P1", "C1", f"K{k}", False,
