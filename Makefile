@@ -15,7 +15,7 @@ export ECM_KAFKA__BOOTSTRAP_SERVERS ?= 127.0.0.1:$(ECM_KAFKA_PORT)
 export ECM_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:$(ECM_PG_PORT)/ecm
 export ECM_TEST_DB__DSN ?= postgresql://ecm:ecm@127.0.0.1:$(ECM_PG_PORT)/ecm_test
 
-.PHONY: help install test test-unit lint typecheck schemas stack-up stack-down stack-status demo bench bench-quick dashboards clean
+.PHONY: help install test test-unit lint audit typecheck schemas stack-up stack-down stack-status demo bench bench-quick dashboards clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -50,6 +50,9 @@ test-unit: install ## run the tests that need no services
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check ecm streams tests benchmarks
 	$(VENV)/bin/mypy
+
+audit: install ## look up the dependencies' known vulnerabilities (says so if it cannot)
+	$(PY) .ci/audit.py
 
 schemas: install ## regenerate schemas/ from the contract models
 	$(VENV)/bin/ecm schemas export

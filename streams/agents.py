@@ -24,6 +24,7 @@ from ecm.kafka.records import (
     DeadLetter,
     control_instant,
     control_kind,
+    decode_visit_event,
 )
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
@@ -85,19 +86,6 @@ class Publisher:
             "dead-lettered %s/%s/%s: %s",
             message.topic, message.partition, message.offset, letter.reason.value,
         )
-
-
-def decode_visit_event(value: bytes) -> c.VisitEvent:
-    """Decode a message of the visit-events topic; only schedule and call events belong there.
-
-    Raises:
-        ContractError: not a valid contract event, or not a visit event.
-    """
-    event = c.parse_event(value)
-    if not isinstance(event, c.VisitEvent):
-        reason = f"{event.event_type} does not belong on the visit-events topic"
-        raise c.ContractError([c.FieldError("event_type", reason)])
-    return event
 
 
 def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ecm import contracts as c
 from ecm.contracts import ContractError
 from ecm.metrics import DeadLetterReason
 
@@ -89,3 +90,16 @@ class DeadLetter:
             ("ecm-dlq-errors", json.dumps(self.errors).encode()),
             ("ecm-dlq-source", f"{topic}/{partition}/{offset}".encode()),
         ]
+
+
+def decode_visit_event(value: bytes) -> c.VisitEvent:
+    """Decode a message of the visit-events topic; only schedule and call events belong there.
+
+    Raises:
+        ContractError: not a valid contract event, or not a visit event.
+    """
+    event = c.parse_event(value)
+    if not isinstance(event, c.VisitEvent):
+        reason = f"{event.event_type} does not belong on the visit-events topic"
+        raise c.ContractError([c.FieldError("event_type", reason)])
+    return event
