@@ -16,6 +16,7 @@ from ecm.cli import (
     report_cmd,
     schemas_cmd,
     simulate_cmd,
+    subject_cmd,
 )
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ replay_cmd.register(app)
 publish_cmd.register(app)
 report_cmd.register(app)
 notify_cmd.register(app)
+subject_cmd.register(app)
 
 
 # Commands of packages that depend on ecm (the Faust worker in ``streams``) plug in
