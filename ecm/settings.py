@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,8 +46,20 @@ class DatabaseSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     dsn: SecretStr = SecretStr("postgresql://ecm:ecm@127.0.0.1:5433/ecm")
+    """The schema owner's URL: migrations and operators' commands."""
+    api_dsn: SecretStr | None = None
+    """The API's URL, as role ``ecm_api`` (migration 0011); default: ``dsn``."""
+    sink_dsn: SecretStr | None = None
+    """The database sink's URL, as role ``ecm_sink``; default: ``dsn``."""
+    notify_dsn: SecretStr | None = None
+    """``ecm notify``'s URL, as role ``ecm_notify``; default: ``dsn``."""
     pool_min_size: int = Field(default=1, ge=1)
     pool_max_size: int = Field(default=8, ge=1)
+
+    def dsn_for(self, component: Literal["api", "sink", "notify"]) -> str:
+        """The URL a component connects with: its least-privilege role's, if set."""
+        own = {"api": self.api_dsn, "sink": self.sink_dsn, "notify": self.notify_dsn}[component]
+        return (own or self.dsn).get_secret_value()
 
 
 class ApiSettings(BaseModel):

@@ -94,7 +94,7 @@ async def run_sink(settings: Settings) -> None:
         auto_offset_reset="earliest",
         max_poll_records=BATCH,
     )
-    writer = DatabaseWriter(settings.db.dsn.get_secret_value())
+    writer = DatabaseWriter(settings.db.dsn_for("sink"))
     await consumer.start()
     try:
         while True:

@@ -36,7 +36,13 @@ start_app() {
 say "Database schema"
 "$BIN/ecm" db migrate
 
-say "Stream worker and HTTP API"
+say "Stream worker and HTTP API, each as its own database role"
+# The API and the worker's sink connect as the least-privilege roles the stack created
+# (migration 0011 grants them only what they need); migrations ran as the owner above.
+PG_HOSTPORT_DB="127.0.0.1:${ECM_PG_PORT:-5433}/ecm"
+export ECM_DB__API_DSN="${ECM_DB__API_DSN:-postgresql://ecm_api:ecm@$PG_HOSTPORT_DB}"
+export ECM_DB__SINK_DSN="${ECM_DB__SINK_DSN:-postgresql://ecm_sink:ecm@$PG_HOSTPORT_DB}"
+export ECM_DB__NOTIFY_DSN="${ECM_DB__NOTIFY_DSN:-postgresql://ecm_notify:ecm@$PG_HOSTPORT_DB}"
 start_app worker worker --clock replay --worker-id demo
 start_app api api
 

@@ -326,13 +326,24 @@ EOF
   chown "$PG_OS_USER:" "$PG_DATA/ecm.conf"
 }
 
-# Role ecm/ecm and databases ecm + ecm_test; safe to re-run.
+# Role ecm/ecm (owner), the components' roles ecm_api, ecm_sink and ecm_notify, and
+# databases ecm + ecm_test; safe to re-run.
 pg_bootstrap() {
   pg_superuser_psql -d postgres <<'SQL'
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ecm') THEN
     CREATE ROLE ecm LOGIN CREATEDB PASSWORD 'ecm';
+  END IF;
+  -- The components' least-privilege roles (granted by migration 0011).
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ecm_api') THEN
+    CREATE ROLE ecm_api LOGIN PASSWORD 'ecm';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ecm_sink') THEN
+    CREATE ROLE ecm_sink LOGIN PASSWORD 'ecm';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ecm_notify') THEN
+    CREATE ROLE ecm_notify LOGIN PASSWORD 'ecm';
   END IF;
 END
 $$;

@@ -44,7 +44,7 @@ def _open_pool(settings: Settings) -> Any:
     from psycopg_pool import AsyncConnectionPool
 
     return AsyncConnectionPool(
-        settings.db.dsn.get_secret_value(), min_size=settings.db.pool_min_size,
+        settings.db.dsn_for("api"), min_size=settings.db.pool_min_size,
         max_size=settings.db.pool_max_size, open=False, timeout=5,
         kwargs={"autocommit": True},
     )

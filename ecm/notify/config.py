@@ -44,7 +44,7 @@ def config_from_settings(settings: Settings, dsn: str | None = None) -> Notifier
         )
     return NotifierConfig(
         kafka=settings.kafka,
-        dsn=dsn or settings.db.dsn.get_secret_value(),
+        dsn=dsn or settings.db.dsn_for("notify"),
         endpoints=Endpoints(
             duty_team_url=notify.duty_team_url,
             provider_urls=dict(notify.provider_urls),
