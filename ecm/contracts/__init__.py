@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 
 from ecm.contracts.calls import CallTimeCorrected, CarerCheckedIn, CarerCheckedOut
 from ecm.contracts.common import (
@@ -30,9 +30,12 @@ from ecm.contracts.outputs import (
     AlertResolved,
     CorrectionAudit,
     ExceptionKind,
+    ExceptionKindV2,
     Punctuality,
     VisitExceptionRaised,
+    VisitExceptionRaisedV2,
     VisitExceptionResolved,
+    VisitExceptionResolvedV2,
     VisitOutcomeRecorded,
     VisitStatus,
 )
@@ -96,15 +99,40 @@ EVENT_MODELS: dict[str, type[ContractEvent]] = {
 }
 """Every event type of contract v1, by its ``event_type``."""
 
+EVENT_MODELS_V2: dict[str, type[ContractEvent]] = {
+    "visit_exception_raised": VisitExceptionRaisedV2,
+    "visit_exception_resolved": VisitExceptionResolvedV2,
+}
+"""Event types with a schema version 2, by ``event_type`` (version 1 stays valid)."""
+
+
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _version_tag(value: Any) -> str | None:
+    """``event_type``, with ``@2`` for a version 2 event of a type that has one."""
+    event_type, version = (_field(value, "event_type"), _field(value, "schema_version"))
+    if not isinstance(event_type, str):
+        return None
+    if version == 2 and event_type in EVENT_MODELS_V2:
+        return f"{event_type}@2"
+    return event_type
+
+
+_TAGGED: Any = tuple(
+    [Annotated[model, Tag(event_type)] for event_type, model in EVENT_MODELS.items()]
+    + [Annotated[model, Tag(f"{event_type}@2")] for event_type, model in EVENT_MODELS_V2.items()]
+)
 _ANY_EVENT: TypeAdapter[Event] = TypeAdapter(
-    Annotated[Event, Field(discriminator="event_type")]
+    Annotated[Union[_TAGGED], Discriminator(_version_tag)]  # noqa: UP007
 )
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
     # The first element of a discriminated-union location is the tag; drop it.
     parts = [str(p) for p in loc]
-    if parts and parts[0] in EVENT_MODELS:
+    if parts and parts[0].removesuffix("@2") in EVENT_MODELS:
         parts = parts[1:]
     return ".".join(parts) or "(event)"
 
@@ -159,6 +187,7 @@ def dump_event(event: ContractEvent) -> bytes:
 
 __all__ = [
     "EVENT_MODELS",
+    "EVENT_MODELS_V2",
     "SCHEMA_VERSION",
     "AlertKind",
     "AlertRaised",
@@ -180,6 +209,7 @@ __all__ = [
     "CorrectionAudit",
     "Event",
     "ExceptionKind",
+    "ExceptionKindV2",
     "FieldError",
     "InputEvent",
     "Location",
@@ -199,6 +229,8 @@ __all__ = [
     "VisitEvent",
     "VisitExceptionRaised",
     "VisitExceptionResolved",
+    "VisitExceptionResolvedV2",
+    "VisitExceptionRaisedV2",
     "VisitOutcomeRecorded",
     "VisitPlanned",
     "VisitStatus",

@@ -176,3 +176,47 @@ class VisitExceptionResolved(ContractEvent):
     kind: ExceptionKind
     visit_id: Identifier
     provider_id: Identifier
+
+
+class ExceptionKindV2(StrEnum):
+    """Exception kinds of schema version 2: version 1's and ``location_unverifiable``.
+
+    A check-in whose phone reported an accuracy worse than the distance limit cannot be
+    judged near or far: it is ``location_unverifiable``, not ``gps_distance``.
+    """
+
+    UNSCHEDULED_VISIT = "unscheduled_visit"
+    UNKNOWN_CLIENT = "unknown_client"
+    UNKNOWN_CARER = "unknown_carer"
+    NO_CHECK_IN = "no_check_in"
+    NO_CHECK_OUT = "no_check_out"
+    EARLY_OUT = "early_out"
+    SHORT_VISIT = "short_visit"
+    GPS_DISTANCE = "gps_distance"
+    MANUAL_ENTRY = "manual_entry"
+    OVERLAPPING_VISITS = "overlapping_visits"
+    IMPLAUSIBLE_DURATION = "implausible_duration"
+    DUPLICATE_EVENT = "duplicate_event"
+    SINGLE_HANDED = "single_handed"
+    CLIENT_MISMATCH = "client_mismatch"
+    UNKNOWN_VISIT = "unknown_visit"
+    NO_RATE_CARD = "no_rate_card"
+    LOCATION_UNVERIFIABLE = "location_unverifiable"
+
+
+class VisitExceptionRaisedV2(VisitExceptionRaised):
+    """An exception to reconcile (schema version 2: kinds version 1 does not know).
+
+    ecm sends version 2 only for the kinds version 1 lacks, so a version 1 reader keeps
+    reading every exception it understands and can set aside the versions it does not.
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    kind: ExceptionKindV2  # type: ignore[assignment]
+
+
+class VisitExceptionResolvedV2(VisitExceptionResolved):
+    """An exception that no longer holds (schema version 2, as ``VisitExceptionRaisedV2``)."""
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    kind: ExceptionKindV2  # type: ignore[assignment]

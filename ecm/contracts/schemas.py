@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ecm.contracts import EVENT_MODELS, SCHEMA_VERSION, ContractEvent
+from ecm.contracts import EVENT_MODELS, EVENT_MODELS_V2, SCHEMA_VERSION, ContractEvent
 
 
 def schema_documents() -> dict[str, str]:
-    """Return the JSON Schema text of every event type, by relative file path."""
+    """Return the JSON Schema text of every event type and version, by relative file path."""
     documents = {}
-    for event_type, model in sorted(EVENT_MODELS.items()):
-        schema = model.model_json_schema(mode="validation")
-        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"https://ecm.example/schemas/v{SCHEMA_VERSION}/{event_type}.json"
-        path = f"v{SCHEMA_VERSION}/{event_type}.json"
-        documents[path] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    for version, models in ((SCHEMA_VERSION, EVENT_MODELS), (2, EVENT_MODELS_V2)):
+        for event_type, model in sorted(models.items()):
+            schema = model.model_json_schema(mode="validation")
+            schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+            schema["$id"] = f"https://ecm.example/schemas/v{version}/{event_type}.json"
+            path = f"v{version}/{event_type}.json"
+            documents[path] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return documents
 
 
@@ -48,17 +49,23 @@ def contract_markdown() -> str:
         "offset). Unknown fields are rejected; an invalid event is answered with every failing",
         "field and the reason. Times are instants; days and weeks are Europe/London.",
         "",
+        "A released version is never changed. Where a type gains something version 1 cannot",
+        "say, a version 2 of that type is added beside it (`schemas/v2/`) and ecm sends it only",
+        "for what needs it: today `visit_exception_raised` and `visit_exception_resolved` of",
+        "kind `location_unverifiable`. A version 1 reader keeps reading everything else.",
+        "",
     ]
     for event in examples():
-        model = type(event)
+        model, version = type(event), event.schema_version
         doc = " ".join((model.__doc__ or "").split())
+        title = f"`{event.event_type}`" + (f", version {version}" if version != 1 else "")
         lines += [
-            f"## `{event.event_type}`",
+            f"## {title}",
             "",
             doc,
             "",
-            f"Schema: [`schemas/v{SCHEMA_VERSION}/{event.event_type}.json`]"
-            f"(../schemas/v{SCHEMA_VERSION}/{event.event_type}.json)",
+            f"Schema: [`schemas/v{version}/{event.event_type}.json`]"
+            f"(../schemas/v{version}/{event.event_type}.json)",
             "",
             "```json",
             json.dumps(_example_json(event), indent=2),

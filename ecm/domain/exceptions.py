@@ -44,6 +44,7 @@ class ExceptionKind(StrEnum):
     CLIENT_MISMATCH = "client_mismatch"
     UNKNOWN_VISIT = "unknown_visit"
     NO_RATE_CARD = "no_rate_card"
+    LOCATION_UNVERIFIABLE = "location_unverifiable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +151,7 @@ def _carer_level(facts: VisitFacts, context: VisitContext, outcome: VisitOutcome
                         _manual_detail(calls), carer_id)
         if calls.check_in is None:
             continue
-        distance = distances.get(carer_id)
-        if distance is not None and distance > policy.gps_distance_limit_m:
-            yield _make(facts, context, ExceptionKind.GPS_DISTANCE, calls.check_in,
-                        f"checked in {distance} m from the client's location", carer_id)
+        yield from _location(facts, context, calls, distances.get(carer_id))
         if calls.check_out is None and outcome.status is VisitStatus.NO_CHECKOUT:
             yield _make(facts, context, ExceptionKind.NO_CHECK_OUT, calls.check_in,
                         "checked in, never checked out", carer_id)
@@ -167,6 +165,22 @@ def _carer_level(facts: VisitFacts, context: VisitContext, outcome: VisitOutcome
             yield _make(facts, context, ExceptionKind.EARLY_OUT, calls.check_out,
                         f"checked out {early} min before the planned end", carer_id)
     yield from _mismatches(facts, context)
+
+
+def _location(facts: VisitFacts, context: VisitContext, calls: CarerCalls,
+              distance: int | None) -> Iterator[VisitException]:
+    """Too far from the client, or a fix too vague to tell (docs/rules.md, "Exceptions")."""
+    limit, first = context.policy.gps_distance_limit_m, calls.first_in_call
+    accuracy = first.accuracy_m if first is not None else None
+    if distance is None or calls.check_in is None:
+        return
+    if accuracy is not None and accuracy > limit:
+        yield _make(facts, context, ExceptionKind.LOCATION_UNVERIFIABLE, calls.check_in,
+                    f"the phone's fix was accurate to {accuracy} m, worse than the {limit} m "
+                    f"limit ({distance} m from the client's location)", calls.carer_id)
+    elif distance > limit:
+        yield _make(facts, context, ExceptionKind.GPS_DISTANCE, calls.check_in,
+                    f"checked in {distance} m from the client's location", calls.carer_id)
 
 
 def _mismatches(facts: VisitFacts, context: VisitContext) -> Iterator[VisitException]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from enum import StrEnum
 from math import ceil
-from typing import Any
+from typing import Any, TypeVar
 
 from ecm import contracts as c
 from ecm.domain import events as d
@@ -25,6 +26,8 @@ from ecm.domain.reference import (
     Validity,
 )
 from ecm.domain.rules import RuleChange
+
+M = TypeVar("M", bound=c.ContractEvent)
 
 ReferenceRecord = (
     ClientRecord | CarerRecord | ProviderRecord | PackageRecord | RateCard | RuleChange
@@ -209,24 +212,39 @@ def alert_record(change: AlertChange) -> c.AlertRaised | c.AlertResolved:
 
 
 def exception_record(e: VisitException) -> c.VisitExceptionRaised:
-    """Return the wire record of an exception (its id doubles as the event id)."""
-    return c.VisitExceptionRaised.model_construct(
-        event_id=record_id(e.exception_id),
-        schema_version=1, occurred_at=e.at, exception_id=e.exception_id,
-        kind=c.ExceptionKind(e.kind.value), visit_id=e.visit_id, provider_id=e.provider_id,
-        client_id=e.client_id, carer_id=e.carer_id, detail=e.detail,
-    )
+    """Return the wire record of an exception (its id doubles as the event id).
+
+    Version 1 for every kind version 1 knows; version 2 only for the kinds it added.
+    """
+    model, version, kind = _exception_version(e.kind.value, c.VisitExceptionRaised,
+                                              c.VisitExceptionRaisedV2)
+    fields: dict[str, Any] = {
+        "event_id": record_id(e.exception_id), "schema_version": version, "occurred_at": e.at,
+        "exception_id": e.exception_id, "kind": kind, "visit_id": e.visit_id,
+        "provider_id": e.provider_id, "client_id": e.client_id, "carer_id": e.carer_id,
+        "detail": e.detail,
+    }
+    return model.model_construct(**fields)
+
+
+def _exception_version(kind: str, v1: type[M], v2: type[M]) -> tuple[type[M], int, StrEnum]:
+    if kind in c.ExceptionKind.__members__.values():
+        return v1, 1, c.ExceptionKind(kind)
+    return v2, 2, c.ExceptionKindV2(kind)
 
 
 def exception_resolved_record(
     exception_id: str, kind: str, visit_id: str, provider_id: str, at: datetime
 ) -> c.VisitExceptionResolved:
     """Return the wire record of an exception that no longer holds (stable id)."""
-    return c.VisitExceptionResolved.model_construct(
-        event_id=record_id(f"{exception_id}:resolved"), schema_version=1, occurred_at=at,
-        exception_id=exception_id, kind=c.ExceptionKind(kind), visit_id=visit_id,
-        provider_id=provider_id,
-    )
+    model, version, wire_kind = _exception_version(kind, c.VisitExceptionResolved,
+                                                   c.VisitExceptionResolvedV2)
+    fields: dict[str, Any] = {
+        "event_id": record_id(f"{exception_id}:resolved"), "schema_version": version,
+        "occurred_at": at, "exception_id": exception_id, "kind": wire_kind,
+        "visit_id": visit_id, "provider_id": provider_id,
+    }
+    return model.model_construct(**fields)
 
 
 def outcome_from_record(o: c.VisitOutcomeRecorded) -> VisitOutcome:

@@ -9,6 +9,7 @@ import pytest
 
 from ecm.contracts import (
     EVENT_MODELS,
+    EVENT_MODELS_V2,
     ContractError,
     ContractEvent,
     dump_event,
@@ -18,7 +19,8 @@ from ecm.contracts.examples import examples
 from ecm.contracts.schemas import contract_markdown, schema_documents
 
 ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = {e.event_type: e for e in examples()}
+EXAMPLES = {e.event_type: e for e in examples() if e.schema_version == 1}
+EXAMPLES_V2 = {e.event_type: e for e in examples() if e.schema_version == 2}
 
 CHECK_IN = {
     "event_type": "carer_checked_in",
@@ -34,6 +36,21 @@ CHECK_IN = {
 
 def test_there_is_one_example_of_every_event_type() -> None:
     assert set(EXAMPLES) == set(EVENT_MODELS)
+    assert set(EXAMPLES_V2) == set(EVENT_MODELS_V2)
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_MODELS_V2))
+def test_a_version_2_event_round_trips_and_version_1_refuses_its_new_kind(
+    event_type: str
+) -> None:
+    event = EXAMPLES_V2[event_type]
+    parsed = parse_event(dump_event(event))
+    assert parsed == event and type(parsed) is EVENT_MODELS_V2[event_type]
+    as_version_1 = {**json.loads(dump_event(event)), "schema_version": 1}
+    with pytest.raises(ContractError, match="kind: Input should be"):
+        parse_event(as_version_1)
+    v1_schema = json.loads((ROOT / "schemas" / "v1" / f"{event_type}.json").read_text())
+    assert "location_unverifiable" not in json.dumps(v1_schema)  # version 1 unchanged
 
 
 @pytest.mark.parametrize("event_type", sorted(EVENT_MODELS))

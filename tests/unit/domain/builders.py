@@ -32,12 +32,12 @@ def planned(visit="V1", start=T0, minutes=60, carers=1, critical=False, client="
 
 
 def check_in(minute: float, carer="K1", visit="V1", method="app_gps", eid=None, lat=None,
-             lon=None, client="C1", base=T0, reason=None) -> d.CarerCall:
+             lon=None, client="C1", base=T0, reason=None, accuracy=None) -> d.CarerCall:
     when = at(minute, base)
     # What the translator does with a fix: the distance from C1's location (51.2, 1.0).
     distance = None if lat is None else distance_m(lat, lon, 51.2, 1.0)
     return d.CarerCall(eid or f"in-{visit}-{carer}-{minute}", when, visit, "P1", client, carer,
-                       True, method, distance, None,
+                       True, method, distance, accuracy,
                        reason or ("R" if method == "manual" else None))
 
 

@@ -273,3 +273,22 @@ def test_a_visit_is_completed_only_when_every_carer_it_needs_checked_in_and_out(
     measures = visit_measures(outcome)
     assert (measures.completed, measures.single_handed) == (completed, single_handed)
     assert ("single_handed" in kinds) is single_handed
+
+
+@pytest.mark.parametrize(
+    ("metres_north", "accuracy", "kind"),
+    [
+        (0.0, None, None),
+        (0.0, 20, None),
+        (0.00227, None, "gps_distance"),  # ~252 m away, no accuracy reported
+        (0.00227, 20, "gps_distance"),
+        (0.00227, 250, "gps_distance"),  # accuracy at the limit: the distance still counts
+        (0.00227, 251, "location_unverifiable"),  # too vague to say near or far
+        (0.0, 600, "location_unverifiable"),
+    ],
+)
+def test_a_fix_less_accurate_than_the_limit_is_location_unverifiable_not_too_far(
+        metres_north, accuracy, kind):
+    call = check_in(0, lat=51.2 + metres_north, lon=1.0, accuracy=accuracy)
+    _, kinds, _ = outcome_of(planned(), call, check_out(60))
+    assert kinds & {"gps_distance", "location_unverifiable"} == ({kind} if kind else set())
