@@ -16,7 +16,7 @@ from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import EncodedVisits, VisitLedger
 from streams.agents import install_agents
 from streams.app import Topology, build_topology
-from streams.deadlines import install_timer
+from streams.deadlines import DeadlineAlarm, install_timer
 from streams.reference import ReferenceReader
 from streams.sink import run_sink
 from streams.stores import TableStore
@@ -32,12 +32,13 @@ def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = T
     topology = build_topology(settings, worker_id, clock)
     reference = ReferenceData()
     reader = ReferenceReader(settings.kafka, reference)
-    ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)))
+    alarm = DeadlineAlarm()
+    ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)), alarm.ring)
     carers = CarerLedger(TableStore(topology.carers))
     asyncio.run(reader.catch_up())
     gc.freeze()  # reference data lives as long as the worker: the collector skips it
     install_agents(topology, ledger, carers)
-    install_timer(topology, ledger, carers)
+    install_timer(topology, ledger, carers, alarm)
     topology.app.task(reader.follow)
 
     async def database_sink() -> None:

@@ -10,6 +10,7 @@ outnumber the live ones.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from datetime import datetime
 
 from ecm.domain.deadlines import passed
@@ -18,11 +19,12 @@ from ecm.domain.deadlines import passed
 class DeadlineIndex:
     """Visit id -> (instant, kind) of its next wake-up, ordered by instant."""
 
-    __slots__ = ("_heap", "_wakes")
+    __slots__ = ("_heap", "_on_earlier", "_wakes")
 
-    def __init__(self) -> None:
+    def __init__(self, on_earlier: Callable[[], None] | None = None) -> None:
         self._wakes: dict[str, tuple[datetime, str]] = {}
         self._heap: list[tuple[datetime, str, str]] = []
+        self._on_earlier = on_earlier
 
     def __len__(self) -> int:
         return len(self._wakes)
@@ -35,7 +37,10 @@ class DeadlineIndex:
             del self._wakes[visit_id]
         else:
             self._wakes[visit_id] = wake
+            earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (wake[0], visit_id, wake[1]))
+            if self._on_earlier is not None and (earliest is None or wake[0] < earliest):
+                self._on_earlier()  # a timer sleeping until the old earliest must wake
         if len(self._heap) > 2 * len(self._wakes) + 64:
             self._heap = [(at, v, k) for v, (at, k) in self._wakes.items()]
             heapq.heapify(self._heap)

@@ -23,7 +23,7 @@ upserts, so republishing changes nothing there, and nothing republished is count
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -138,9 +138,18 @@ class Emission:
 class VisitLedger:
     """Visit state, deadlines and judgements for the partitions a worker owns."""
 
-    def __init__(self, reference: ReferenceData, store: Store[StoredVisit]) -> None:
+    def __init__(
+        self, reference: ReferenceData, store: Store[StoredVisit],
+        on_earlier_deadline: Callable[[], None] | None = None,
+    ) -> None:
+        """Keep visits in ``store``.
+
+        ``on_earlier_deadline`` is called when a partition's earliest deadline moves
+        earlier: a timer sleeping until the old one must wake.
+        """
         self.reference = reference
         self.store = store
+        self._on_earlier = on_earlier_deadline
         self._deadlines: dict[int, DeadlineIndex] = {}
         self._watermarks: dict[int, datetime] = {}
         # Decoded visits of the partitions owned, so each event does not decode its
@@ -283,7 +292,7 @@ class VisitLedger:
         fresh = partitions - set(self._deadlines)
         self._resumed = {r for r in self._resumed if r[0] not in fresh}
         for partition in partitions:
-            self._deadlines[partition] = DeadlineIndex()
+            self._deadlines[partition] = DeadlineIndex(self._on_earlier)
         for visit_id, visit in self.store.items():
             if visit.partition in partitions:
                 self._visits[visit_id] = visit
@@ -327,7 +336,7 @@ class VisitLedger:
         """Judge the visit; store and publish what changed (nothing when nothing did)."""
         judgement = self._judgement(visit, at, inclusive, clock)
         records = self._records(visit, judgement, everything=False)
-        self._deadlines.setdefault(visit.partition, DeadlineIndex()).set(
+        self._deadlines.setdefault(visit.partition, DeadlineIndex(self._on_earlier)).set(
             visit.state.visit_id, judgement.wake)
         if not (changed or records or judgement.memory is not visit.state.alerts):
             return Emission()  # a wake-up that changed nothing
