@@ -190,7 +190,8 @@ class VisitLedger:
             return emission  # already applied; a redelivery was republished by _resume
         at = watermark if watermark is not None else visit.state.facts().last_event_at
         assert at is not None  # the visit has just been given an event
-        emission += self._commit(visit, position, at, False, watermark is not None, True)
+        emission += self._commit(visit, position, at, inclusive=False,
+                                 clock=watermark is not None, changed=True)
         return emission
 
     def on_watermark(
@@ -210,7 +211,8 @@ class VisitLedger:
             emission += self.on_deadline(position, visit_id, watermark, inclusive=flush)
         if flush:
             for visit in list(self._partition_visits(partition)):
-                emission += self._commit(visit, position, watermark, True, True, False)
+                emission += self._commit(visit, position, watermark, inclusive=True,
+                                         clock=True, changed=False)
         return emission
 
     def on_deadline(
@@ -224,7 +226,8 @@ class VisitLedger:
         visit = self._visits.get(visit_id) or self._decode(visit_id)
         if visit is None:
             return emission
-        emission += self._commit(visit, position, now, inclusive, True, False)
+        emission += self._commit(visit, position, now, inclusive=inclusive, clock=True,
+                                 changed=False)
         return emission
 
     def pop_due(self, partition: int, now: datetime, inclusive: bool = False) -> dict[str, str]:
@@ -330,10 +333,14 @@ class VisitLedger:
                      fire_alerts=clock)
 
     def _commit(
-        self, visit: StoredVisit, position: Position, at: datetime, inclusive: bool,
+        self, visit: StoredVisit, position: Position, at: datetime, *, inclusive: bool,
         clock: bool, changed: bool,
     ) -> Emission:
-        """Judge the visit; store and publish what changed (nothing when nothing did)."""
+        """Judge the visit; store and publish what changed (nothing when nothing did).
+
+        ``clock``: a watermark or wall clock has started (alerts may fire); ``changed``:
+        the visit's events changed, so it is stored even if no record changed.
+        """
         judgement = self._judgement(visit, at, inclusive, clock)
         records = self._records(visit, judgement, everything=False)
         self._deadlines.setdefault(visit.partition, DeadlineIndex(self._on_earlier)).set(
