@@ -115,30 +115,38 @@ _CLOSED = ("closed", "disconnected")
 
 
 class RefusalWatch(logging.Handler):
-    """Keeps what the Kafka client libraries log while connecting, to explain a failure.
+    """Notes what the Kafka client libraries log while connecting, to explain a failure.
 
     kafka-python and aiokafka both raise a bare "unable to bootstrap" and only log why.
+    Each record is looked at as it comes (nothing is kept), so a long retry loop cannot
+    push the one line that says why out of view.
     """
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
+        self.refused = False
+        self.closed = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Keep the message (bounded: the first hundred are enough to explain)."""
-        if len(self.messages) < 100:
-            self.messages.append(record.getMessage())
+        """Note whether the broker refused the credentials or closed the connection."""
+        text = record.getMessage()
+        self.refused = self.refused or any(word in text for word in _REFUSED)
+        self.closed = self.closed or any(word in text for word in _CLOSED)
 
     def explain(self, kafka: KafkaSettings) -> str:
         """Say, in the operator's terms, why connecting to the broker failed."""
         security = broker_security(kafka)
         where = f"Kafka at {','.join(security.servers)} over {security.protocol}"
-        text = "\n".join(self.messages)
-        if any(word in text for word in _REFUSED):
-            return (f"{where} refused the credentials of user {security.sasl_username!r} "
-                    f"({security.sasl_mechanism}): check ECM_KAFKA__SASL_USERNAME and "
-                    "ECM_KAFKA__SASL_PASSWORD")
-        if any(word in text for word in _CLOSED) and not security.sasl:
+        check = "check ECM_KAFKA__SASL_USERNAME and ECM_KAFKA__SASL_PASSWORD"
+        who = f"user {security.sasl_username!r} ({security.sasl_mechanism})"
+        if self.refused:
+            return f"{where} refused the credentials of {who}: {check}"
+        if self.closed and security.sasl:
+            # The broker answers refused credentials by closing the connection; a client
+            # sometimes reads the close before the error that came with it.
+            return (f"{where} closed the connection while authenticating {who}: the "
+                    f"credentials were most likely refused; {check}")
+        if self.closed:
             return (f"{where} closed the connection: this listener wants SASL or TLS "
                     "(set ECM_KAFKA__SECURITY_PROTOCOL and its credentials)")
         return f"{where} did not answer: is the broker up, and is this its address?"
