@@ -7,6 +7,7 @@ The visit-events and deadline-commands topics must have the same number of parti
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from kafka import KafkaConsumer, TopicPartition
@@ -60,10 +61,9 @@ def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
             if full not in existing
         ]
         if missing:
-            try:
+            # Another worker may create them at the same time: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing, timeout_ms=int(timeout_s * 1000))
-            except TopicAlreadyExistsError:
-                pass  # created concurrently by another worker: that is fine
         _check_partitions(admin, kafka, [f for f in wanted if f in existing])
         return [t.name for t in missing]
     finally:
