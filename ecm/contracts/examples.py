@@ -125,13 +125,13 @@ def examples() -> list[ContractEvent]:
         VisitExceptionRaisedV2(event_id="exception:V781:location_unverifiable:K0815",
                                occurred_at=_t(9, 4),
                                exception_id="V781:location_unverifiable:K0815",
-                               kind=ExceptionKindV2.LOCATION_UNVERIFIABLE, visit_id="V781",
+                               kind=ExceptionKindV2("location_unverifiable"), visit_id="V781",
                                provider_id="P017", client_id="C04211", carer_id="K0815",
                                detail="the phone's fix was accurate to 600 m, worse than the "
                                       "250 m limit"),
         VisitExceptionResolvedV2(event_id="exception:V781:location_unverifiable:K0815:resolved",
                                  occurred_at=_t(9, 30),
                                  exception_id="V781:location_unverifiable:K0815",
-                                 kind=ExceptionKindV2.LOCATION_UNVERIFIABLE, visit_id="V781",
-                                 provider_id="P017"),
+                                 kind=ExceptionKindV2("location_unverifiable"),
+                                 visit_id="V781", provider_id="P017"),
     ]

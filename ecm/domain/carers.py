@@ -135,11 +135,6 @@ class CarerTimeline:
         found = (self.overlap(visit_id) for visit_id in self.stays)
         return sorted((e for e in found if e is not None), key=lambda e: e.exception_id)
 
-    def neighbours(self, visit_id: str) -> set[str]:
-        """The visits whose stays overlap this visit's stay in time (itself included)."""
-        stay = self.stays.get(visit_id)
-        return {visit_id} if stay is None else {s.visit_id for s in self._around(stay)}
-
     def _age(self, visit_id: str, at: datetime) -> None:
         last = self._last_at.get(visit_id)
         if last is None or at > last:

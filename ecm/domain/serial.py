@@ -62,7 +62,7 @@ def event_from_dict(data: dict[str, Any]) -> VisitEvent:
 
 def event_json(event: VisitEvent) -> bytes:
     """``event_to_dict`` as compact JSON: encode each event once and join with ``visit_json``."""
-    return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True).encode()
+    return compact_json(event_to_dict(event))
 
 
 def visit_json(state: VisitState, events: Iterable[bytes]) -> bytes:
@@ -75,10 +75,12 @@ def visit_json(state: VisitState, events: Iterable[bytes]) -> bytes:
     raised = {k: v.isoformat() for k, v in sorted(alerts.raised.items())}
     resolved = {k: v.isoformat() for k, v in sorted(alerts.resolved.items())}
     return b'{"events":[%b],"raised":%b,"resolved":%b,"visit_id":%b}' % (
-        b",".join(events), _compact(raised), _compact(resolved), _compact(state.visit_id))
+        b",".join(events), compact_json(raised), compact_json(resolved),
+        compact_json(state.visit_id))
 
 
-def _compact(value: Any) -> bytes:
+def compact_json(value: Any) -> bytes:
+    """Compact JSON with sorted keys: the one encoding of everything stored."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 

@@ -25,7 +25,7 @@ from ecm import contracts as c
 from ecm.domain.carers import CARER_HISTORY, CarerEvent, CarerTimeline
 from ecm.domain.events import CallTimeCorrected, CarerCall
 from ecm.domain.exceptions import ExceptionKind, VisitException
-from ecm.domain.serial import event_from_dict, event_to_dict
+from ecm.domain.serial import compact_json, event_from_dict, event_to_dict
 from ecm.visits.ledger import VisitStore
 from ecm.visits.translate import exception_record, exception_resolved_record
 
@@ -134,8 +134,7 @@ class CarerLedger:
             "o": known.said, "p": known.provider_id,
             "r": known.resolved_at.isoformat() if known.resolved_at else "",
         }
-        raw = json.dumps(entry, separators=(",", ":"), sort_keys=True).encode()
-        self.store.put(_key(timeline.carer_id, visit_id), raw)
+        self.store.put(_key(timeline.carer_id, visit_id), compact_json(entry))
 
     def _upgrade(self, timeline: CarerTimeline) -> None:
         """Rewrite a carer's format 0 timeline as format 1 entries."""

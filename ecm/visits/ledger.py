@@ -158,11 +158,6 @@ class VisitLedger:
         # (partition, topic) pairs whose resume point has been checked since indexing.
         self._resumed: set[tuple[int, str]] = set()
 
-    @property
-    def indexed_partitions(self) -> set[int]:
-        """The partitions whose deadlines are indexed in this process."""
-        return set(self._deadlines)
-
     def watermark(self, partition: int) -> datetime | None:
         """The latest watermark tick seen on a partition (replay mode)."""
         return self._watermarks.get(partition)
@@ -280,9 +275,10 @@ class VisitLedger:
         self._ensure_indexed(position.partition)
         self._resumed.add(key)
         records: list[c.ContractEvent] = []
+        source, offset = position.source, position.offset
         for _, visit in sorted(self._visits.items()):
-            if (visit.partition == position.partition and visit.changed_since(position)
-                    and visit.judged is not None):
+            if (visit.partition == position.partition and visit.judged is not None
+                    and visit.changed_since(source, offset)):
                 judgement = self._judgement(visit, visit.judged, visit.inclusive, True)
                 records += self._records(visit, judgement, everything=True)
         return Emission(again=records)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecm.domain.serial import event_json, visit_from_dict, visit_json
+from ecm.domain.serial import compact_json, event_json, visit_from_dict, visit_json
 from ecm.domain.visit import VisitState
 
 FORMAT = 2
@@ -50,9 +50,9 @@ class StoredVisit:
     offset: int = -1  # and its offset
     _events_json: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
-    def changed_since(self, position: Any) -> bool:
-        """Whether a message at or after ``position`` (same topic) changed this visit."""
-        return bool(self.source == position.source and self.offset >= position.offset)
+    def changed_since(self, source: str, offset: int) -> bool:
+        """Whether a message of ``source`` at or after ``offset`` changed this visit."""
+        return self.source == source and self.offset >= offset
 
     def encode(self) -> bytes:
         """Serialise for the store, in the current format.
@@ -66,7 +66,7 @@ class StoredVisit:
             if event_id not in cache:
                 cache[event_id] = event_json(event)
         visit = visit_json(state, (cache[i] for i in sorted(state.events)))
-        rest = _compact({
+        rest = compact_json({
             "fmt": FORMAT, "p": self.partition, "x": p.exceptions, "a": p.alerts,
             "o": p.outcome,
             "s": {i: [kind, at.isoformat()] for i, (kind, at) in p.settled.items()},
@@ -83,10 +83,6 @@ class StoredVisit:
         if decoder is None:
             raise ValueError(f"stored visit format {data.get('fmt')!r} is newer than this ecm")
         return decoder(data)
-
-
-def _compact(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
 
 
 def _decode_v2(data: dict[str, Any]) -> StoredVisit:

@@ -36,10 +36,7 @@ def test_the_translator_keeps_the_distance_and_accuracy_and_drops_the_coordinate
 
 
 def test_a_vague_fix_is_published_as_a_version_2_location_unverifiable_exception() -> None:
-    story: list[c.ContractEvent] = []
-    replayer = Replayer(story.append)
-    replayer.reference.add(ClientRecord(Validity(date(2026, 1, 1), event_id="c1"), "C1", "L1",
-                                        "urban", 51.2, 1.0))
+    replayer = _replayer()
     plan = c.VisitPlanned(event_id="V1.plan", occurred_at=START - timedelta(hours=12),
                           provider_id="P1", visit_id="V1", client_id="C1",
                           service=c.Service.HOME_CARE, planned_start=START,
