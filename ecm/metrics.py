@@ -25,7 +25,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, Info, make_asgi_app, start_http_server
 
-from ecm.contracts import EVENT_MODELS, AlertKind, VisitStatus
+from ecm.contracts import EVENT_MODELS, AlertKind, VisitStatusV2
 from ecm.settings import MetricsSettings
 
 FORBIDDEN_LABELS = frozenset(
@@ -46,6 +46,8 @@ class DeadLetterReason(StrEnum):
     SCHEMA_INVALID = "schema_invalid"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     PROCESSING_ERROR = "processing_error"
+    REFUSED = "refused"
+    """A valid act the workflow refuses (e.g. a decision on a settled exception)."""
 
 
 class DeliveryOutcome(StrEnum):
@@ -132,10 +134,13 @@ NOTIFY_SKIPPED = Counter(
 
 _EVENT_TYPES = frozenset(EVENT_MODELS)
 _ALERT_KINDS = frozenset(k.value for k in AlertKind)
-_STATUSES = frozenset(s.value for s in VisitStatus)
+_STATUSES = frozenset(s.value for s in VisitStatusV2)
+_DEADLINE_KINDS = _ALERT_KINDS | {"escalation"}
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_TARGETS = frozenset({"provider", "duty_team"})
-_SKIP_REASONS = frozenset({"no_endpoint", "too_old", "unreadable", "not_notified"})
+_TARGETS = frozenset({"provider", "duty_team", "manager"})
+_SKIP_REASONS = frozenset({"no_endpoint", "too_old", "unreadable", "not_notified",
+                           "monitor_only"})
+_OUTBOX_EVENTS = frozenset({"raised", "resolved", "escalated", "acknowledged", "closed"})
 
 
 def _one_of(value: str, allowed: frozenset[str]) -> str:
@@ -153,7 +158,7 @@ def dead_lettered(reason: DeadLetterReason) -> None:
 
 
 def outcome_recorded(status: str) -> None:
-    """Count one emitted visit outcome by its status (``VisitStatus`` value)."""
+    """Count one emitted visit outcome by its status (a ``VisitStatusV2`` value)."""
     VISIT_OUTCOMES.labels(_one_of(str(status), _STATUSES)).inc()
 
 
@@ -227,7 +232,7 @@ def deadline_sweep_done(seconds: float, due: Mapping[str, int] | None = None) ->
     DEADLINE_SWEEP.observe(seconds)
     for kind, count in (due or {}).items():
         if count:
-            DEADLINES_DUE.labels(_one_of(str(kind), _ALERT_KINDS)).inc(count)
+            DEADLINES_DUE.labels(_one_of(str(kind), _DEADLINE_KINDS)).inc(count)
 
 
 def worker_started(component: str, version: str = "") -> None:
@@ -254,8 +259,8 @@ def webhook_attempted(target: str, outcome: DeliveryOutcome, seconds: float) -> 
 
 
 def outbox_enqueued(event: str, count: int = 1) -> None:
-    """Count deliveries newly written to the outbox (``raised`` or ``resolved``)."""
-    WEBHOOK_OUTBOX_ENQUEUED.labels(event if event in ("raised", "resolved") else OTHER).inc(count)
+    """Count deliveries newly written to the outbox (raised, resolved, escalated, …)."""
+    WEBHOOK_OUTBOX_ENQUEUED.labels(_one_of(event, _OUTBOX_EVENTS)).inc(count)
 
 
 def notify_skipped(reason: str) -> None:
@@ -302,10 +307,9 @@ class PrometheusApiMetrics:
         http_request_done(method, route, status, seconds)
 
     def events_accepted(self, source: str, count: int) -> None:
-        """Count events acknowledged by Kafka, by ``source`` (events, batch, csv)."""
-        API_EVENTS_ACCEPTED.labels(_one_of(source, frozenset({"events", "batch", "csv"}))).inc(
-            count
-        )
+        """Count events acknowledged by Kafka, by ``source`` (events, batch, csv, workflow)."""
+        sources = frozenset({"events", "batch", "csv", "workflow"})
+        API_EVENTS_ACCEPTED.labels(_one_of(source, sources)).inc(count)
 
 
 Scope = dict[str, Any]

@@ -1,4 +1,4 @@
-"""Replay an extract of contract-v1 events in-process: outcomes, alerts, exceptions, KPIs.
+"""Replay an extract of contract events in-process: outcomes, alerts, exceptions, KPIs.
 
 No Kafka, no database, and no rules of its own: the replay is the stream worker's
 handlers (``ecm.visits.ledger.VisitLedger`` and ``ecm.visits.carers.CarerLedger``) over
@@ -6,7 +6,8 @@ in-memory stores with one partition. Events are applied in arrival (file) order;
 each schedule or call event that moves the watermark (the latest ``occurred_at`` so far,
 in five-minute steps) a tick follows, as ``ecm publish`` sends it through Kafka; at the
 end a flush fires every deadline (or those up to ``until``). Outputs are byte-identical
-for the same input.
+for the same input. Acts the workflow refuses (docs/rules.md, "Closing the loop") are
+listed in the summary and ``refused.jsonl``, as the worker dead-letters them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ecm.domain.deadlines import END_OF_TIME
 from ecm.domain.events import CallTimeCorrected, CarerCall, VisitEvent
 from ecm.domain.kpis import KPI_COLUMNS, aggregate, format_row
 from ecm.domain.reference import ReferenceData
+from ecm.domain.serial import compact_json
 from ecm.domain.watermark import Watermark
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import DictStore, Emission, Position, Store, VisitLedger
@@ -31,7 +33,7 @@ from ecm.visits.state import StoredVisit
 from ecm.visits.translate import outcome_from_record, reference_record, visit_event
 
 OUTPUT_FILES = ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv",
-                "records.jsonl")
+                "records.jsonl", "refused.jsonl")
 FREEZE_EVERY = 20_000
 """Visit events between two ``gc.freeze()`` calls (see ``Replayer.visit``)."""
 SOURCE = "replay"
@@ -46,6 +48,17 @@ class InvalidLine:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedAct:
+    """An act the workflow refused: its line, event, the field at fault and why."""
+
+    line_no: int
+    event_id: str
+    event_type: str
+    field: str
+    reason: str
+
+
 @dataclass(slots=True)
 class ReplaySummary:
     """What a replay read and wrote."""
@@ -53,6 +66,7 @@ class ReplaySummary:
     lines: int = 0
     events: int = 0
     invalid: list[InvalidLine] = field(default_factory=list)
+    refused: list[RefusedAct] = field(default_factory=list)
     after_until: int = 0
     outcomes: int = 0
     alerts: int = 0
@@ -69,6 +83,7 @@ class ReplayResult:
     alerts: list[c.AlertRaised | c.AlertResolved]
     exceptions: list[c.VisitExceptionRaised]
     kpi_rows: list[list[str]]
+    refused: list[RefusedAct] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -146,9 +161,10 @@ def run(
             summary.after_until += 1
             continue
         summary.events += 1
-        replayer.visit(line_no, visit_event(event, replayer.reference))
+        replayer.visit(line_no, visit_event(event, replayer.reference), event.event_type)
     summary.lines = line_no
     result = replayer.finish(line_no + 1, until)
+    summary.refused = result.refused
     summary.watermark = replayer.watermark
     return result
 
@@ -166,6 +182,7 @@ class Replayer:
         self._carers = CarerLedger(DictStore())
         self._clock, self._end, self._story = Watermark(), _EndState(), story
         self._applied = 0
+        self.refused: list[RefusedAct] = []
 
     @property
     def watermark(self) -> datetime | None:
@@ -176,8 +193,11 @@ class Replayer:
         """Every visit as the ledger stores it, by visit id."""
         return self._visits.visits()
 
-    def visit(self, offset: int, event: VisitEvent) -> None:
-        """Apply one schedule or call event, then the tick it moves the watermark to."""
+    def visit(self, offset: int, event: VisitEvent, event_type: str = "") -> None:
+        """Apply one schedule, call or workflow event, then the tick it moves the watermark to.
+
+        An act the workflow refuses is listed in ``refused`` (``offset`` is its line).
+        """
         self._applied += 1
         if self._applied % FREEZE_EVERY == 1:
             # Reference data and visit state live as long as the replay: without this the
@@ -185,7 +205,10 @@ class Replayer:
             # and the reason the cost per event grew with the size of the extract).
             gc.freeze()
         position = Position(0, SOURCE, offset)
-        self._publish(self._visits.on_event(position, event, self._visits.watermark(0)))
+        emission = self._visits.on_event(position, event, self._visits.watermark(0))
+        self._publish(emission)
+        self.refused += [RefusedAct(offset, act.event_id, event_type, refusal.field,
+                                    refusal.reason) for act, refusal in emission.refused]
         if isinstance(event, CarerCall | CallTimeCorrected):
             self._publish(Emission(self._carers.on_call(event)))
         moved = self._clock.advance(event.occurred_at)
@@ -197,6 +220,7 @@ class Replayer:
         flush = Position(0, SOURCE, offset)
         self._publish(self._visits.on_watermark(flush, until or END_OF_TIME, flush=True))
         result = _collect(self._end, self.reference)
+        result.refused = list(self.refused)
         gc.unfreeze()  # what the replay leaves behind is collected as usual again
         return result
 
@@ -219,11 +243,17 @@ def _collect(end: _EndState, reference: ReferenceData) -> ReplayResult:
 
 
 def write_outputs(result: ReplayResult, out_dir: Path) -> None:
-    """Write outcomes.jsonl, alerts.jsonl, exceptions.jsonl and kpis.csv into ``out_dir``."""
+    """Write outcomes.jsonl, alerts.jsonl, exceptions.jsonl, refused.jsonl and kpis.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_jsonl(out_dir / "outcomes.jsonl", result.outcomes)
     _write_jsonl(out_dir / "alerts.jsonl", result.alerts)
     _write_jsonl(out_dir / "exceptions.jsonl", result.exceptions)
+    with (out_dir / "refused.jsonl").open("wb") as handle:
+        for refused in result.refused:
+            handle.write(compact_json({"line_no": refused.line_no, "event_id": refused.event_id,
+                                       "event_type": refused.event_type,
+                                       "field": refused.field, "reason": refused.reason})
+                         + b"\n")
     with (out_dir / "kpis.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(KPI_COLUMNS)

@@ -105,6 +105,9 @@ class NotifySettings(BaseModel):
     default_provider_url: str | None = Field(
         default=None, description="Used for a provider with no entry in provider_urls."
     )
+    manager_url: str | None = Field(
+        default=None, description="The named manager alerts escalate to after the duty team."
+    )
     signing_secret: SecretStr | None = None
     group_id: str = "ecm-notify"
     timeout_seconds: float = Field(default=10.0, gt=0)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ecm.contracts import (
+    AlertHandled,
+    AlertMonitoringSet,
     AlertRaised,
     AlertResolved,
     CarePackageAgreed,
@@ -18,9 +20,11 @@ from ecm.contracts import (
     ClientRegistered,
     ContractEvent,
     ContractRulesSet,
+    ExceptionStatusChanged,
     LotDefined,
     ProviderRegistered,
     RateCardPublished,
+    ReasonCodesPublished,
     VisitExceptionRaised,
     VisitExceptionResolved,
     VisitOutcomeRecorded,
@@ -98,6 +102,10 @@ def reference_key(event: ContractEvent) -> str:
             return f"rate_card:{event.rate_card_id}"
         case ContractRulesSet():
             return f"rules:{event.rules_id}"
+        case ReasonCodesPublished():
+            return f"codes:{event.code_list_id}"
+        case AlertMonitoringSet():
+            return f"monitoring:{event.monitoring_id}"
     raise ValueError(f"{type(event).__name__} is not reference data")
 
 
@@ -105,9 +113,9 @@ def route(event: ContractEvent) -> Route:
     """Return the topic and key for any contract event."""
     if isinstance(event, VisitOutcomeRecorded):
         return Route(OUTCOMES, event.visit_id)
-    if isinstance(event, AlertRaised | AlertResolved):
+    if isinstance(event, AlertRaised | AlertResolved | AlertHandled):
         return Route(ALERTS, event.visit_id)
-    if isinstance(event, VisitExceptionRaised | VisitExceptionResolved):
+    if isinstance(event, VisitExceptionRaised | VisitExceptionResolved | ExceptionStatusChanged):
         return Route(EXCEPTIONS, event.visit_id)
     visit_id = getattr(event, "visit_id", None)
     if isinstance(visit_id, str):

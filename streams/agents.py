@@ -1,10 +1,11 @@
 """The agents: decode, call the ledger, publish what it returns. No rules, no SQL here.
 
-* ``visits`` owns the visit-events and deadline-commands partitions: schedule and call
-  events, watermark ticks (replay mode) and deadline-due commands (live mode).
+* ``visits`` owns the visit-events and deadline-commands partitions: schedule, call and
+  workflow events, watermark ticks (replay mode) and deadline-due commands (live mode).
 * ``carers`` owns call events re-keyed by carer: overlapping visits.
-* Anything that cannot be decoded goes to the dead-letter topic with the reason and
-  its original bytes; a worker never stops on bad input.
+* Anything that cannot be decoded, and any act the workflow refuses, goes to the
+  dead-letter topic with the reason and its original bytes; a worker never stops on bad
+  input.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
             await publisher.emit(emission)
+            for _, refusal in emission.refused:  # an act the workflow refused: kept, with why
+                await publisher.dead_letter(event, DeadLetter.from_refusal(refusal.field,
+                                                                           refusal.reason))
             metrics.observe_processing(time.perf_counter() - started)
 
     @app.agent(topology.carer_calls, name="carers")

@@ -15,6 +15,8 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -42,24 +44,28 @@ class DatabaseWriter:
         self._dsn = dsn
         self._conn: psycopg.Connection[Any] | None = None
 
-    def write(self, events: list[c.ContractEvent]) -> None:
+    def write(
+        self, events: list[c.ContractEvent], learned_at: Mapping[str, datetime] | None = None
+    ) -> None:
         """Write one batch (blocking; run it in a thread)."""
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=5)
         try:
-            OutcomeSink(self._conn).write(events)
+            OutcomeSink(self._conn).write(events, learned_at)
         except psycopg.Error:
             self._conn.close()
             self._conn = None
             raise
 
-    async def write_until_done(self, events: list[c.ContractEvent]) -> None:
+    async def write_until_done(
+        self, events: list[c.ContractEvent], learned_at: Mapping[str, datetime] | None = None
+    ) -> None:
         """Write a batch, retrying with backoff until the database takes it."""
         delay = 0.5
         while True:
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(self.write, events)
+                await asyncio.to_thread(self.write, events, learned_at)
             except psycopg.Error as exc:
                 metrics.sink_failed("batch")
                 log.warning("database write failed (%s); retrying in %.1fs", exc, delay)
@@ -70,17 +76,28 @@ class DatabaseWriter:
             return
 
 
-def decode_for_database(values: list[bytes | None]) -> list[c.ContractEvent]:
-    """Decode a batch; what is not an event is skipped here (the agents dead-letter it)."""
+def decode_for_database(
+    records: Iterable[tuple[bytes | None, int | None]],
+) -> tuple[list[c.ContractEvent], dict[str, datetime]]:
+    """Decode a batch of (value, Kafka timestamp in ms) records.
+
+    Returns the events and, by event id, when each record was published (the moment ecm
+    learned what an output says: an alert's raise or resolution). What is not an event is
+    skipped here (the agents dead-letter it).
+    """
     events: list[c.ContractEvent] = []
-    for value in values:
+    learned: dict[str, datetime] = {}
+    for value, timestamp_ms in records:
         if value is None:
             continue
         try:
-            events.append(c.parse_event(value))
+            event = c.parse_event(value)
         except c.ContractError:
             continue  # watermark ticks, and invalid input the visit agent dead-letters
-    return events
+        events.append(event)
+        if timestamp_ms is not None and timestamp_ms >= 0:
+            learned[event.event_id] = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    return events, learned
 
 
 async def run_sink(settings: Settings) -> None:
@@ -99,12 +116,12 @@ async def run_sink(settings: Settings) -> None:
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
-            values = [m.value for messages in batches.values() for m in messages]
-            if not values:
+            records = [(m.value, m.timestamp) for messages in batches.values() for m in messages]
+            if not records:
                 continue
-            events = decode_for_database(values)
+            events, learned_at = decode_for_database(records)
             if events:
-                await writer.write_until_done(events)
+                await writer.write_until_done(events, learned_at)
             try:
                 await consumer.commit()
             except CommitFailedError as exc:

@@ -78,6 +78,8 @@ Where to look next
   API docs (OpenAPI)  http://127.0.0.1:8000/docs   (keys: .venv/bin/ecm providers add-key P001)
   Monitoring pack     .venv/bin/ecm report --week $WEEK --format html -o pack.html
   Replay a file       .venv/bin/ecm replay $STATE_DIR/demo/week.jsonl --out out/
+  Close the loop      .venv/bin/ecm exceptions list / ecm alerts list  (README "Closing the loop";
+                      the week carries the default codes of docs/reason-codes.json)
   Dashboards          docker compose -f deploy/compose.yaml up  (Grafana on :3000)
   Stop everything     make stack-down
 EOF

@@ -45,7 +45,7 @@ PROM_BIN="${ECM_PROMETHEUS_BIN:-/usr/bin/prometheus}"
 PROM_STATE="$STATE_DIR/prometheus"
 
 READY_TIMEOUT="${ECM_READY_TIMEOUT:-90}"
-ALL_SERVICES=(kafka postgres prometheus)
+ALL_SERVICES=(kafka postgres prometheus browser)
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -396,6 +396,22 @@ postgres_status() {
   else
     echo "postgres    NOT READY  pid $(pg_pid)"; return 1
   fi
+}
+
+# --------------------------------------------------------------------------- browser
+# Debian's chromium, driven headless by Playwright in the portal's browser tests (no
+# daemon: installing it is all "up" does).
+
+CHROMIUM_BIN="${ECM_CHROMIUM_BIN:-/usr/bin/chromium}"
+browser_up() {
+  [[ -x "$CHROMIUM_BIN" ]] || apt_install --no-install-recommends chromium fonts-dejavu-core
+  [[ -x "$CHROMIUM_BIN" ]] || die "$CHROMIUM_BIN still missing after install"
+  log "browser ready: $CHROMIUM_BIN"
+}
+browser_down() { :; }
+browser_status() {
+  if [[ -x "$CHROMIUM_BIN" ]]; then echo "browser     ready      $CHROMIUM_BIN"
+  else echo "browser     MISSING    $CHROMIUM_BIN (deploy/local/stack.sh up browser)"; return 1; fi
 }
 
 # --------------------------------------------------------------------------- prometheus

@@ -25,7 +25,9 @@ from ecm.api.routers import health as health_router
 from ecm.api.routers import keys as keys_router
 from ecm.api.routers import reads as reads_router
 from ecm.api.routers import uploads as uploads_router
+from ecm.api.routers import workflow as workflow_router
 from ecm.api.uploads import UploadStore
+from ecm.api.workflowreads import WorkflowReads
 from ecm.producer import EventPublisher, KafkaEventPublisher
 from ecm.settings import Settings, get_settings
 
@@ -71,6 +73,7 @@ def create_app(
     keystore: KeyStore | None = None,
     reads: ReadModel | None = None,
     metrics: ApiMetrics | None = None,
+    workflow: WorkflowReads | None = None,
 ) -> FastAPI:
     """Build the API; adapters not given are the production ones from ``settings``."""
     settings = settings or get_settings()
@@ -84,7 +87,9 @@ def create_app(
         state.pool = _open_pool(settings)
         keystore = keystore or PgKeyStore(state.pool)
         reads = reads or ReadModel(state.pool)
+        _mount_metrics(app, settings)
     state.keystore, state.reads = keystore, reads
+    state.workflow = workflow or (WorkflowReads(reads) if isinstance(reads, ReadModel) else None)
     state.publisher = publisher or KafkaEventPublisher(
         settings.kafka, settings.api.publish_timeout_seconds)
     state.authenticator = Authenticator(keystore, settings.api.auth_cache_seconds)
@@ -92,10 +97,20 @@ def create_app(
                                       settings.api.rate_limit_burst)
     state.uploads = UploadStore(settings.state_dir / "uploads")
     install_handlers(app)
-    for module in (health_router, events_router, uploads_router, reads_router, keys_router):
+    for module in (health_router, events_router, uploads_router, reads_router, keys_router,
+                   workflow_router):
         app.include_router(module.router)
     app.add_middleware(ApiMiddleware, limit_for=_limits(settings), metrics=state.metrics)
     return app
+
+
+def _mount_metrics(app: FastAPI, settings: Settings) -> None:
+    """Serve ``/metrics`` (the process's metrics and the workflow gauges read from the DB)."""
+    from ecm.kpi.workflow_metrics import register_workflow_collector
+    from ecm.metrics import metrics_asgi_app
+
+    register_workflow_collector(settings.db.dsn_for("api"))
+    app.mount("/metrics", metrics_asgi_app())
 
 
 def _limits(settings: Settings) -> Any:

@@ -54,6 +54,12 @@ class NotFound(ApiError):
     status, code = 404, "not_found"
 
 
+class Conflict(ApiError):
+    """The item's stored state does not allow the act (e.g. a decision on a settled one)."""
+
+    status, code = 409, "conflict"
+
+
 class PayloadTooLarge(ApiError):
     """The request body is over the configured limit."""
 

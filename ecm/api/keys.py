@@ -26,7 +26,9 @@ class Role(StrEnum):
     PROVIDER = "provider"
     """Submit and read its own provider's data only."""
     CONTRACT_MANAGER = "contract_manager"
-    """Read every provider's data; submit nothing."""
+    """Read every provider's data; decide exceptions and corrections, escalate alerts."""
+    DUTY_OFFICER = "duty_officer"
+    """Read every provider's data; acknowledge, escalate and close alerts, set monitoring."""
     ADMIN = "admin"
     """Submit reference data (and any event); manage keys."""
 

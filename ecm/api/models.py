@@ -112,7 +112,8 @@ class KeyIn(BaseModel):
     """A key to issue."""
 
     provider_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-    role: str = Field(default="provider", pattern="^(provider|contract_manager|admin)$")
+    role: str = Field(default="provider",
+                      pattern="^(provider|contract_manager|duty_officer|admin)$")
     label: str | None = Field(default=None, max_length=200)
 
 

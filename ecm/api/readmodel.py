@@ -35,6 +35,10 @@ class ReadModelMissing(ReadModelUnavailable):
     """A read table or column does not exist (yet)."""
 
 
+class UnusableParameter(ValueError):
+    """PostgreSQL cannot take a parameter as given (e.g. text with a NUL byte): a 422."""
+
+
 @dataclass(frozen=True)
 class VisitQuery:
     """Filters for listing visits; ``provider_id`` None means every provider."""
@@ -87,6 +91,8 @@ class ReadModel:
             raise ReadModelMissing(f"read model not ready: {exc.diag.message_primary}") from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise ReadModelUnavailable("database unreachable") from exc
+        except psycopg.DataError as exc:
+            raise UnusableParameter(exc.diag.message_primary or "unusable parameter") from exc
 
     async def visits(self, q: VisitQuery) -> list[dict[str, Any]]:
         """Visit outcomes matching ``q``, by local date then visit id."""

@@ -7,8 +7,12 @@ from importlib.metadata import entry_points
 import typer
 
 from ecm.cli import (
+    alerts_cmd,
     api_cmd,
+    codes_cmd,
     db_cmd,
+    exceptions_cmd,
+    monitoring_cmd,
     notify_cmd,
     providers_cmd,
     publish_cmd,
@@ -38,6 +42,10 @@ publish_cmd.register(app)
 report_cmd.register(app)
 notify_cmd.register(app)
 subject_cmd.register(app)
+codes_cmd.register(app)
+exceptions_cmd.register(app)
+alerts_cmd.register(app)
+monitoring_cmd.register(app)
 
 
 # Commands of packages that depend on ecm (the Faust worker in ``streams``) plug in

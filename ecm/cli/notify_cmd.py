@@ -1,4 +1,4 @@
-"""``ecm notify``: deliver missed-call and not-arrived alerts to the configured webhooks."""
+"""``ecm notify``: deliver missed-call and not-arrived alerts (and their escalations) by webhook."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def notify(
 ) -> None:
     """Consume the alerts topic into the webhook outbox and deliver it (runs until stopped).
 
-    Configure with ECM_NOTIFY__DUTY_TEAM_URL, ECM_NOTIFY__PROVIDER_URLS (JSON) and
-    ECM_NOTIFY__SIGNING_SECRET; see README "Alerts and notifications".
+    Configure with ECM_NOTIFY__DUTY_TEAM_URL, ECM_NOTIFY__PROVIDER_URLS (JSON),
+    ECM_NOTIFY__MANAGER_URL (escalations past the duty team) and ECM_NOTIFY__SIGNING_SECRET;
+    see README "Alerts and notifications" and "Closing the loop".
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()

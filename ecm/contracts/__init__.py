@@ -32,12 +32,15 @@ from ecm.contracts.outputs import (
     ExceptionKind,
     ExceptionKindV2,
     Punctuality,
+    Verification,
     VisitExceptionRaised,
     VisitExceptionRaisedV2,
     VisitExceptionResolved,
     VisitExceptionResolvedV2,
     VisitOutcomeRecorded,
+    VisitOutcomeRecordedV2,
     VisitStatus,
+    VisitStatusV2,
 )
 from ecm.contracts.reference import (
     CallLengthFactor,
@@ -46,11 +49,34 @@ from ecm.contracts.reference import (
     ClientRegistered,
     ContractRules,
     ContractRulesSet,
+    ContractRulesSetV2,
+    ContractRulesV2,
     LotDefined,
     ProviderRegistered,
     RateCardPublished,
 )
 from ecm.contracts.schedule import VisitCancelled, VisitChanged, VisitPlanned
+from ecm.contracts.workflow import (
+    ActorRole,
+    AlertAcknowledged,
+    AlertAction,
+    AlertClosed,
+    AlertEscalated,
+    AlertHandled,
+    AlertMonitoringSet,
+    AlertTier,
+    CodeCategory,
+    CodePurpose,
+    CorrectionDecided,
+    Decision,
+    ExceptionDecided,
+    ExceptionExplained,
+    ExceptionStatus,
+    ExceptionStatusChanged,
+    ReasonCode,
+    ReasonCodesPublished,
+    VisitFrustrated,
+)
 
 ReferenceEvent = (
     LotDefined
@@ -60,16 +86,29 @@ ReferenceEvent = (
     | CarePackageAgreed
     | RateCardPublished
     | ContractRulesSet
+    | ReasonCodesPublished
+    | AlertMonitoringSet
 )
 ScheduleEvent = VisitPlanned | VisitChanged | VisitCancelled
 CallEvent = CarerCheckedIn | CarerCheckedOut | CallTimeCorrected
-VisitEvent = ScheduleEvent | CallEvent
+WorkflowAct = (
+    ExceptionExplained
+    | ExceptionDecided
+    | CorrectionDecided
+    | VisitFrustrated
+    | AlertAcknowledged
+    | AlertEscalated
+    | AlertClosed
+)
+VisitEvent = ScheduleEvent | CallEvent | WorkflowAct
 OutputEvent = (
     VisitOutcomeRecorded
     | AlertRaised
     | AlertResolved
     | VisitExceptionRaised
     | VisitExceptionResolved
+    | ExceptionStatusChanged
+    | AlertHandled
 )
 InputEvent = ReferenceEvent | VisitEvent
 Event = InputEvent | OutputEvent
@@ -84,17 +123,28 @@ EVENT_MODELS: dict[str, type[ContractEvent]] = {
         CarePackageAgreed,
         RateCardPublished,
         ContractRulesSet,
+        ReasonCodesPublished,
+        AlertMonitoringSet,
         VisitPlanned,
         VisitChanged,
         VisitCancelled,
         CarerCheckedIn,
         CarerCheckedOut,
         CallTimeCorrected,
+        ExceptionExplained,
+        ExceptionDecided,
+        CorrectionDecided,
+        VisitFrustrated,
+        AlertAcknowledged,
+        AlertEscalated,
+        AlertClosed,
         VisitOutcomeRecorded,
         AlertRaised,
         AlertResolved,
         VisitExceptionRaised,
         VisitExceptionResolved,
+        ExceptionStatusChanged,
+        AlertHandled,
     )
 }
 """Every event type of contract v1, by its ``event_type``."""
@@ -102,6 +152,8 @@ EVENT_MODELS: dict[str, type[ContractEvent]] = {
 EVENT_MODELS_V2: dict[str, type[ContractEvent]] = {
     "visit_exception_raised": VisitExceptionRaisedV2,
     "visit_exception_resolved": VisitExceptionResolvedV2,
+    "visit_outcome_recorded": VisitOutcomeRecordedV2,
+    "contract_rules_set": ContractRulesSetV2,
 }
 """Event types with a schema version 2, by ``event_type`` (version 1 stays valid)."""
 
@@ -189,9 +241,17 @@ __all__ = [
     "EVENT_MODELS",
     "EVENT_MODELS_V2",
     "SCHEMA_VERSION",
+    "ActorRole",
+    "AlertAcknowledged",
+    "AlertAction",
+    "AlertClosed",
+    "AlertEscalated",
+    "AlertHandled",
     "AlertKind",
+    "AlertMonitoringSet",
     "AlertRaised",
     "AlertResolved",
+    "AlertTier",
     "CallEvent",
     "CallLengthFactor",
     "CallTimeCorrected",
@@ -202,14 +262,24 @@ __all__ = [
     "CarerRegistered",
     "CheckMethod",
     "ClientRegistered",
+    "CodeCategory",
+    "CodePurpose",
     "ContractError",
     "ContractEvent",
     "ContractRules",
     "ContractRulesSet",
+    "ContractRulesSetV2",
+    "ContractRulesV2",
     "CorrectionAudit",
+    "CorrectionDecided",
+    "Decision",
     "Event",
+    "ExceptionDecided",
+    "ExceptionExplained",
     "ExceptionKind",
     "ExceptionKindV2",
+    "ExceptionStatus",
+    "ExceptionStatusChanged",
     "FieldError",
     "InputEvent",
     "Location",
@@ -219,21 +289,28 @@ __all__ = [
     "ProviderRegistered",
     "Punctuality",
     "RateCardPublished",
+    "ReasonCode",
+    "ReasonCodesPublished",
     "ReferenceEvent",
     "Rurality",
     "ScheduleEvent",
     "Service",
     "Tier",
+    "Verification",
     "VisitCancelled",
     "VisitChanged",
     "VisitEvent",
     "VisitExceptionRaised",
+    "VisitExceptionRaisedV2",
     "VisitExceptionResolved",
     "VisitExceptionResolvedV2",
-    "VisitExceptionRaisedV2",
+    "VisitFrustrated",
     "VisitOutcomeRecorded",
+    "VisitOutcomeRecordedV2",
     "VisitPlanned",
     "VisitStatus",
+    "VisitStatusV2",
+    "WorkflowAct",
     "contract_error",
     "dump_event",
     "parse_event",

@@ -207,3 +207,39 @@ class VisitExceptionResolvedV2(VisitExceptionResolved):
 
     schema_version: Literal[2] = 2  # type: ignore[assignment]
     kind: ExceptionKindV2  # type: ignore[assignment]
+
+
+VisitStatusV2 = StrEnum(  # type: ignore[misc]  # members built from version 1's
+    "VisitStatusV2",
+    [(status.name, status.value) for status in VisitStatus] + [("FRUSTRATED", "frustrated")],
+)
+VisitStatusV2.__doc__ = """Visit statuses of schema version 2: version 1's and ``frustrated``."""
+
+
+class Verification(StrEnum):
+    """Whether what is payable on a visit can be paid (docs/rules.md, "Closing the loop")."""
+
+    VERIFIED = "verified"
+    """No exception of the visit is open, explained or rejected, and no correction is held."""
+    IN_DISPUTE = "in_dispute"
+
+
+class VisitOutcomeRecordedV2(VisitOutcomeRecorded):
+    """The current outcome of a visit (schema version 2: verification and frustrated visits).
+
+    ecm sends version 2 only for visits version 1 cannot describe: a visit with an
+    exception that needs a decision, or a frustrated visit. A version 1 outcome means the
+    visit is verified and all of ``payable_gbp`` is payable.
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    status: VisitStatusV2  # type: ignore[assignment]
+    verification: Verification
+    verified_gbp: Decimal = Field(ge=0, decimal_places=2)
+    disputed_gbp: Decimal = Field(ge=0, decimal_places=2)
+    frustrated_reason: str | None = Field(default=None, max_length=40)
+    held_corrections: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Late call-time corrections awaiting the council's approval (event ids); "
+        "the outcome is judged without them until approved.",
+    )

@@ -149,3 +149,22 @@ class ContractRulesSet(ContractEvent):
     service: Service | None = None
     effective_from: date_type = Field(description="First local day the rules apply.")
     rules: ContractRules
+
+
+class ContractRulesV2(ContractRules):
+    """Version 2 rules: version 1's, and the rules of closing the loop (docs/rules.md)."""
+
+    late_correction_days: int | None = Field(default=None, ge=0, le=365)
+    frustrated_pay_share: Decimal | None = Field(default=None, ge=0, le=1)
+    escalate_to_council_after_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    escalate_to_manager_after_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+
+
+class ContractRulesSetV2(ContractRulesSet):
+    """Rules that apply from a date (schema version 2: the rules of closing the loop).
+
+    Sent only when it sets a rule version 1 cannot say.
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    rules: ContractRulesV2

@@ -51,8 +51,10 @@ def contract_markdown() -> str:
         "",
         "A released version is never changed. Where a type gains something version 1 cannot",
         "say, a version 2 of that type is added beside it (`schemas/v2/`) and ecm sends it only",
-        "for what needs it: today `visit_exception_raised` and `visit_exception_resolved` of",
-        "kind `location_unverifiable`. A version 1 reader keeps reading everything else.",
+        "for what needs it: `visit_exception_raised` and `visit_exception_resolved` of kind",
+        "`location_unverifiable`; `visit_outcome_recorded` of a visit in dispute or frustrated",
+        "(a version 1 outcome is a verified visit); `contract_rules_set` setting a rule of",
+        "closing the loop. A version 1 reader keeps reading everything else.",
         "",
     ]
     for event in examples():

@@ -90,9 +90,11 @@ def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
         return []
     known = [c.in_known_at for c in facts.carers.values() if c.in_known_at is not None]
     arrived, excused = (min(known) if known else None), facts.excuse_at()
+    # A frustrated visit counts as the carer's arrival (docs/rules.md, "Closing the loop").
+    frustrated = facts.frustration.occurred_at if facts.frustration is not None else None
     result = [
-        _arrival(AlertKind.NOT_ARRIVED, arrive, arrived, excused),
-        _arrival(AlertKind.MISSED, miss, arrived, excused),
+        _arrival(AlertKind.NOT_ARRIVED, arrive, arrived, excused, frustrated),
+        _arrival(AlertKind.MISSED, miss, arrived, excused, frustrated),
     ]
     checkout = checkout_deadline(facts, policy)
     if checkout is not None:
@@ -101,12 +103,12 @@ def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
 
 
 def _arrival(
-    kind: AlertKind, due: datetime, arrived: datetime | None, excused: datetime | None
+    kind: AlertKind, due: datetime, arrived: datetime | None, excused: datetime | None,
+    frustrated: datetime | None = None,
 ) -> AlertTimeline:
-    fires = not (arrived is not None and arrived <= due) and not (
-        excused is not None and excused <= due
-    )
-    ends = [(t, why) for t, why in ((arrived, "checked_in"), (excused, "cancelled")) if t]
+    fires = not any(t is not None and t <= due for t in (arrived, excused, frustrated))
+    ends = [(t, why) for t, why in ((arrived, "checked_in"), (excused, "cancelled"),
+                                    (frustrated, "frustrated")) if t]
     if not ends:
         return AlertTimeline(kind, due, fires)
     at, why = min(ends)

@@ -109,5 +109,126 @@ class CallTimeCorrected:
     corrected_by: str
 
 
-VisitEvent = VisitPlanned | VisitChanged | VisitCancelled | CarerCall | CallTimeCorrected
-"""Anything that happens to one visit."""
+@dataclass(frozen=True, slots=True)
+class ExceptionExplained:
+    """A provider explains one of the visit's exceptions with a reason code."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    exception_id: str
+    reason_code: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionDecided:
+    """The council accepts (``accepted``) or rejects an explanation, with a resolution code."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    exception_id: str
+    accepted: bool
+    resolution_code: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionDecided:
+    """The council approves (``accepted``) or refuses a late call-time correction."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    correction_event_id: str
+    accepted: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitFrustrated:
+    """A carer arrived but could not deliver care, for a reason of the council's list."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    client_id: str
+    carer_id: str
+    reason_code: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAcknowledged:
+    """Someone has one of the visit's alerts in hand (``action_taken`` says what they do)."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    alert_id: str
+    action_taken: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEscalated:
+    """A council officer passes an alert up to ``to_tier`` by hand."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    alert_id: str
+    to_tier: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertClosed:
+    """An alert closed with an outcome code of the council's list."""
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    by: str
+    by_role: str
+    alert_id: str
+    outcome_code: str
+    note: str | None = None
+
+
+WorkflowAct = (
+    ExceptionExplained | ExceptionDecided | CorrectionDecided | VisitFrustrated
+    | AlertAcknowledged | AlertEscalated | AlertClosed
+)
+"""Something a person did about a visit (docs/rules.md, "Closing the loop")."""
+
+WORKFLOW_ACTS = (ExceptionExplained, ExceptionDecided, CorrectionDecided, VisitFrustrated,
+                 AlertAcknowledged, AlertEscalated, AlertClosed)
+
+AlertAct = AlertAcknowledged | AlertEscalated | AlertClosed
+ExceptionAct = ExceptionExplained | ExceptionDecided
+
+VisitEvent = (
+    VisitPlanned | VisitChanged | VisitCancelled | CarerCall | CallTimeCorrected | WorkflowAct
+)
+"""Anything that happens to one visit: its schedule, its calls and what people did."""

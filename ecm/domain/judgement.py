@@ -9,9 +9,11 @@ as the visit's alert memory. Rules: docs/rules.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from ecm.domain.acts import ESCALATION, Workflow, fold_workflow, settle_facts, unknown_visit
 from ecm.domain.alerts import AlertChange, fire, history
 from ecm.domain.context import VisitContext, context_of
 from ecm.domain.deadlines import (
@@ -27,6 +29,7 @@ from ecm.domain.exceptions import VisitException, orphan_exceptions, visit_excep
 from ecm.domain.outcome import VisitOutcome, derive_outcome, implausible_after
 from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import AlertMemory, VisitFacts
+from ecm.domain.workflow import INFORMATIONAL_KINDS, Refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,9 @@ class Judgement:
     live notifications); ``record`` is the visit's alert history as it now stands;
     ``memory`` is what to remember for the next judgement; ``wake`` is the earliest later
     instant at which time alone could change the judgement, with the kind of deadline it
-    is (``None``: never).
+    is (``None``: never). ``workflow`` is where its exceptions and alerts stand with the
+    acts of people (``None`` for a visit with no act, no exception needing a decision,
+    no raised alert); ``refused`` the acts the workflow refuses, by event id, with why.
     """
 
     visit_id: str
@@ -49,6 +54,8 @@ class Judgement:
     record: tuple[AlertChange, ...]
     memory: AlertMemory
     wake: tuple[datetime, str] | None
+    workflow: Workflow | None = None
+    refused: Mapping[str, Refused] = field(default_factory=dict)
 
 
 def judge(
@@ -68,7 +75,12 @@ def judge(
     context = context_of(facts, reference)
     if context is None:
         orphans = tuple(orphan_exceptions(facts))
-        return Judgement(facts.visit_id, at, inclusive, None, orphans, (), (), memory, None)
+        return Judgement(facts.visit_id, at, inclusive, None, orphans, (), (), memory, None,
+                         refused=unknown_visit(facts))
+    refused: dict[str, Refused] = {}
+    if facts.acts or facts.corrections:
+        facts = settle_facts(facts, context, reference, refused)
+        context = context_of(facts, reference) or context
     lines = tuple(timelines(facts, context.policy))
     fired: list[AlertChange] = []
     if fire_alerts:
@@ -77,8 +89,17 @@ def judge(
     exceptions = tuple(visit_exceptions(facts, context, outcome, reference))
     record = tuple(history(facts.visit_id, context, lines, memory))
     wake = _wake_at(facts, context, lines, memory, at, inclusive)
+    workflow = None
+    if facts.acts or facts.held or memory.raised or any(
+            e.kind.value not in INFORMATIONAL_KINDS for e in exceptions):
+        workflow = fold_workflow(facts, context, lines, memory, exceptions, reference, at,
+                                 inclusive, refused)
+        outcome = replace(outcome, in_dispute=workflow.in_dispute,
+                          needs_decision=workflow.needs_decision)
+        if workflow.wake is not None and (wake is None or workflow.wake < wake[0]):
+            wake = (workflow.wake, ESCALATION)
     return Judgement(facts.visit_id, at, inclusive, outcome, exceptions, tuple(fired), record,
-                     memory, wake)
+                     memory, wake, workflow, refused)
 
 
 def _wake_at(
@@ -95,7 +116,8 @@ def _wake_at(
     checked_in, policy = facts.checked_in, context.policy
     if facts.plan is not None:
         missed, arrival = missed_deadline(facts, policy), arrival_deadline(facts, policy)
-        if not checked_in and not facts.cancelled and missed is not None:
+        frustrated = facts.frustration is not None
+        if not checked_in and not facts.cancelled and not frustrated and missed is not None:
             instants.append((missed, AlertKind.MISSED.value))
         if len(checked_in) < facts.plan.carers_required and arrival is not None:
             instants.append((arrival, AlertKind.NOT_ARRIVED.value))

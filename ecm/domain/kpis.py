@@ -23,7 +23,8 @@ KPI_COLUMNS = (
     "delivered_hours", "delivery_ratio", "visits_planned", "visits_completed",
     "visits_cancelled", "on_time", "early", "late", "missed", "short", "no_checkout",
     "single_handed", "manual_entries", "ecm_compliance", "continuity",
-    "avg_lateness_minutes", "payable_gbp",
+    "avg_lateness_minutes", "payable_gbp", "visits_verified", "visits_frustrated",
+    "verified_gbp", "disputed_gbp",
 )
 """The columns of ``kpis.csv``, in order."""
 
@@ -52,6 +53,10 @@ class VisitMeasures:
     delivered_seconds: int
     lateness_seconds: int | None  # None: no planned start or no check-in
     payable: Decimal
+    verified: bool  # no exception needing a decision unaccepted, no correction held
+    frustrated: bool
+    verified_gbp: Decimal  # payable on a verified visit, else 0
+    disputed_gbp: Decimal  # payable - verified_gbp
 
 
 def visit_measures(outcome: VisitOutcome) -> VisitMeasures:
@@ -63,7 +68,9 @@ def visit_measures(outcome: VisitOutcome) -> VisitMeasures:
     needs more carers than checked in is never completed (docs/rules.md, "Double-handed
     visits"). The flags and sums the outcome already states (short, single-handed,
     manual, electronic, delivered seconds, payable) are taken as they are, so a store
-    that keeps the outcome's own columns sums the same measures.
+    that keeps the outcome's own columns sums the same measures. Every visit with an
+    outcome (unscheduled ones too) is verified or in dispute; a frustrated visit is
+    neither completed nor missed (docs/rules.md, "Closing the loop").
     """
     status, punctuality = outcome.status, outcome.punctuality
     cancelled = outcome.scheduled and status is VisitStatus.CANCELLED
@@ -87,6 +94,10 @@ def visit_measures(outcome: VisitOutcome) -> VisitMeasures:
         delivered_seconds=outcome.delivered_seconds,
         lateness_seconds=outcome.lateness_seconds if punctuality is not None else None,
         payable=outcome.payable,
+        verified=not outcome.in_dispute,
+        frustrated=status is VisitStatus.FRUSTRATED,
+        verified_gbp=outcome.verified_gbp,
+        disputed_gbp=outcome.disputed_gbp,
     )
 
 
@@ -114,6 +125,10 @@ class KpiRow:
     punctual_checked_in: int = 0
     lateness_seconds: int = 0
     payable: Decimal = Decimal(0)
+    visits_verified: int = 0
+    visits_frustrated: int = 0
+    verified_gbp: Decimal = Decimal(0)
+    disputed_gbp: Decimal = Decimal(0)
     carers_by_client: dict[str, set[str]] = field(default_factory=dict)
 
     @property
@@ -140,6 +155,10 @@ class KpiRow:
         self.on_time += m.on_time
         self.early += m.early
         self.late += m.late
+        self.visits_verified += m.verified
+        self.visits_frustrated += m.frustrated
+        self.verified_gbp += m.verified_gbp
+        self.disputed_gbp += m.disputed_gbp
         if m.lateness_seconds is not None:
             self.punctual_checked_in += 1
             self.lateness_seconds += m.lateness_seconds
@@ -218,4 +237,8 @@ def format_row(row: KpiRow) -> list[str]:
         _ratio(continuity_sum, Decimal(len(row.carers_by_client))),
         _ratio(Decimal(row.lateness_seconds) / 60, Decimal(row.punctual_checked_in), "0.01"),
         _fixed(row.payable, "0.01"),
+        str(row.visits_verified),
+        str(row.visits_frustrated),
+        _fixed(row.verified_gbp, "0.01"),
+        _fixed(row.disputed_gbp, "0.01"),
     ]

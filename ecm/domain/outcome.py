@@ -10,7 +10,7 @@ from enum import StrEnum
 from ecm.domain.calls import CarerCalls, CorrectionAudit
 from ecm.domain.context import VisitContext
 from ecm.domain.deadlines import arrival_deadline, checkout_deadline, missed_deadline, passed
-from ecm.domain.pay import visit_pay
+from ecm.domain.pay import frustrated_pay, visit_pay
 from ecm.domain.punctuality import Punctuality, classify, lateness_seconds
 from ecm.domain.reference import RateCard, ReferenceData
 from ecm.domain.visit import VisitFacts
@@ -26,6 +26,8 @@ class VisitStatus(StrEnum):
     UNVERIFIED = "unverified"
     MISSED = "missed"
     CANCELLED = "cancelled"
+    FRUSTRATED = "frustrated"
+    """The carer arrived but could not deliver care: neither missed nor completed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,28 @@ class VisitOutcome:
     max_distance_m: int | None
     corrections: tuple[CorrectionAudit, ...]
     updated_at: datetime
+    in_dispute: bool = False
+    """Some exception needing a decision is not accepted, or a correction is held."""
+    needs_decision: bool = False
+    """The visit has an exception needing a decision (whatever its status) or a held
+    correction: its record is version 2 (as is a frustrated visit's)."""
+    frustrated_reason: str | None = None
+    held_corrections: tuple[str, ...] = ()
 
     @property
     def checked_in(self) -> bool:
         """Whether any carer checked in."""
         return self.first_check_in is not None
+
+    @property
+    def verified_gbp(self) -> Decimal:
+        """What is payable on a verified visit; nothing while it is in dispute."""
+        return Decimal("0.00") if self.in_dispute else self.payable
+
+    @property
+    def disputed_gbp(self) -> Decimal:
+        """What is payable but still in dispute."""
+        return self.payable - self.verified_gbp
 
 
 def implausible_after(context: VisitContext) -> int:
@@ -78,6 +97,8 @@ def status_of(
 ) -> VisitStatus:
     """Return the visit's status once the watermark has reached ``watermark``."""
     checked_in = facts.checked_in
+    if facts.frustration is not None:
+        return VisitStatus.FRUSTRATED
     if facts.plan is not None and facts.cancelled:
         return VisitStatus.CANCELLED
     if not checked_in:
@@ -166,8 +187,13 @@ def derive_outcome(
     delivered = sum(verified.values())
     card = rate_card_for(facts, context, reference)
     payable = Decimal("0.00")
-    if plan is not None and card is not None and status is not VisitStatus.CANCELLED:
-        rurality = context.client.rurality if context.client else None
+    rurality = context.client.rurality if context.client else None
+    if status is VisitStatus.FRUSTRATED:
+        delivered = 0
+        if plan is not None and card is not None:
+            payable = frustrated_pay(plan.seconds, plan.carers_required, card, rurality,
+                                     context.policy.frustrated_pay_share)
+    elif plan is not None and card is not None and status is not VisitStatus.CANCELLED:
         payable = visit_pay(plan.seconds, (verified[k] for k in sorted(verified)), card, rurality)
     distances = gps_distances(facts, context)
     checked_in = facts.checked_in
@@ -202,6 +228,8 @@ def derive_outcome(
         max_distance_m=max(distances.values()) if distances else None,
         corrections=tuple(a for _, c in sorted(facts.carers.items()) for a in c.audit),
         updated_at=facts.last_event_at or context.anchor,
+        frustrated_reason=facts.frustration.reason_code if facts.frustration else None,
+        held_corrections=facts.held,
     )
 
 

@@ -53,3 +53,17 @@ def visit_pay(
         Decimal(0),
     )
     return round_to_penny(total)
+
+
+def frustrated_pay(
+    planned_seconds: int, carers: int, card: RateCard, rurality: str | None, share: Decimal
+) -> Decimal:
+    """Return a frustrated visit's pay: ``share`` of what the planned call would pay.
+
+    The planned call is each of the ``carers`` it needs paid for the planned time; the
+    share applies before the one rounding to the penny.
+    """
+    if share <= 0:
+        return round_to_penny(Decimal(0))
+    whole = sum((call_pay(planned_seconds, card, rurality) for _ in range(carers)), Decimal(0))
+    return round_to_penny(whole * share)

@@ -1,4 +1,6 @@
-"""Reference data versioned in time: clients, carers, providers, packages, rate cards, rules.
+"""Reference data versioned in time: clients, carers, providers, packages, rates, rules.
+
+Also the council's code lists and the periods its alerts are monitor-only.
 
 Every record applies from a local day (``effective_from``) to an optional last day
 (``effective_to``, inclusive). A later record for the same id supersedes an earlier one
@@ -16,6 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 from ecm.domain.geo import distance_m
 from ecm.domain.rules import Policy, RuleBook, RuleChange
+from ecm.domain.workflow import CodeList
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,40 @@ class RateCard:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedCodes:
+    """A code list as published: the whole list applies from its ``effective_from``."""
+
+    valid: Validity
+    codes: CodeList
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringPeriod:
+    """Alerts of a client and/or a service are monitor-only from ``starts`` until ``until``.
+
+    A later record with the same ``monitoring_id`` (by record time, then event id)
+    replaces the period.
+    """
+
+    monitoring_id: str
+    client_id: str | None
+    service: str | None
+    starts: datetime
+    until: datetime
+    set_by: str
+    reason: str
+    recorded_at: datetime
+    event_id: str
+
+    def covers(self, client_id: str, service: str | None, at: datetime) -> bool:
+        """Whether an alert of ``client_id`` and ``service`` due at ``at`` is monitor-only."""
+        if not self.starts <= at < self.until:
+            return False
+        return ((self.client_id is None or self.client_id == client_id)
+                and (self.service is None or self.service == service))
+
+
 class _Versioned(Protocol):
     @property
     def valid(self) -> Validity: ...
@@ -172,6 +209,8 @@ class ReferenceData:
         self.packages: Versions[PackageRecord] = Versions()
         self.rate_cards: Versions[RateCard] = Versions()
         self.rules = RuleBook()
+        self.code_lists: dict[str, PublishedCodes] = {}
+        self.monitoring: dict[str, MonitoringPeriod] = {}
         self.version = 0
         """Incremented on every change, so callers can cache derived values safely."""
         self._cards: dict[tuple[str, str, str, str, date], RateCard | None] = {}
@@ -179,11 +218,18 @@ class ReferenceData:
         self._cards_by_scope: dict[tuple[str, str, str], set[str]] = {}
 
     def add(self, record: ClientRecord | CarerRecord | ProviderRecord | PackageRecord
-            | RateCard | RuleChange) -> None:
+            | RateCard | RuleChange | PublishedCodes | MonitoringPeriod) -> None:
         """Record one reference fact (any arrival order gives the same resolutions)."""
         self.version += 1
         self._cards.clear()
-        if isinstance(record, ClientRecord):
+        if isinstance(record, PublishedCodes):
+            self.code_lists[record.valid.event_id] = record
+        elif isinstance(record, MonitoringPeriod):
+            held = self.monitoring.get(record.monitoring_id)
+            if held is None or (record.recorded_at, record.event_id) > (held.recorded_at,
+                                                                        held.event_id):
+                self.monitoring[record.monitoring_id] = record
+        elif isinstance(record, ClientRecord):
             self.clients.add(record.client_id, record)
         elif isinstance(record, CarerRecord):
             self.carers.add(record.carer_id, record)
@@ -199,6 +245,26 @@ class ReferenceData:
             self._cards_by_scope.setdefault(scope, set()).add(record.rate_card_id)
         else:
             self.rules.add(record)
+
+    def codes(self, day: date) -> CodeList | None:
+        """The council's code list in force on local ``day``: the latest effective one."""
+        best: PublishedCodes | None = None
+        for published in self.code_lists.values():
+            if published.valid.effective_from <= day and (
+                    best is None or published.valid.order_key() > best.valid.order_key()):
+                best = published
+        if best is None or not best.valid.covers(day):
+            return None
+        return best.codes
+
+    def monitored(self, client_id: str, service: str | None, at: datetime
+                  ) -> MonitoringPeriod | None:
+        """The monitor-only period covering an alert of that client and service due at ``at``."""
+        for monitoring_id in sorted(self.monitoring):
+            period = self.monitoring[monitoring_id]
+            if period.covers(client_id, service, at):
+                return period
+        return None
 
     def client(self, client_id: str, day: date) -> ClientRecord | None:
         """Return the client's record in force on ``day``."""

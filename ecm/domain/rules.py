@@ -29,6 +29,13 @@ class Policy:
     short_visit_ratio: Decimal = Decimal("0.80")
     gps_distance_limit_m: int = 250
     implausible_duration_minutes: int = 24 * 60
+    late_correction_days: int = 7
+    """A call-time correction made more local days than this after the visit is held."""
+    frustrated_pay_share: Decimal = Decimal(0)
+    """The share of what the planned call would pay that a frustrated visit pays."""
+    escalate_to_council_after_minutes: int = 15
+    escalate_to_manager_after_minutes: int = 30
+    """Both measured from the raise of an unacknowledged alert."""
 
 
 DEFAULT_POLICY = Policy()

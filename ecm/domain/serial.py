@@ -9,11 +9,18 @@ from datetime import datetime
 from typing import Any
 
 from ecm.domain.events import (
+    AlertAcknowledged,
+    AlertClosed,
+    AlertEscalated,
     CallTimeCorrected,
     CarerCall,
+    CorrectionDecided,
+    ExceptionDecided,
+    ExceptionExplained,
     VisitCancelled,
     VisitChanged,
     VisitEvent,
+    VisitFrustrated,
     VisitPlanned,
 )
 from ecm.domain.visit import AlertMemory, VisitState
@@ -24,6 +31,13 @@ _TYPES: dict[str, type[VisitEvent]] = {
     "visit_cancelled": VisitCancelled,
     "carer_call": CarerCall,
     "call_time_corrected": CallTimeCorrected,
+    "exception_explained": ExceptionExplained,
+    "exception_decided": ExceptionDecided,
+    "correction_decided": CorrectionDecided,
+    "visit_frustrated": VisitFrustrated,
+    "alert_acknowledged": AlertAcknowledged,
+    "alert_escalated": AlertEscalated,
+    "alert_closed": AlertClosed,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 _TIMES = frozenset({"occurred_at", "planned_start", "planned_end", "corrected_time"})

@@ -14,12 +14,15 @@ from datetime import datetime
 from ecm.domain.calls import CarerCalls
 from ecm.domain.events import (
     EXCUSED_CANCELLERS,
+    CallTimeCorrected,
     CancelledBy,
     CarerCall,
     VisitCancelled,
     VisitChanged,
     VisitEvent,
+    VisitFrustrated,
     VisitPlanned,
+    WorkflowAct,
 )
 
 
@@ -68,6 +71,16 @@ class VisitFacts:
     """Carers with a check-in time, sorted by carer id (set by ``fold_visit``)."""
     first_check_in: datetime | None = None
     """The earliest check-in time that counts, if anyone checked in (set by ``fold_visit``)."""
+    events: list[VisitEvent] = field(default_factory=list)
+    """Every event, sorted (to fold again without some: ``ecm.domain.acts``)."""
+    acts: list[WorkflowAct] = field(default_factory=list)
+    """What people did about the visit, sorted; they change none of the facts above."""
+    corrections: list[CallTimeCorrected] = field(default_factory=list)
+    """Call-time corrections, sorted, whether or not they count."""
+    held: tuple[str, ...] = ()
+    """Late corrections left out until the council approves them (event ids)."""
+    frustration: VisitFrustrated | None = None
+    """The report that the carer could not deliver care, if one counts."""
 
     def excuse_at(self) -> datetime | None:
         """When a cancellation excused the visit from alerts, if one did.
@@ -125,6 +138,11 @@ class VisitState:
         self._facts = None
         return True
 
+    def forget(self, event_id: str) -> None:
+        """Remove an event (an act the workflow refused: it is dead-lettered, not kept)."""
+        if self.events.pop(event_id, None) is not None:
+            self._facts = None
+
     def facts(self) -> VisitFacts:
         """Fold the events in ``(occurred_at, event_id)`` order (kept until the next apply)."""
         if self._facts is None:
@@ -136,10 +154,21 @@ def _sort_key(event: VisitEvent) -> tuple[datetime, str]:
     return (event.occurred_at, event.event_id)
 
 
-def fold_visit(visit_id: str, events: Iterable[VisitEvent]) -> VisitFacts:
-    """Fold a visit's events, in any order given, into its facts."""
-    facts = VisitFacts(visit_id)
+def fold_visit(
+    visit_id: str,
+    events: Iterable[VisitEvent],
+    skip: frozenset[str] = frozenset(),
+    held: tuple[str, ...] = (),
+    frustration: VisitFrustrated | None = None,
+) -> VisitFacts:
+    """Fold a visit's events, in any order given, into its facts.
+
+    Corrections in ``skip`` (held or refused by the council) are left out, and
+    ``frustration`` is the report that counts, as ``ecm.domain.acts`` decides them.
+    """
+    facts = VisitFacts(visit_id, held=held, frustration=frustration)
     ordered = sorted(events, key=_sort_key)
+    facts.events = ordered
     seen: dict[tuple[str, bool, datetime], str] = {}
     for event in ordered:
         if isinstance(event, CarerCall):
@@ -153,9 +182,17 @@ def fold_visit(visit_id: str, events: Iterable[VisitEvent]) -> VisitFacts:
             facts.cancellation = event if facts.plan is not None else None
             if facts.plan is None:
                 facts.orphans.append(event)
+        elif isinstance(event, CallTimeCorrected):
+            facts.corrections.append(event)
+            if event.event_id not in skip:
+                _carer(facts, event.carer_id).apply_correction(event)
         else:
-            _carer(facts, event.carer_id).apply_correction(event)
-    if ordered:
+            facts.acts.append(event)
+    if facts.acts:  # what people did about the visit is not a fact of it
+        acts = {act.event_id for act in facts.acts}
+        facts_only = [e for e in ordered if e.event_id not in acts]
+        facts.last_event_at = facts_only[-1].occurred_at if facts_only else None
+    elif ordered:
         facts.last_event_at = ordered[-1].occurred_at
     facts.checked_in = [c for _, c in sorted(facts.carers.items()) if c.check_in is not None]
     times = [c.check_in for c in facts.checked_in if c.check_in is not None]

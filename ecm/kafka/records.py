@@ -78,6 +78,11 @@ class DeadLetter:
         return cls(reason, errors)
 
     @classmethod
+    def from_refusal(cls, field: str, reason: str) -> DeadLetter:
+        """A valid act the workflow refuses (docs/rules.md, "Closing the loop"): kept, with why."""
+        return cls(DeadLetterReason.REFUSED, [{"field": field, "reason": reason}])
+
+    @classmethod
     def from_failure(cls, error: Exception) -> DeadLetter:
         """A valid event that processing failed on (a bug): kept, never dropped."""
         return cls(DeadLetterReason.PROCESSING_ERROR,
@@ -93,7 +98,7 @@ class DeadLetter:
 
 
 def decode_visit_event(value: bytes) -> c.VisitEvent:
-    """Decode a message of the visit-events topic; only schedule and call events belong there.
+    """Decode a message of the visit-events topic: schedule, call and workflow events only.
 
     Raises:
         ContractError: not a valid contract event, or not a visit event.

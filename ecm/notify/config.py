@@ -49,6 +49,7 @@ def config_from_settings(settings: Settings, dsn: str | None = None) -> Notifier
             duty_team_url=notify.duty_team_url,
             provider_urls=dict(notify.provider_urls),
             default_provider_url=notify.default_provider_url,
+            manager_url=notify.manager_url,
         ),
         secret=notify.signing_secret.get_secret_value().encode(),
         policy=RetryPolicy(

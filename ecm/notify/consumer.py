@@ -1,9 +1,11 @@
 """Read the alerts topic into the outbox: commit Kafka offsets only after the outbox does.
 
 The consumer (group ``ecm-notify``, auto-commit off) plans the deliveries of a fetched
-batch, inserts them in one PostgreSQL transaction, and commits the batch's offsets
-only after that transaction committed. A crash in between re-reads the batch, and the
-outbox's unique key makes the second insert a no-op: nothing is lost or doubled.
+batch, inserts them -- with what routing remembers of each alert (monitor-only, tier) --
+in one PostgreSQL transaction, and commits the batch's offsets only after that
+transaction committed. A crash in between re-reads the batch, and the outbox's unique key
+makes the second insert a no-op (the remembered state only grows): nothing is lost or
+doubled.
 """
 
 from __future__ import annotations
@@ -18,21 +20,19 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from psycopg import AsyncConnection
 
 from ecm import metrics
-from ecm.contracts import AlertRaised, AlertResolved, ContractError, parse_event
+from ecm.contracts import AlertHandled, AlertRaised, AlertResolved, ContractError, parse_event
 from ecm.kafka.connection import aiokafka_options
 from ecm.notify.config import NotifierConfig
-from ecm.notify.outbox import enqueue
-from ecm.notify.routing import PlannedDelivery, SkipReason, plan
+from ecm.notify.outbox import enqueue, load_states, save_states
+from ecm.notify.routing import AlertEvent, AlertState, PlannedDelivery, SkipReason, next_state, plan
 from ecm.topics import ALERTS
 
 log = logging.getLogger("ecm.notify")
 
 
-def plan_values(
-    values: Iterable[bytes | None], config: NotifierConfig, now: datetime
-) -> list[PlannedDelivery]:
-    """Plan the deliveries of raw alerts-topic values; unreadable ones are skipped."""
-    planned: list[PlannedDelivery] = []
+def read_alerts(values: Iterable[bytes | None]) -> list[AlertEvent]:
+    """Decode raw alerts-topic values; unreadable ones are logged, counted and skipped."""
+    alerts: list[AlertEvent] = []
     for value in values:
         try:
             event = parse_event(value or b"")
@@ -40,17 +40,41 @@ def plan_values(
             log.warning("alerts topic: unreadable record skipped: %s", exc)
             metrics.notify_skipped("unreadable")
             continue
-        if not isinstance(event, AlertRaised | AlertResolved):
+        if not isinstance(event, AlertRaised | AlertResolved | AlertHandled):
             metrics.notify_skipped("unreadable")
             continue
-        result = plan(event, config.endpoints, now, config.max_alert_age)
+        alerts.append(event)
+    return alerts
+
+
+def plan_alerts(
+    alerts: Iterable[AlertEvent],
+    config: NotifierConfig,
+    now: datetime,
+    known: dict[str, AlertState] | None = None,
+) -> tuple[list[PlannedDelivery], dict[str, AlertState]]:
+    """Plan the deliveries of alert events, in order, from what is remembered of each.
+
+    Returns:
+        The deliveries, and the new state of every alert whose state changed.
+
+    """
+    states = dict(known or {})
+    changed: dict[str, AlertState] = {}
+    planned: list[PlannedDelivery] = []
+    for alert in alerts:
+        before = states.get(alert.alert_id, AlertState())
+        state = next_state(before, alert)
+        if state != before:
+            states[alert.alert_id] = changed[alert.alert_id] = state
+        result = plan(alert, config.endpoints, now, config.max_alert_age, state)
         if isinstance(result, SkipReason):
             if result is SkipReason.NO_ENDPOINT:
-                log.warning("no webhook configured for %s (%s)", event.alert_id, event.provider_id)
+                log.warning("no webhook configured for %s (%s)", alert.alert_id, alert.provider_id)
             metrics.notify_skipped(result.value)
             continue
         planned.extend(result)
-    return planned
+    return planned, changed
 
 
 async def consume_alerts(
@@ -88,20 +112,21 @@ async def _pump(
         batches = await consumer.getmany(timeout_ms=1000, max_records=500)
         if not batches:
             continue
-        values = [r.value for records in batches.values() for r in records]
+        alerts = read_alerts(r.value for records in batches.values() for r in records)
         try:
-            planned = plan_values(values, config, clock())
             async with conn.transaction():
+                known = await load_states(conn, {a.alert_id for a in alerts})
+                planned, changed = plan_alerts(alerts, config, clock(), known)
+                await save_states(conn, changed)
                 new = await enqueue(conn, planned)
         except BaseException:
             # Not in the outbox: rewind so this batch is read again, never skipped.
             for tp, records in batches.items():
                 consumer.seek(tp, records[0].offset)
             raise
-        for event in ("raised", "resolved"):
+        for event in {p.event.value for p in planned}:
             count = sum(1 for p in planned if p.event.value == event)
-            if count:
-                metrics.outbox_enqueued(event, min(count, new))
+            metrics.outbox_enqueued(event, min(count, new))
         offsets = {
             TopicPartition(tp.topic, tp.partition): records[-1].offset + 1
             for tp, records in batches.items()

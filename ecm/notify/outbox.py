@@ -1,22 +1,33 @@
-"""The ``webhook_deliveries`` outbox in PostgreSQL (migration 0006_notifications).
+"""The ``webhook_deliveries`` outbox in PostgreSQL (migrations 0006 and 0013).
 
 ``enqueue`` is idempotent (``ON CONFLICT DO NOTHING`` on alert, event and endpoint).
 ``claim`` must run inside a transaction: it locks due rows with ``FOR UPDATE SKIP
 LOCKED`` so concurrent notifiers split the work, and the caller records each result
 with ``record_delivered`` / ``record_failure`` before that transaction commits.
-A resolution is not claimed while the alert's own notification to the same endpoint
-is still pending, so receivers see ``raised`` before ``resolved``.
+A notification is not claimed while an earlier one about the same alert to the same
+endpoint is still pending, so receivers see ``raised`` before ``escalated``,
+``acknowledged``, ``closed`` or ``resolved``. ``notify_alerts`` keeps what routing
+remembers of each alert (``load_states`` / ``save_states``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from psycopg import AsyncConnection
 
+from ecm.contracts import AlertTier
 from ecm.notify.backoff import NextStep, RetryPolicy, Status
-from ecm.notify.routing import PlannedDelivery
+from ecm.notify.routing import AlertState, PlannedDelivery
+
+_STATES = "SELECT alert_id, monitor_only, tier FROM notify_alerts WHERE alert_id = ANY(%s)"
+
+_SAVE_STATE = """
+INSERT INTO notify_alerts (alert_id, monitor_only, tier) VALUES (%s, %s, %s)
+ON CONFLICT (alert_id) DO UPDATE
+SET monitor_only = EXCLUDED.monitor_only, tier = EXCLUDED.tier, updated_at = now()
+"""
 
 _INSERT = """
 INSERT INTO webhook_deliveries
@@ -31,10 +42,10 @@ FROM webhook_deliveries d
 WHERE d.next_attempt_at <= now()
   AND (d.status = 'pending'
        OR (d.status = 'failed' AND d.created_at > now() - make_interval(secs => %s)))
-  AND NOT (d.event = 'resolved' AND EXISTS (
+  AND NOT EXISTS (
         SELECT 1 FROM webhook_deliveries r
         WHERE r.alert_id = d.alert_id AND r.endpoint = d.endpoint
-          AND r.event = 'raised' AND r.status = 'pending'))
+          AND r.id < d.id AND r.status = 'pending')
 ORDER BY d.next_attempt_at, d.id
 LIMIT %s
 FOR UPDATE OF d SKIP LOCKED
@@ -114,3 +125,20 @@ async def record_failure(
         (step.status.value, step.delay_seconds, status_code, error[:1000],
          step.status.value, row_id),
     )
+
+
+async def load_states(conn: AsyncConnection, alert_ids: Collection[str]) -> dict[str, AlertState]:
+    """Return what is remembered of the alerts that have a row (the others: nothing yet)."""
+    if not alert_ids:
+        return {}
+    async with conn.cursor() as cur:
+        await cur.execute(_STATES, (list(alert_ids),))
+        rows = await cur.fetchall()
+    return {r[0]: AlertState(monitor_only=r[1], tier=AlertTier(r[2])) for r in rows}
+
+
+async def save_states(conn: AsyncConnection, states: Mapping[str, AlertState]) -> None:
+    """Upsert the states of alerts (the caller commits them with the outbox rows)."""
+    async with conn.cursor() as cur:
+        for alert_id, state in states.items():
+            await cur.execute(_SAVE_STATE, (alert_id, state.monitor_only, state.tier.value))

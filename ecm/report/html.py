@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from ecm.report.pack import MonitoringPack, Rows, cell
-from ecm.report.svg import bar_chart, line_chart
+from ecm.report.svg import dot_chart, line_chart
 
 _CSS = """
 body{font-family:sans-serif;margin:2em;color:#222}
@@ -38,21 +38,26 @@ def _table(rows: Rows) -> str:
 
 
 def _charts(pack: MonitoringPack) -> str:
+    """Small multiples of the trend (one fitted axis per measure) and a dot plot by provider."""
     weeks = [str(r["iso_week"]) for r in pack.trend]
-    rates = {
-        name: [_number(r[name]) for r in pack.trend]
-        for name in ("delivery_ratio", "on_time_rate", "missed_rate", "ecm_compliance")
-    }
-    charts = [line_chart("12-week trend", weeks, rates)] if weeks else []
+    charts = [
+        line_chart(f"{label}, by week", weeks, {label: [_number(r[name]) for r in pack.trend]},
+                   percent=True)
+        for name, label in TREND_MEASURES
+    ] if weeks else []
     if pack.league:
-        charts.append(
-            bar_chart(
-                "Delivery ratio by provider",
-                [str(r["provider_id"]) for r in pack.league],
-                [_number(r["delivery_ratio"]) for r in pack.league],
-            )
-        )
+        charts.append(dot_chart(
+            "Delivery ratio by provider", [str(r["provider_id"]) for r in pack.league],
+            [_number(r["delivery_ratio"]) for r in pack.league], percent=True))
     return f'<div class="charts">{"".join(charts)}</div>'
+
+
+TREND_MEASURES = (
+    ("delivery_ratio", "Delivered / commissioned"),
+    ("on_time_rate", "On time"),
+    ("missed_rate", "Missed"),
+    ("ecm_compliance", "Logged electronically"),
+)
 
 
 def render_html(pack: MonitoringPack) -> str:

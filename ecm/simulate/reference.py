@@ -1,10 +1,11 @@
-"""Reference data events of a run: lots, providers, clients, carers, packages, rates, rules."""
+"""Reference data events of a run: lots, providers, clients, carers, packages, rates, codes."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 from ecm.contracts import (
     CarePackageAgreed,
@@ -16,13 +17,39 @@ from ecm.contracts import (
     LotDefined,
     ProviderRegistered,
     RateCardPublished,
+    ReasonCodesPublished,
     ReferenceEvent,
     Service,
+    parse_event,
 )
 from ecm.simulate.episodes import is_short_term
 from ecm.simulate.population import Package, Population
 from ecm.simulate.ratecards import rate_cards
 from ecm.simulate.rota import Rota
+
+
+def _default_codes_file() -> Path:
+    # The repository's docs/ (a source checkout), else ./docs (the container's /app/docs).
+    beside = Path(__file__).resolve().parents[2] / "docs" / "reason-codes.json"
+    return beside if beside.exists() else Path.cwd() / "docs" / "reason-codes.json"
+
+
+DEFAULT_REASON_CODES = _default_codes_file()
+"""The product's default list of reason, resolution, alert outcome and frustration codes."""
+
+
+def default_reason_codes(path: Path = DEFAULT_REASON_CODES) -> ReasonCodesPublished:
+    """The default code list (docs/reason-codes.json), exactly as a council would load it.
+
+    Raises:
+        ContractError: the file is not a valid ``reason_codes_published`` event.
+        TypeError: the file holds another kind of event.
+
+    """
+    event = parse_event(path.read_bytes())
+    if not isinstance(event, ReasonCodesPublished):
+        raise TypeError(f"{path}: a {event.event_type}, not a reason_codes_published")
+    return event
 
 
 def _msoas(number: int) -> tuple[str, ...]:
@@ -132,7 +159,9 @@ def reference_events(
 ) -> Iterator[ReferenceEvent]:
     """All reference data, published at ``at`` and effective from ``start``.
 
-    D2A episodes are not here: each is agreed the day before it starts.
+    D2A episodes are not here: each is agreed the day before it starts. The default code
+    list goes as the file has it (its own id and dates), so loading the same file again
+    with ``ecm codes load`` changes nothing.
     """
     yield from lots_and_providers(population, at, start)
     yield from clients(population, at)
@@ -141,3 +170,4 @@ def reference_events(
         if not is_short_term(package):
             yield package_agreed(package, at)
     yield from rates_and_rules(population, rng, at, start)
+    yield default_reason_codes()

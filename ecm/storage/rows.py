@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from ecm.contracts import (
+    AlertHandled,
+    AlertMonitoringSet,
     AlertRaised,
     AlertResolved,
     CarePackageAgreed,
@@ -20,11 +24,16 @@ from ecm.contracts import (
     ClientRegistered,
     ContractEvent,
     ContractRulesSet,
+    ContractRulesSetV2,
+    ExceptionStatusChanged,
     LotDefined,
     ProviderRegistered,
     RateCardPublished,
+    ReasonCodesPublished,
     VisitExceptionRaised,
     VisitOutcomeRecorded,
+    VisitOutcomeRecordedV2,
+    WorkflowAct,
 )
 from ecm.domain.kpis import visit_measures
 from ecm.visits.translate import outcome_from_record, without_location
@@ -38,7 +47,8 @@ OUTCOME_COLUMNS = (
     "lateness_minutes", "carer_ids", "delivered_seconds", "payable_gbp", "short",
     "single_handed", "manual_entry", "electronic", "max_distance_m", "kpi_cancelled",
     "kpi_missed", "kpi_completed", "kpi_checked_in", "kpi_no_checkout", "kpi_planned_seconds",
-    "kpi_lateness_seconds", "event_id", "recorded_at", "payload",
+    "kpi_lateness_seconds", "verification", "verified_gbp", "disputed_gbp", "event_id",
+    "recorded_at", "payload",
 )  # fmt: skip
 """Columns of ``visit_outcomes``, in the order of ``outcome_row``."""
 
@@ -47,11 +57,11 @@ RAW_EVENT_COLUMNS = (
 )  # fmt: skip
 ALERT_RAISED_COLUMNS = (
     "alert_id", "kind", "visit_id", "provider_id", "client_id", "lot_id", "due_at",
-    "raised_at", "raised_event_id",
+    "raised_at", "raised_event_id", "raised_learned_at",
 )  # fmt: skip
 ALERT_RESOLVED_COLUMNS = (
     "alert_id", "kind", "visit_id", "provider_id", "resolved_at", "resolution",
-    "resolved_event_id",
+    "resolved_event_id", "resolved_learned_at",
 )  # fmt: skip
 EXCEPTION_COLUMNS = (
     "exception_id", "kind", "visit_id", "provider_id", "client_id", "carer_id", "detail",
@@ -82,9 +92,20 @@ def outcome_row(o: VisitOutcomeRecorded) -> Row:
         o.first_check_in, _value(o.punctuality), o.lateness_minutes, list(o.carer_ids),
         o.delivered_seconds, o.payable_gbp, o.short, o.single_handed, o.manual_entry,
         o.electronic, o.max_distance_m, m.cancelled, m.missed, m.completed, m.checked_in,
-        m.no_checkout, m.planned_seconds, m.lateness_seconds, o.event_id, o.occurred_at,
-        payload(o),
+        m.no_checkout, m.planned_seconds, m.lateness_seconds, *verification(o), o.event_id,
+        o.occurred_at, payload(o),
     )  # fmt: skip
+
+
+def verification(o: VisitOutcomeRecorded) -> tuple[str, Decimal, Decimal]:
+    """Return (verification, verified_gbp, disputed_gbp) of an outcome.
+
+    A version 1 outcome means the visit is verified and all its payable money with it
+    (docs/rules.md, "Closing the loop").
+    """
+    if isinstance(o, VisitOutcomeRecordedV2):
+        return o.verification.value, o.verified_gbp, o.disputed_gbp
+    return "verified", o.payable_gbp, Decimal(0)
 
 
 def raw_event_row(event: ContractEvent) -> Row:
@@ -99,19 +120,19 @@ def raw_event_row(event: ContractEvent) -> Row:
     )
 
 
-def alert_raised_row(a: AlertRaised) -> Row:
-    """Return the ``alerts`` columns an ``AlertRaised`` sets."""
+def alert_raised_row(a: AlertRaised, learned_at: datetime | None = None) -> Row:
+    """Return the ``alerts`` columns an ``AlertRaised`` sets (``learned_at``: see history)."""
     return (
         a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.client_id, a.lot_id, a.due_at,
-        a.occurred_at, a.event_id,
+        a.occurred_at, a.event_id, learned_at,
     )  # fmt: skip
 
 
-def alert_resolved_row(a: AlertResolved) -> Row:
-    """Return the ``alerts`` columns an ``AlertResolved`` sets."""
+def alert_resolved_row(a: AlertResolved, learned_at: datetime | None = None) -> Row:
+    """Return the ``alerts`` columns an ``AlertResolved`` sets (``learned_at``: see history)."""
     return (
         a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.occurred_at, a.resolution,
-        a.event_id,
+        a.event_id, learned_at,
     )  # fmt: skip
 
 
@@ -150,6 +171,11 @@ class ReferenceTable:
                 "event_id", "recorded_at", "payload")  # fmt: skip
 
 
+_RULES = ReferenceTable(
+    "contract_rules", "rules_id", ("lot_id", "service", "rules"),
+    lambda e: (e.lot_id, _value(e.service), Jsonb(e.rules.model_dump(mode="json"))),
+)
+
 REFERENCE_TABLES: dict[type[ContractEvent], ReferenceTable] = {
     LotDefined: ReferenceTable(
         "lots", "lot_id", ("name", "msoa_codes"), lambda e: (e.name, list(e.msoa_codes))
@@ -175,9 +201,96 @@ REFERENCE_TABLES: dict[type[ContractEvent], ReferenceTable] = {
         ("provider_id", "lot_id", "service", "tier", "hourly_rate"),
         lambda e: (e.provider_id, e.lot_id, e.service.value, e.tier.value, e.hourly_rate),
     ),
-    ContractRulesSet: ReferenceTable(
-        "contract_rules", "rules_id", ("lot_id", "service", "rules"),
-        lambda e: (e.lot_id, _value(e.service), Jsonb(e.rules.model_dump(mode="json"))),
+    ContractRulesSet: _RULES,
+    ContractRulesSetV2: _RULES,
+    ReasonCodesPublished: ReferenceTable(
+        "reason_code_lists", "code_list_id", ("codes",),
+        lambda e: (Jsonb([c.model_dump(mode="json") for c in e.codes]),),
     ),
 }  # fmt: skip
 """Reference event type → its table. ``contract_rules`` has no ``effective_to`` column."""
+
+
+WORKFLOW_ACT_COLUMNS = (
+    "event_id", "event_type", "visit_id", "provider_id", "exception_id", "alert_id",
+    "correction_event_id", "code", "decision", "by_user", "by_role", "note", "occurred_at",
+    "payload",
+)  # fmt: skip
+EXCEPTION_STATUS_COLUMNS = (
+    "exception_id", "kind", "visit_id", "provider_id", "detected_at", "event_id", "status",
+    "status_code", "status_by", "status_at", "status_note", "status_event_id",
+    "status_learned_at",
+)  # fmt: skip
+ALERT_HISTORY_COLUMNS = (
+    "event_id", "alert_id", "action", "tier", "by_user", "by_role", "code", "note",
+    "caused_by", "occurred_at", "learned_at",
+)  # fmt: skip
+ALERT_HANDLED_COLUMNS = (
+    "alert_id", "kind", "visit_id", "provider_id", "client_id", "action", "tier", "by_user",
+    "code", "note", "caused_by", "occurred_at", "event_id",
+)  # fmt: skip
+MONITORING_COLUMNS = (
+    "monitoring_id", "client_id", "service", "starts", "until", "set_by", "reason",
+    "event_id", "recorded_at", "payload",
+)  # fmt: skip
+
+
+def workflow_act_row(act: WorkflowAct) -> Row:
+    """Return the ``workflow_acts`` row of an act people sent (stored as sent)."""
+    code = (getattr(act, "reason_code", None) or getattr(act, "resolution_code", None)
+            or getattr(act, "outcome_code", None))
+    return (
+        act.event_id, act.event_type, act.visit_id, act.provider_id,
+        getattr(act, "exception_id", None), getattr(act, "alert_id", None),
+        getattr(act, "correction_event_id", None), code, _value(getattr(act, "decision", None)),
+        act.by, act.by_role.value, act.note, act.occurred_at, payload(act),
+    )  # fmt: skip
+
+
+def exception_status_row(e: ExceptionStatusChanged) -> Row:
+    """Return the ``visit_exceptions`` columns an ``ExceptionStatusChanged`` sets.
+
+    ``detected_at`` and ``event_id`` only fill a row whose raise is not stored yet; the
+    raise, when it comes, sets them.
+    """
+    return (
+        e.exception_id, e.kind.value, e.visit_id, e.provider_id, e.occurred_at, e.event_id,
+        e.status.value, e.code, e.by, e.occurred_at, e.note, e.event_id, e.learned_at,
+    )  # fmt: skip
+
+
+def alert_handled_row(a: AlertHandled) -> Row:
+    """Return the ``alerts`` columns an ``AlertHandled`` may set (by its action)."""
+    return (
+        a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.client_id, a.action.value,
+        a.tier.value, a.by, a.code, a.note, a.caused_by, a.occurred_at, a.event_id,
+    )  # fmt: skip
+
+
+def alert_history_row(
+    event: AlertRaised | AlertResolved | AlertHandled, learned_at: datetime | None
+) -> Row:
+    """Return the ``alert_history`` row of a raise, an ``AlertHandled`` or a resolution.
+
+    ``learned_at`` is when ecm learned the fact: an ``AlertHandled`` says so itself; for a
+    raise or a resolution it is the Kafka timestamp of the record ecm published.
+    """
+    if isinstance(event, AlertHandled):
+        return (
+            event.event_id, event.alert_id, event.action.value, event.tier.value, event.by,
+            event.by_role.value, event.code, event.note, event.caused_by, event.occurred_at,
+            event.learned_at,
+        )  # fmt: skip
+    if isinstance(event, AlertRaised):
+        return (event.event_id, event.alert_id, "raised", "provider_on_call", "ecm", "system",
+                None, None, None, event.occurred_at, learned_at)  # fmt: skip
+    return (event.event_id, event.alert_id, "resolved", None, "ecm", "system",
+            event.resolution, None, None, event.occurred_at, learned_at)  # fmt: skip
+
+
+def monitoring_row(m: AlertMonitoringSet) -> Row:
+    """Return the ``alert_monitoring`` row of a monitor-only period."""
+    return (
+        m.monitoring_id, m.client_id, _value(m.service), m.starts, m.until, m.set_by,
+        m.reason, m.event_id, m.occurred_at, payload(m),
+    )  # fmt: skip

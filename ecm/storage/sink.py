@@ -20,37 +20,55 @@ What ``write`` guarantees:
   can move a resolution earlier), and a resolution may arrive before its raise;
 * an exception is raised once per ``exception_id`` and may later be resolved (and raised
   again): the last record sent for it wins;
-* an exception is recorded once per ``exception_id``.
+* an exception is recorded once per ``exception_id``;
+* closing the loop (docs/rules.md): every workflow act is kept once per ``event_id`` in
+  ``workflow_acts``; an ``ExceptionStatusChanged`` moves its exception (a move judged
+  before the stored one changes nothing); an ``AlertHandled`` updates its alert; every
+  raise, ``AlertHandled`` and resolution is a row of ``alert_history`` with when it
+  happened and when ecm learned it (for a raise or a resolution, the Kafka timestamp of
+  the record ecm published, given to ``write`` as ``learned_at``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from ecm.contracts import (
+    AlertHandled,
+    AlertMonitoringSet,
     AlertRaised,
     AlertResolved,
     ContractEvent,
+    ExceptionStatusChanged,
     VisitExceptionRaised,
     VisitExceptionResolved,
     VisitOutcomeRecorded,
+    WorkflowAct,
 )
+from ecm.contracts.workflow import WORKFLOW_ACTS
 from ecm.storage import sink_sql as q
 from ecm.storage.rows import (
+    ALERT_HANDLED_COLUMNS,
+    EXCEPTION_STATUS_COLUMNS,
     REFERENCE_TABLES,
     Row,
+    alert_handled_row,
+    alert_history_row,
     alert_raised_row,
     alert_resolved_row,
     exception_row,
+    exception_status_row,
+    monitoring_row,
     outcome_row,
     raw_event_row,
+    workflow_act_row,
 )
 
 
@@ -69,13 +87,30 @@ class Batch:
     resolved: dict[str, AlertResolved] = field(default_factory=dict)
     exceptions: dict[str, VisitExceptionRaised] = field(default_factory=dict)
     exceptions_resolved: dict[str, VisitExceptionResolved] = field(default_factory=dict)
+    acts: list[WorkflowAct] = field(default_factory=list)
+    status_changes: list[ExceptionStatusChanged] = field(default_factory=list)
+    handled: list[AlertHandled] = field(default_factory=list)
+    history: list[Row] = field(default_factory=list)
 
     @classmethod
-    def of(cls, events: Iterable[ContractEvent]) -> Batch:
-        """Sort ``events`` (see the class docstring for which of several is kept)."""
-        batch = cls()
+    def of(
+        cls, events: Iterable[ContractEvent], learned_at: Mapping[str, datetime] | None = None
+    ) -> Batch:
+        """Sort ``events`` (see the class docstring for which of several is kept).
+
+        ``learned_at`` maps an event id to when ecm published it (its Kafka timestamp).
+        """
+        batch, learned = cls(), learned_at or {}
         for event in events:
-            if isinstance(event, VisitOutcomeRecorded):
+            if isinstance(event, AlertRaised | AlertResolved | AlertHandled):
+                batch.history.append(alert_history_row(event, learned.get(event.event_id)))
+            if isinstance(event, WORKFLOW_ACTS):
+                batch.acts.append(event)
+            if isinstance(event, ExceptionStatusChanged):
+                batch.status_changes.append(event)
+            elif isinstance(event, AlertHandled):
+                batch.handled.append(event)
+            elif isinstance(event, VisitOutcomeRecorded):
                 kept = batch.outcomes.get(event.visit_id)
                 if kept is None or kept.occurred_at <= event.occurred_at:
                     batch.outcomes[event.visit_id] = event
@@ -110,6 +145,8 @@ class WriteResult:
     alerts: int
     visit_exceptions: int
     reference: int
+    workflow_acts: int = 0
+    alert_history: int = 0
 
 
 class OutcomeSink:
@@ -124,26 +161,42 @@ class OutcomeSink:
         self._db = db
         self._months: set[date] = set()
 
-    def write(self, events: Iterable[ContractEvent]) -> WriteResult:
-        """Store ``events`` in one transaction and return the rows changed per table."""
-        batch = Batch.of(events)
+    def write(
+        self, events: Iterable[ContractEvent], learned_at: Mapping[str, datetime] | None = None
+    ) -> WriteResult:
+        """Store ``events`` in one transaction and return the rows changed per table.
+
+        ``learned_at`` maps event ids to the Kafka timestamps of their records (when ecm
+        published them); raises and resolutions absent from it have no learned time.
+        """
+        batch = Batch.of(events, learned_at)
+        learned = learned_at or {}
         with self._connection() as conn:
             self._ensure_partitions(conn, batch.months())
             with conn.transaction():
                 conn.execute(q.STAGE_TABLES)
-                return self._write_batch(conn, batch)
+                return self._write_batch(conn, batch, learned)
 
-    def _write_batch(self, conn: psycopg.Connection[Any], batch: Batch) -> WriteResult:
+    def _write_batch(
+        self, conn: psycopg.Connection[Any], batch: Batch, learned: Mapping[str, datetime]
+    ) -> WriteResult:
         outcomes = [outcome_row(o) for o in batch.outcomes.values()]
+        raised = [alert_raised_row(a, learned.get(a.event_id)) for a in batch.raised.values()]
+        resolved = [alert_resolved_row(a, learned.get(a.event_id))
+                    for a in batch.resolved.values()]
+        acts = _copy_apply(conn, q.COPY_ACTS, q.INSERT_ACTS, map(workflow_act_row, batch.acts))
         return WriteResult(
             raw_events=self.write_raw_rows(conn, [raw_event_row(e) for e in batch.raw]),
             visit_outcomes=self.write_outcome_rows(conn, outcomes),
-            alerts=_copy_apply(conn, q.COPY_RAISED, q.UPSERT_ALERT_RAISED,
-                               map(alert_raised_row, batch.raised.values()))
-            + _copy_apply(conn, q.COPY_RESOLVED, q.UPSERT_ALERT_RESOLVED,
-                          map(alert_resolved_row, batch.resolved.values())),
+            alerts=_copy_apply(conn, q.COPY_RAISED, q.UPSERT_ALERT_RAISED, raised)
+            + _copy_apply(conn, q.COPY_RESOLVED, q.UPSERT_ALERT_RESOLVED, resolved)
+            + _execute_each(conn, q.UPSERT_ALERT_HANDLED,
+                            [_named(ALERT_HANDLED_COLUMNS, alert_handled_row(a))
+                             for a in batch.handled]),
             visit_exceptions=self._write_exceptions(conn, batch),
             reference=self._write_reference(conn, batch.raw),
+            workflow_acts=acts,
+            alert_history=_copy_apply(conn, q.COPY_HISTORY, q.INSERT_HISTORY, batch.history),
         )  # fmt: skip
 
     @contextmanager
@@ -213,12 +266,17 @@ class OutcomeSink:
             with conn.cursor() as cur:
                 cur.executemany(q.RESOLVE_EXCEPTION, resolved)
                 changed += max(cur.rowcount, 0)
-        return changed
+        moves = [_named(EXCEPTION_STATUS_COLUMNS, exception_status_row(e))
+                 for e in batch.status_changes]
+        return changed + _execute_each(conn, q.UPSERT_EXCEPTION_STATUS, moves)
 
     @staticmethod
     def _write_reference(conn: psycopg.Connection[Any], events: Sequence[ContractEvent]) -> int:
         changed = 0
         for event in events:
+            if isinstance(event, AlertMonitoringSet):
+                changed += conn.execute(q.UPSERT_MONITORING, monitoring_row(event)).rowcount
+                continue
             spec = REFERENCE_TABLES.get(type(event))
             if spec is not None:
                 changed += conn.execute(q.upsert_reference(spec), spec.row(event)).rowcount
@@ -242,3 +300,17 @@ def _copy_apply(
         _copy(cur, copy_sql, batch)
         cur.execute(apply_sql)
         return max(cur.rowcount, 0)
+
+
+def _named(columns: Sequence[str], row: Row) -> dict[str, Any]:
+    return dict(zip(columns, row, strict=True))
+
+
+def _execute_each(conn: psycopg.Connection[Any], statement: Any, params: Sequence[Any]) -> int:
+    """Run ``statement`` once per parameter set, in order; return the rows changed."""
+    changed = 0
+    with conn.cursor() as cur:
+        for one in params:
+            cur.execute(statement, one)
+            changed += max(cur.rowcount, 0)
+    return changed

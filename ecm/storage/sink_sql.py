@@ -5,11 +5,15 @@ from __future__ import annotations
 from psycopg import sql
 
 from ecm.storage.rows import (
+    ALERT_HISTORY_COLUMNS,
     ALERT_RAISED_COLUMNS,
     ALERT_RESOLVED_COLUMNS,
     EXCEPTION_COLUMNS,
+    EXCEPTION_STATUS_COLUMNS,
+    MONITORING_COLUMNS,
     OUTCOME_COLUMNS,
     RAW_EVENT_COLUMNS,
+    WORKFLOW_ACT_COLUMNS,
     ReferenceTable,
 )
 
@@ -43,10 +47,15 @@ CREATE TEMP TABLE IF NOT EXISTS ecm_stage_outcomes (LIKE visit_outcomes) ON COMM
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_prior (
     visit_id text, local_date date, provider_id text, client_id text, stale boolean,
     moved boolean) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raised (LIKE alerts) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS ecm_stage_resolved (LIKE alerts) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raised (LIKE alerts INCLUDING DEFAULTS)
+    ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_resolved (LIKE alerts INCLUDING DEFAULTS)
+    ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_exceptions (LIKE visit_exceptions INCLUDING DEFAULTS)
     ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_acts (LIKE workflow_acts INCLUDING DEFAULTS)
+    ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_history (LIKE alert_history) ON COMMIT DELETE ROWS;
 """
 
 COPY_RAW = sql.SQL("COPY ecm_stage_raw ({}) FROM STDIN").format(_names(RAW_EVENT_COLUMNS))
@@ -119,7 +128,8 @@ UPSERT_ALERT_RAISED = sql.SQL(
     "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_raised"
     " ON CONFLICT (alert_id) DO UPDATE SET"
     " client_id = EXCLUDED.client_id, lot_id = EXCLUDED.lot_id, due_at = EXCLUDED.due_at,"
-    " raised_at = EXCLUDED.raised_at, raised_event_id = EXCLUDED.raised_event_id"
+    " raised_at = EXCLUDED.raised_at, raised_event_id = EXCLUDED.raised_event_id,"
+    " raised_learned_at = EXCLUDED.raised_learned_at"
     " WHERE alerts.raised_at IS NULL OR EXCLUDED.raised_at < alerts.raised_at"
 ).format(cols=_names(ALERT_RAISED_COLUMNS))
 
@@ -127,7 +137,8 @@ UPSERT_ALERT_RESOLVED = sql.SQL(
     "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_resolved"
     " ON CONFLICT (alert_id) DO UPDATE SET"
     " resolved_at = EXCLUDED.resolved_at, resolution = EXCLUDED.resolution,"
-    " resolved_event_id = EXCLUDED.resolved_event_id"
+    " resolved_event_id = EXCLUDED.resolved_event_id,"
+    " resolved_learned_at = coalesce(EXCLUDED.resolved_learned_at, alerts.resolved_learned_at)"
     " WHERE alerts.resolved_at IS DISTINCT FROM EXCLUDED.resolved_at"
     " OR alerts.resolution IS DISTINCT FROM EXCLUDED.resolution"
 ).format(cols=_names(ALERT_RESOLVED_COLUMNS))
@@ -137,14 +148,19 @@ UPSERT_ALERT_RESOLVED = sql.SQL(
 UPSERT_EXCEPTIONS = sql.SQL(
     "INSERT INTO visit_exceptions ({cols}) SELECT {cols} FROM ecm_stage_exceptions"
     " ON CONFLICT (exception_id) DO UPDATE SET resolved_at = NULL,"
+    " status = CASE WHEN visit_exceptions.resolved_at IS NOT NULL"
+    "   AND visit_exceptions.status = 'settled' THEN 'open' ELSE visit_exceptions.status END,"
     " detail = EXCLUDED.detail, detected_at = EXCLUDED.detected_at,"
     " event_id = EXCLUDED.event_id"
     " WHERE visit_exceptions.resolved_at IS NOT NULL"
     " OR visit_exceptions.event_id IS DISTINCT FROM EXCLUDED.event_id"
 ).format(cols=_names(EXCEPTION_COLUMNS))
 
+# Facts settle an exception whatever its workflow state, except one already accepted
+# (docs/rules.md, "Closing the loop"); the engine's ExceptionStatusChanged says so too.
 RESOLVE_EXCEPTION = (
-    "UPDATE visit_exceptions SET resolved_at = %s, resolved_event_id = %s"
+    "UPDATE visit_exceptions SET resolved_at = %s, resolved_event_id = %s,"
+    " status = CASE WHEN status = 'accepted' THEN status ELSE 'settled' END"
     " WHERE exception_id = %s AND resolved_at IS NULL"
 )
 
@@ -164,3 +180,86 @@ def upsert_reference(spec: ReferenceTable) -> sql.Composed:
         key=sql.Identifier(spec.key),
         updates=_set_excluded(columns[2:]),
     )
+
+
+# --------------------------------------------------------------------------- closing the loop
+
+COPY_ACTS = sql.SQL("COPY ecm_stage_acts ({}) FROM STDIN").format(_names(WORKFLOW_ACT_COLUMNS))
+INSERT_ACTS = sql.SQL(
+    "INSERT INTO workflow_acts ({cols}) SELECT {cols} FROM ecm_stage_acts"
+    " ON CONFLICT (event_id) DO NOTHING"
+).format(cols=_names(WORKFLOW_ACT_COLUMNS))
+
+COPY_HISTORY = sql.SQL("COPY ecm_stage_history ({}) FROM STDIN").format(
+    _names(ALERT_HISTORY_COLUMNS))
+INSERT_HISTORY = sql.SQL(
+    "INSERT INTO alert_history ({cols}) SELECT DISTINCT ON (event_id) {cols}"
+    " FROM ecm_stage_history ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
+).format(cols=_names(ALERT_HISTORY_COLUMNS))
+
+# One move of an exception, in the order ecm sent them. A move judged before the stored
+# one (a redelivery of an older record) changes nothing; a row whose raise is not stored
+# yet is created, the raise filling it in later.
+UPSERT_EXCEPTION_STATUS = sql.SQL(
+    "INSERT INTO visit_exceptions ({cols}, reason_code, explained_at, decided_at)"
+    " VALUES ({values},"
+    " CASE WHEN %(status)s::text = 'explained' THEN %(status_code)s::text END,"
+    " CASE WHEN %(status)s::text = 'explained' THEN %(status_at)s::timestamptz END,"
+    " CASE WHEN %(status)s::text IN ('accepted', 'rejected')"
+    "   THEN %(status_at)s::timestamptz END)"
+    " ON CONFLICT (exception_id) DO UPDATE SET"
+    " status = EXCLUDED.status, status_code = EXCLUDED.status_code,"
+    " status_by = EXCLUDED.status_by, status_at = EXCLUDED.status_at,"
+    " status_note = EXCLUDED.status_note, status_event_id = EXCLUDED.status_event_id,"
+    " status_learned_at = EXCLUDED.status_learned_at,"
+    " reason_code = coalesce(EXCLUDED.reason_code, visit_exceptions.reason_code),"
+    " explained_at = coalesce(EXCLUDED.explained_at, visit_exceptions.explained_at),"
+    " decided_at = coalesce(EXCLUDED.decided_at, visit_exceptions.decided_at)"
+    " WHERE visit_exceptions.status_event_id IS DISTINCT FROM EXCLUDED.status_event_id"
+    " AND (visit_exceptions.status_learned_at IS NULL"
+    "      OR visit_exceptions.status_learned_at <= EXCLUDED.status_learned_at)"
+).format(
+    cols=_names(EXCEPTION_STATUS_COLUMNS),
+    values=sql.SQL(", ").join(sql.Placeholder(c) for c in EXCEPTION_STATUS_COLUMNS),
+)
+
+# What an AlertHandled changes on the alert, by its action; the tier is always who has
+# the alert after it. A monitor-only record comes before its raise: it creates the row.
+# action_taken: the acknowledgement's, from the act (kept in workflow_acts) when the
+# record's note does not say it. A record already in alert_history (a redelivery) changes
+# nothing.
+UPSERT_ALERT_HANDLED = sql.SQL(
+    "INSERT INTO alerts (alert_id, kind, visit_id, provider_id, client_id, tier, monitor_only)"
+    " VALUES (%(alert_id)s, %(kind)s, %(visit_id)s, %(provider_id)s, %(client_id)s, %(tier)s,"
+    " %(action)s::text = 'monitor_only')"
+    " ON CONFLICT (alert_id) DO UPDATE SET tier = EXCLUDED.tier,"
+    " monitor_only = alerts.monitor_only OR EXCLUDED.monitor_only,"
+    " acknowledged_at = CASE WHEN %(action)s::text = 'acknowledged'"
+    "   THEN %(occurred_at)s::timestamptz ELSE alerts.acknowledged_at END,"
+    " acknowledged_by = CASE WHEN %(action)s::text = 'acknowledged' THEN %(by_user)s::text"
+    "   ELSE alerts.acknowledged_by END,"
+    " action_taken = CASE WHEN %(action)s::text = 'acknowledged' THEN coalesce(%(note)s::text,"
+    "   (SELECT a.payload ->> 'action_taken' FROM workflow_acts a"
+    "    WHERE a.event_id = %(caused_by)s::text), alerts.action_taken)"
+    "   ELSE alerts.action_taken END,"
+    " escalated_at = CASE WHEN %(action)s::text = 'escalated'"
+    "   THEN %(occurred_at)s::timestamptz ELSE alerts.escalated_at END,"
+    " closed_at = CASE WHEN %(action)s::text = 'closed' THEN %(occurred_at)s::timestamptz"
+    "   ELSE alerts.closed_at END,"
+    " closed_by = CASE WHEN %(action)s::text = 'closed' THEN %(by_user)s::text"
+    "   ELSE alerts.closed_by END,"
+    " outcome_code = CASE WHEN %(action)s::text = 'closed' THEN %(code)s::text"
+    "   ELSE alerts.outcome_code END"
+    " WHERE NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.event_id = %(event_id)s::text)"
+)
+
+UPSERT_MONITORING = sql.SQL(
+    "INSERT INTO alert_monitoring ({cols}) VALUES ({values})"
+    " ON CONFLICT (monitoring_id) DO UPDATE SET {updates}"
+    " WHERE alert_monitoring.recorded_at <= EXCLUDED.recorded_at"
+    " AND alert_monitoring.event_id IS DISTINCT FROM EXCLUDED.event_id"
+).format(
+    cols=_names(MONITORING_COLUMNS),
+    values=_placeholders(MONITORING_COLUMNS),
+    updates=_set_excluded(MONITORING_COLUMNS[1:]),
+)

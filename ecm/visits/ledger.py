@@ -30,20 +30,26 @@ from typing import Protocol, TypeVar
 
 from ecm import contracts as c
 from ecm.domain.alerts import AlertChange
-from ecm.domain.events import VisitEvent
+from ecm.domain.events import WORKFLOW_ACTS, VisitEvent
 from ecm.domain.exceptions import VisitException
 from ecm.domain.judgement import Judgement, judge
 from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import VisitState
+from ecm.domain.workflow import INFORMATIONAL_KINDS, Refused
 from ecm.visits.deadlines import DeadlineIndex
-from ecm.visits.state import StoredVisit
+from ecm.visits.state import Published, StoredVisit
 from ecm.visits.translate import (
+    alert_handled_record,
     alert_record,
     alert_record_id,
     exception_record,
     exception_resolved_record,
+    exception_settled_record,
+    exception_status_record,
     outcome_id,
     outcome_record,
+    record_id,
+    settled_record_id,
 )
 
 V = TypeVar("V")
@@ -122,16 +128,20 @@ class Emission:
     ``again`` holds what was published before and is sent again when a worker takes a
     partition over (its first delivery may have died in a crash): publish it first.
     ``records`` is what is new; counters and pagers count only ``records`` and ``fired``.
+    ``refused`` holds an act the workflow refused, with why: it changed nothing and is
+    set aside (the worker's dead-letter topic, ``ecm replay``'s refused list).
     """
 
     records: list[c.ContractEvent] = field(default_factory=list)
     fired: list[AlertChange] = field(default_factory=list)
     again: list[c.ContractEvent] = field(default_factory=list)
+    refused: list[tuple[VisitEvent, Refused]] = field(default_factory=list)
 
     def __iadd__(self, other: Emission) -> Emission:
         self.records += other.records
         self.fired += other.fired
         self.again += other.again
+        self.refused += other.refused
         return self
 
 
@@ -173,21 +183,41 @@ class VisitLedger:
     def on_event(
         self, position: Position, event: VisitEvent, watermark: datetime | None
     ) -> Emission:
-        """Apply a schedule or call event to its visit and return what to publish.
+        """Apply a schedule, call or workflow event to its visit and return what to publish.
 
         ``watermark`` is the event time known to have been reached (the partition's
         last tick in replay mode, the wall clock in live mode); ``None`` before any:
-        then the visit is judged at its latest event and no alert fires.
+        then the visit is judged at its latest event and no alert fires. An act the
+        workflow refuses is not kept: it comes back in ``Emission.refused``.
         """
         emission = self._resume(position)
         visit = self._load(event.visit_id, position.partition)
         if not visit.state.apply(event):
             return emission  # already applied; a redelivery was republished by _resume
-        at = watermark if watermark is not None else visit.state.facts().last_event_at
-        assert at is not None  # the visit has just been given an event
-        emission += self._commit(visit, position, at, inclusive=False,
-                                 clock=watermark is not None, changed=True)
+        at = watermark or visit.state.facts().last_event_at or event.occurred_at
+        clock = watermark is not None
+        if isinstance(event, WORKFLOW_ACTS):
+            refusal = self._refusal(visit, event, at, clock)
+            if refusal is not None:
+                visit.state.forget(event.event_id)
+                if not visit.state.events:
+                    self._visits.pop(event.visit_id, None)
+                emission.refused.append((event, refusal))
+                return emission
+        emission += self._commit(visit, position, at, inclusive=False, clock=clock,
+                                 changed=True)
         return emission
+
+    def _refusal(
+        self, visit: StoredVisit, act: VisitEvent, at: datetime, clock: bool
+    ) -> Refused | None:
+        """Why the workflow refuses an act just applied, judged as at the act (or later).
+
+        An act happened at its ``occurred_at``: the watermark may lag behind it (replay
+        mode), but what the act is about (a missed visit's exception) is judged as of then.
+        """
+        judged = self._judgement(visit, max(at, act.occurred_at), False, clock)
+        return judged.refused.get(act.event_id)
 
     def on_watermark(
         self, position: Position, watermark: datetime, flush: bool = False
@@ -360,11 +390,19 @@ class VisitLedger:
         """
         published = visit.published
         records: list[c.ContractEvent] = []
+        workflow = judgement.workflow
+        monitored = {m.alert_id: m for m in workflow.alerts
+                     if m.action == "monitor_only"} if workflow is not None else {}
         for change in judgement.record:
-            record_id, alert_said = alert_record_id(change), _alert_said(change)
-            if everything or published.alerts.get(record_id) != alert_said:
+            alert_record_key, alert_said = alert_record_id(change), _alert_said(change)
+            if everything or published.alerts.get(alert_record_key) != alert_said:
+                monitor = monitored.get(change.alert_id) if change.raised else None
+                if monitor is not None:  # immediately before its raise: nobody is paged
+                    records.append(alert_handled_record(
+                        monitor, _learned(published, record_id(monitor.record_id), judgement.at,
+                                          monitor.at)))
                 records.append(alert_record(change))
-                published.alerts[record_id] = alert_said
+                published.alerts[alert_record_key] = alert_said
         outcome = judgement.outcome
         if outcome is not None:
             judged = outcome_id(outcome)
@@ -388,8 +426,47 @@ class VisitLedger:
             if everything or exception_id in newly:  # a resolution lost in a crash, too
                 records.append(exception_resolved_record(
                     exception_id, kind, visit.state.visit_id, provider, when))
+                if kind not in INFORMATIONAL_KINDS:
+                    learned = _learned(published, settled_record_id(exception_id),
+                                       judgement.at, when)
+                    records.append(exception_settled_record(
+                        exception_id, kind, visit.state.visit_id, provider, when, learned))
         published.exceptions = said
+        if workflow is not None:
+            records += _workflow_records(published, judgement, everything)
         return records
+
+
+def _workflow_records(
+    published: Published, judgement: Judgement, everything: bool
+) -> list[c.ContractEvent]:
+    """Exception statuses and alert handling not yet published (or ``everything``)."""
+    workflow = judgement.workflow
+    assert workflow is not None
+    records: list[c.ContractEvent] = []
+    for move in workflow.moves:
+        key = record_id(f"{move.act.event_id}:status")
+        if everything or key not in published.workflow:
+            learned = _learned(published, key, judgement.at, move.act.occurred_at)
+            records.append(exception_status_record(move, learned))
+    for handled in workflow.alerts:
+        key = record_id(handled.record_id)
+        if everything and handled.action == "monitor_only":
+            continue  # sent again before its raise
+        if everything or key not in published.workflow:
+            learned = _learned(published, key, judgement.at, handled.at)
+            records.append(alert_handled_record(handled, learned))
+    return records
+
+
+def _learned(published: Published, key: str, at: datetime, occurred: datetime) -> datetime:
+    """When ecm first learned what a workflow record says (kept, so a resend is the same).
+
+    The instant of judgement, or when it happened if later: a replay judges an act at
+    the watermark before it (ecm cannot have learned of it before it happened).
+    """
+    stamp = published.workflow.setdefault(key, max(at, occurred).isoformat())
+    return datetime.fromisoformat(stamp)
 
 
 def _alert_said(change: AlertChange) -> str:

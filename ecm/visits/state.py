@@ -11,6 +11,9 @@ Format 1 (no ``"fmt"`` key): ``p`` partition, ``v`` visit, ``x`` exceptions publ
 Format 2: the same keys, every one required, the alert memory inside ``v``, and ``a``
 and ``x`` holding what each alert and exception record said (``_alert_said`` and
 ``_exception_said`` in ``ecm.visits.ledger``; an exception's kind comes first).
+Format 3: format 2's keys and ``w``, the workflow records published (exception statuses,
+alert handling: record id -> the instant ecm learned it, so a record sent again says
+the same). Format 2 upcasts with none published.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from ecm.domain.serial import compact_json, event_json, visit_from_dict, visit_json
 from ecm.domain.visit import VisitState
 
-FORMAT = 2
+FORMAT = 3
 """The format ``StoredVisit.encode`` writes."""
 
 
@@ -35,6 +38,7 @@ class Published:
     exceptions: dict[str, str] = field(default_factory=dict)  # id -> "kind|at|detail"
     alerts: dict[str, str] = field(default_factory=dict)  # alert record id -> what it said
     settled: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # id -> kind, when
+    workflow: dict[str, str] = field(default_factory=dict)  # record id -> learned at (ISO)
 
 
 @dataclass(slots=True)
@@ -68,7 +72,7 @@ class StoredVisit:
         visit = visit_json(state, (cache[i] for i in sorted(state.events)))
         rest = compact_json({
             "fmt": FORMAT, "p": self.partition, "x": p.exceptions, "a": p.alerts,
-            "o": p.outcome,
+            "o": p.outcome, "w": p.workflow,
             "s": {i: [kind, at.isoformat()] for i, (kind, at) in p.settled.items()},
             "j": [self.judged.isoformat() if self.judged else "", self.inclusive],
             "n": [self.source, self.offset],
@@ -85,11 +89,12 @@ class StoredVisit:
         return decoder(data)
 
 
-def _decode_v2(data: dict[str, Any]) -> StoredVisit:
+def _decode_v3(data: dict[str, Any]) -> StoredVisit:
     judged, inclusive = data["j"]
     source, offset = data["n"]
     settled = {i: (str(kind), datetime.fromisoformat(at)) for i, (kind, at) in data["s"].items()}
-    published = Published(str(data["o"]), dict(data["x"]), dict(data["a"]), settled)
+    published = Published(str(data["o"]), dict(data["x"]), dict(data["a"]), settled,
+                          dict(data["w"]))
     return StoredVisit(int(data["p"]), visit_from_dict(data["v"]), published,
                        datetime.fromisoformat(judged) if judged else None, bool(inclusive),
                        str(source), int(offset))
@@ -108,7 +113,13 @@ def _upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
             "j": data.get("j", ["", False]), "n": data.get("n", ["", -1])}
 
 
+def _upcast_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 -> 3: no workflow record was published before format 3 existed."""
+    return {**data, "fmt": 3, "w": {}}
+
+
 _DECODERS = {
-    1: lambda data: _decode_v2(_upcast_v1(data)),
-    2: _decode_v2,
+    1: lambda data: _decode_v3(_upcast_v2(_upcast_v1(data))),
+    2: lambda data: _decode_v3(_upcast_v2(data)),
+    3: _decode_v3,
 }

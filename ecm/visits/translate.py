@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from ecm import contracts as c
 from ecm.domain import events as d
+from ecm.domain.acts import AlertMove, StatusMove
 from ecm.domain.alerts import AlertChange
 from ecm.domain.calendar import local_date
 from ecm.domain.calls import CorrectionAudit
@@ -19,18 +20,22 @@ from ecm.domain.punctuality import Punctuality, lateness_seconds
 from ecm.domain.reference import (
     CarerRecord,
     ClientRecord,
+    MonitoringPeriod,
     PackageRecord,
     ProviderRecord,
+    PublishedCodes,
     RateCard,
     ReferenceData,
     Validity,
 )
 from ecm.domain.rules import RuleChange
+from ecm.domain.workflow import Code, CodeList
 
 M = TypeVar("M", bound=c.ContractEvent)
 
 ReferenceRecord = (
     ClientRecord | CarerRecord | ProviderRecord | PackageRecord | RateCard | RuleChange
+    | PublishedCodes | MonitoringPeriod
 )
 
 
@@ -74,11 +79,36 @@ def visit_event(event: c.VisitEvent, reference: ReferenceData | None = None) -> 
     if isinstance(event, c.VisitCancelled):
         return d.VisitCancelled(event.event_id, _utc(event.occurred_at), event.visit_id,
                                 event.provider_id, event.cancelled_by.value)
-    return d.CallTimeCorrected(
-        event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
-        event.carer_id, event.corrects == "check_in", _utc(event.corrected_time),
-        event.reason_code, event.corrected_by,
-    )
+    if isinstance(event, c.CallTimeCorrected):
+        return d.CallTimeCorrected(
+            event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
+            event.carer_id, event.corrects == "check_in", _utc(event.corrected_time),
+            event.reason_code, event.corrected_by,
+        )
+    return workflow_act(event)
+
+
+def workflow_act(event: c.WorkflowAct) -> d.WorkflowAct:
+    """Translate an act of closing the loop into the domain's value (instants in UTC)."""
+    who = (event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
+           event.by, event.by_role.value)
+    if isinstance(event, c.ExceptionExplained):
+        return d.ExceptionExplained(*who, event.exception_id, event.reason_code, event.note)
+    if isinstance(event, c.ExceptionDecided):
+        return d.ExceptionDecided(*who, event.exception_id,
+                                  event.decision is c.Decision.ACCEPTED,
+                                  event.resolution_code, event.note)
+    if isinstance(event, c.CorrectionDecided):
+        return d.CorrectionDecided(*who, event.correction_event_id,
+                                   event.decision is c.Decision.ACCEPTED, event.note)
+    if isinstance(event, c.VisitFrustrated):
+        return d.VisitFrustrated(*who, event.client_id, event.carer_id, event.reason_code,
+                                 event.note)
+    if isinstance(event, c.AlertAcknowledged):
+        return d.AlertAcknowledged(*who, event.alert_id, event.action_taken, event.note)
+    if isinstance(event, c.AlertEscalated):
+        return d.AlertEscalated(*who, event.alert_id, event.to_tier.value, event.note)
+    return d.AlertClosed(*who, event.alert_id, event.outcome_code, event.note)
 
 
 def without_location(event: c.ContractEvent) -> c.ContractEvent:
@@ -99,8 +129,18 @@ def reference_record(event: c.ReferenceEvent) -> ReferenceRecord | None:
         return RuleChange(event.rules_id, event.effective_from, overrides, event.lot_id,
                           event.service.value if event.service else None,
                           _utc(event.occurred_at), event.event_id)
+    if isinstance(event, c.AlertMonitoringSet):
+        return MonitoringPeriod(event.monitoring_id, event.client_id,
+                                event.service.value if event.service else None,
+                                _utc(event.starts), _utc(event.until), event.set_by,
+                                event.reason, _utc(event.occurred_at), event.event_id)
     valid = Validity(event.effective_from, event.effective_to, _utc(event.occurred_at),
                      event.event_id)
+    if isinstance(event, c.ReasonCodesPublished):
+        codes = tuple(Code(k.code, k.purpose.value, k.label, k.category.value, k.note_required,
+                           frozenset(kind.value for kind in k.settles)) for k in event.codes)
+        return PublishedCodes(valid, CodeList(event.code_list_id, event.effective_from,
+                                              event.effective_to, codes))
     if isinstance(event, c.ClientRegistered):
         loc = event.location
         return ClientRecord(valid, event.client_id, event.lot_id, event.rurality.value,
@@ -141,7 +181,7 @@ def outcome_id(o: VisitOutcome) -> str:
     is of every field, instants as integer microseconds (``repr`` of the outcome itself
     formats each datetime and enum, several times the cost).
     """
-    fields = (
+    fields: tuple[object, ...] = (
         o.visit_id, o.provider_id, o.client_id, o.lot_id, o.service, o.tier, o.iso_week,
         o.local_date.toordinal(), o.scheduled, o.status.value, o.cancelled_by,
         _micros(o.planned_start), _micros(o.planned_end), o.planned_seconds,
@@ -152,6 +192,8 @@ def outcome_id(o: VisitOutcome) -> str:
         tuple((a.event_id, a.carer_id, a.corrects, _micros(a.original), _micros(a.corrected),
                a.corrected_by, _micros(a.corrected_at), a.reason_code) for a in o.corrections),
     )
+    if _version_2(o):  # what only version 2 says (version 1 ids stay as they were)
+        fields += (o.in_dispute, o.frustrated_reason, o.held_corrections)
     digest = hashlib.blake2b(repr(fields).encode(), digest_size=6).hexdigest()
     return record_id(f"{o.visit_id}:outcome:{digest}")
 
@@ -167,15 +209,37 @@ def _micros(instant: datetime | None) -> int | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _version_2(o: VisitOutcome) -> bool:
+    """Whether an outcome needs version 2: a decision to make, or a frustrated visit."""
+    return o.needs_decision or o.status is VisitStatus.FRUSTRATED
+
+
 def outcome_record(o: VisitOutcome, event_id: str | None = None) -> c.VisitOutcomeRecorded:
-    """Return the wire record of a visit outcome (its id from ``outcome_id``, if not given)."""
-    return c.VisitOutcomeRecorded.model_construct(
-        event_id=event_id or outcome_id(o), schema_version=1,
+    """Return the wire record of a visit outcome (its id from ``outcome_id``, if not given).
+
+    Version 2 (verification, verified and disputed money) for a visit with an exception
+    needing a decision, a held correction or a frustrated status; version 1 otherwise,
+    which means verified with all of ``payable_gbp`` (docs/rules.md, "Closing the loop").
+    """
+    fields = _outcome_fields(o)
+    fields["event_id"] = event_id or outcome_id(o)
+    if not _version_2(o):
+        return c.VisitOutcomeRecorded.model_construct(
+            schema_version=1, status=c.VisitStatus(o.status.value), **fields)
+    return c.VisitOutcomeRecordedV2.model_construct(
+        schema_version=2, status=c.VisitStatusV2(o.status.value),
+        verification=c.Verification.IN_DISPUTE if o.in_dispute else c.Verification.VERIFIED,
+        verified_gbp=o.verified_gbp, disputed_gbp=o.disputed_gbp,
+        frustrated_reason=o.frustrated_reason, held_corrections=o.held_corrections, **fields)
+
+
+def _outcome_fields(o: VisitOutcome) -> dict[str, Any]:
+    return dict(
         occurred_at=o.updated_at,
         visit_id=o.visit_id, provider_id=o.provider_id, client_id=o.client_id,
         lot_id=o.lot_id, service=c.Service(o.service) if o.service else None,
         tier=c.Tier(o.tier) if o.tier else None, iso_week=o.iso_week, local_date=o.local_date,
-        scheduled=o.scheduled, status=c.VisitStatus(o.status.value),
+        scheduled=o.scheduled,
         cancelled_by=c.CancelledBy(o.cancelled_by) if o.cancelled_by else None,
         planned_start=o.planned_start, planned_end=o.planned_end,
         planned_minutes=o.planned_seconds // 60, carers_required=o.carers_required,
@@ -272,7 +336,18 @@ def outcome_from_record(o: c.VisitOutcomeRecorded) -> VisitOutcome:
         single_handed=o.single_handed, manual_entry=o.manual_entry, electronic=o.electronic,
         max_distance_m=o.max_distance_m, updated_at=o.occurred_at,
         corrections=tuple(_audit_of(a) for a in o.corrections),
+        **_version_2_fields(o),
     )
+
+
+def _version_2_fields(o: c.VisitOutcomeRecorded) -> dict[str, Any]:
+    if not isinstance(o, c.VisitOutcomeRecordedV2):
+        return {}
+    held = tuple(o.held_corrections)
+    return {"in_dispute": o.verification is c.Verification.IN_DISPUTE,
+            "needs_decision": o.verification is c.Verification.IN_DISPUTE or bool(held)
+            or o.status.value != VisitStatus.FRUSTRATED.value,
+            "frustrated_reason": o.frustrated_reason, "held_corrections": held}
 
 
 def _audit_of(a: c.CorrectionAudit) -> CorrectionAudit:
@@ -291,3 +366,48 @@ def record_id(long_id: str) -> str:
     return "x:" + hashlib.sha256(long_id.encode()).hexdigest()[:40]
 
 
+
+
+def exception_status_record(
+    move: StatusMove, learned_at: datetime
+) -> c.ExceptionStatusChanged:
+    """Return the record of an exception moved by an act (id ``{act}:status``)."""
+    act, e = move.act, move.exception
+    code = act.reason_code if isinstance(act, d.ExceptionExplained) else act.resolution_code
+    return c.ExceptionStatusChanged.model_construct(
+        event_id=record_id(f"{act.event_id}:status"), schema_version=1,
+        occurred_at=act.occurred_at, exception_id=e.exception_id,
+        kind=c.ExceptionKindV2(e.kind.value), visit_id=e.visit_id, provider_id=e.provider_id,
+        status=c.ExceptionStatus(move.status.value), code=code, note=act.note, by=act.by,
+        by_role=c.ActorRole(act.by_role), caused_by=act.event_id, learned_at=learned_at,
+    )
+
+
+def exception_settled_record(
+    exception_id: str, kind: str, visit_id: str, provider_id: str, at: datetime,
+    learned_at: datetime,
+) -> c.ExceptionStatusChanged:
+    """Return the record of an exception settled by later facts (id ``exception:{id}:settled``)."""
+    return c.ExceptionStatusChanged.model_construct(
+        event_id=settled_record_id(exception_id), schema_version=1, occurred_at=at,
+        exception_id=exception_id, kind=c.ExceptionKindV2(kind), visit_id=visit_id,
+        provider_id=provider_id, status=c.ExceptionStatus.SETTLED, code=None, note=None,
+        by=None, by_role=None, caused_by=None, learned_at=learned_at,
+    )
+
+
+def settled_record_id(exception_id: str) -> str:
+    """Return the event id of ``exception_settled_record``."""
+    return record_id(f"exception:{exception_id}:settled")
+
+
+def alert_handled_record(move: AlertMove, learned_at: datetime) -> c.AlertHandled:
+    """Return the record of something that happened to an alert (id ``move.record_id``)."""
+    return c.AlertHandled.model_construct(
+        event_id=record_id(move.record_id), schema_version=1, occurred_at=move.at,
+        alert_id=move.alert_id, kind=c.AlertKind(move.kind), visit_id=move.visit_id,
+        provider_id=move.provider_id, client_id=move.client_id,
+        action=c.AlertAction(move.action), tier=c.AlertTier(move.tier.value), by=move.by,
+        by_role=c.ActorRole(move.by_role), code=move.code, note=move.note,
+        caused_by=move.caused_by, learned_at=learned_at,
+    )

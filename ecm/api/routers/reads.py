@@ -1,4 +1,4 @@
-"""Reading back visits, outcomes, open alerts and open exceptions.
+"""Reading back visits, outcomes and open alerts (exceptions: ``routers/workflow.py``).
 
 A provider key sees only its provider's rows: asking for another provider's visit
 answers 404 (as for an unknown one) and is logged; filtering on another provider
@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from ecm.api.auth import Principal, current_principal, refuse
-from ecm.api.errors import NotFound, Unavailable
+from ecm.api.errors import NotFound, Unavailable, ValidationFailed
 from ecm.api.models import ErrorOut, VisitOut
-from ecm.api.readmodel import ReadModel, ReadModelUnavailable, VisitQuery
+from ecm.api.readmodel import ReadModel, ReadModelUnavailable, UnusableParameter, VisitQuery
 from ecm.contracts import VisitStatus
 
 router = APIRouter(prefix="/v1", tags=["reads"])
@@ -29,7 +29,8 @@ ProviderFilter = Annotated[
 ]
 
 
-def _scope(request: Request, principal: Principal, provider_id: str | None) -> str | None:
+def scope_for(request: Request, principal: Principal, provider_id: str | None) -> str | None:
+    """The provider a read is limited to: a provider's own; 403 (logged) for another's."""
     if provider_id is not None and not principal.may_read(provider_id):
         raise refuse(principal, request, "read of another provider's data",
                      attempted_provider=provider_id)
@@ -48,6 +49,9 @@ async def _guard(coro: Any) -> Any:
         return await coro
     except ReadModelUnavailable as exc:
         raise Unavailable(str(exc), 30) from None
+    except UnusableParameter as exc:
+        raise ValidationFailed("a parameter cannot be used", errors=[
+            {"field": "(query)", "reason": str(exc)}]) from None
 
 
 def _visit_out(row: dict[str, Any]) -> VisitOut:
@@ -69,7 +73,7 @@ async def list_visits(
     offset: Offset = 0,
 ) -> list[VisitOut]:
     """Visits by local date (``from``/``to`` inclusive, Europe/London) and status."""
-    query = VisitQuery(_scope(request, principal, provider_id), date_from, date_to,
+    query = VisitQuery(scope_for(request, principal, provider_id), date_from, date_to,
                        status.value if status else None, limit, offset)
     rows = await _guard(_reads(request).visits(query))
     return [_visit_out(r) for r in rows]
@@ -100,19 +104,5 @@ async def list_alerts(
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Alerts not yet resolved (not arrived, missed, no check-out)."""
-    scope = _scope(request, principal, provider_id)
+    scope = scope_for(request, principal, provider_id)
     return await _guard(_reads(request).open_alerts(scope, limit, offset))  # type: ignore[no-any-return]
-
-
-@router.get("/exceptions", response_model=list[dict[str, Any]], responses=ERRORS,
-            summary="Open exceptions")
-async def list_exceptions(
-    request: Request,
-    principal: Annotated[Principal, Depends(current_principal)],
-    provider_id: ProviderFilter = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> list[dict[str, Any]]:
-    """Exceptions to reconcile that are not resolved."""
-    scope = _scope(request, principal, provider_id)
-    return await _guard(_reads(request).open_exceptions(scope, limit, offset))  # type: ignore[no-any-return]

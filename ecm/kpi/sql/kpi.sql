@@ -34,7 +34,8 @@ WITH params AS NOT MATERIALIZED (
            w.visits_cancelled, w.visits_completed, w.on_time, w.early, w.late, w.missed,
            w.short, w.no_checkout, w.single_handed, w.manual_entries, w.checked_in,
            w.electronic, w.planned_seconds, w.delivered_seconds, w.lateness_seconds,
-           w.lateness_visits, w.payable_gbp
+           w.lateness_visits, w.payable_gbp, w.visits_verified, w.visits_frustrated,
+           w.verified_gbp, w.disputed_gbp
     FROM kpi_weekly w, params p
     WHERE w.week_start >= p.first_monday AND w.week_start < p.after_last
       AND (p.provider_id IS NULL OR w.provider_id = p.provider_id)
@@ -97,6 +98,11 @@ SELECT
     round(sum(c.lateness_seconds) / 60.0 / nullif(sum(c.lateness_visits), 0), 2)
         AS avg_lateness_minutes,
     coalesce(sum(c.payable_gbp), 0)::numeric(14, 2) AS payable_gbp,
+    -- Money follows verification (docs/rules.md, "Closing the loop").
+    coalesce(sum(c.visits_verified), 0)::bigint AS visits_verified,
+    coalesce(sum(c.visits_frustrated), 0)::bigint AS visits_frustrated,
+    coalesce(sum(c.verified_gbp), 0)::numeric(14, 2) AS verified_gbp,
+    coalesce(sum(c.disputed_gbp), 0)::numeric(14, 2) AS disputed_gbp,
     -- League-table rates, over the same counters.
     round(sum(c.on_time)::numeric / nullif(sum(c.on_time + c.early + c.late), 0), 4)
         AS on_time_rate,

@@ -60,7 +60,8 @@ def world(
         upload = client.post("/v1/uploads/visits", content=csv, headers={
             **theirs, "content-type": "text/csv"}).json()
         manager = {"X-API-Key": issue(api_dsn, "KCC", Role.CONTRACT_MANAGER)}
-        for path in ("/v1/visits/THEIRS", "/v1/alerts", "/v1/exceptions"):  # the data is there
+        for path in ("/v1/visits/THEIRS", "/v1/alerts", "/v1/exceptions",
+                     "/v1/exceptions/ex-1", "/v1/alerts/al-1"):  # the data is there
             seen = client.get(path, headers=manager)
             assert seen.status_code == 200 and seen.json(), path
         yield {"client": client, "mine": mine, "upload_id": upload["upload_id"]}
@@ -72,6 +73,7 @@ def _check_in(**over: Any) -> dict[str, Any]:
             "method": "nfc", **over}
 
 
+_DECIDE = {"by": "u1", "decision": "accepted", "resolution_code": "explanation_accepted"}
 Attempt = Callable[[TestClient, dict[str, str], str], Any]
 ATTEMPTS: dict[tuple[str, str], list[tuple[str, Attempt, set[int]]]] = {
     ("POST", "/v1/events"): [
@@ -108,6 +110,47 @@ ATTEMPTS: dict[tuple[str, str], list[tuple[str, Attempt, set[int]]]] = {
         ("filter on them", lambda c, h, u: c.get("/v1/exceptions?provider_id=P2",
                                                  headers=h), {403}),
         ("unfiltered", lambda c, h, u: c.get("/v1/exceptions", headers=h), {"empty"})],
+    ("GET", "/v1/exceptions/{exception_id}"): [
+        ("their exception", lambda c, h, u: c.get("/v1/exceptions/ex-1", headers=h), {404})],
+    ("POST", "/v1/exceptions/{exception_id}/explanations"): [
+        ("explain theirs", lambda c, h, u: c.post("/v1/exceptions/ex-1/explanations", json={
+            "by": "u1", "reason_code": "other", "note": "n"}, headers=h), {403})],
+    ("POST", "/v1/exceptions/{exception_id}/decisions"): [
+        ("decide theirs", lambda c, h, u: c.post("/v1/exceptions/ex-1/decisions", json=_DECIDE,
+                                                 headers=h), {403})],
+    ("POST", "/v1/exceptions/decisions"): [
+        ("bulk on them", lambda c, h, u: c.post("/v1/exceptions/decisions", json={
+            **_DECIDE, "provider_id": "P2"}, headers=h), {403})],
+    ("GET", "/v1/corrections"): [
+        ("filter on them", lambda c, h, u: c.get("/v1/corrections?provider_id=P2",
+                                                 headers=h), {403}),
+        ("unfiltered", lambda c, h, u: c.get("/v1/corrections", headers=h), {"empty"})],
+    ("POST", "/v1/corrections/{event_id}/decisions"): [
+        ("decide theirs", lambda c, h, u: c.post("/v1/corrections/k1/decisions", json={
+            "by": "u1", "decision": "accepted"}, headers=h), {403})],
+    ("POST", "/v1/visits/{visit_id}/frustrated"): [
+        ("their visit", lambda c, h, u: c.post("/v1/visits/THEIRS/frustrated", json={
+            "by": "u1", "carer_id": "K1", "reason_code": "no_answer"}, headers=h), {403})],
+    ("GET", "/v1/alerts/{alert_id}"): [
+        ("their alert", lambda c, h, u: c.get("/v1/alerts/al-1", headers=h), {404})],
+    ("POST", "/v1/alerts/{alert_id}/acknowledgements"): [
+        ("their alert", lambda c, h, u: c.post("/v1/alerts/al-1/acknowledgements", json={
+            "by": "u1", "action_taken": "x"}, headers=h), {403})],
+    ("POST", "/v1/alerts/{alert_id}/escalations"): [
+        ("their alert", lambda c, h, u: c.post("/v1/alerts/al-1/escalations", json={
+            "by": "u1", "to_tier": "manager"}, headers=h), {403})],
+    ("POST", "/v1/alerts/{alert_id}/closures"): [
+        ("their alert", lambda c, h, u: c.post("/v1/alerts/al-1/closures", json={
+            "by": "u1", "outcome_code": "carer_sent"}, headers=h), {403})],
+    ("POST", "/v1/monitoring"): [
+        ("their client", lambda c, h, u: c.post("/v1/monitoring", json={
+            "by": "u1", "client_id": "C2", "starts": T0.isoformat(), "until": T0.isoformat(),
+            "reason": "x"}, headers=h), {403})],
+    ("GET", "/v1/payments.csv"): [
+        ("filter on them", lambda c, h, u: c.get(
+            "/v1/payments.csv?provider_id=P2&from=2026-01-05&to=2026-01-11", headers=h), {403}),
+        ("unfiltered", lambda c, h, u: c.get(
+            "/v1/payments.csv?from=2026-01-05&to=2026-01-11", headers=h), {"header only"})],
     ("GET", "/v1/admin/keys"): [
         ("list keys", lambda c, h, u: c.get("/v1/admin/keys", headers=h), {403})],
     ("POST", "/v1/admin/keys"): [
@@ -140,6 +183,8 @@ def test_cross_provider_access_is_refused(world: dict[str, Any], route: Any, cas
     response = attempt(world["client"], world["mine"], world["upload_id"])
     if "empty" in expected:
         assert response.status_code == 200 and response.json() == []
+    elif "header only" in expected:
+        assert response.status_code == 200 and len(response.text.splitlines()) == 1
     elif "rejected" in expected:
         assert response.status_code == 200 and response.json()["rows_rejected"] == 1
         assert response.json()["rows_accepted"] == 0

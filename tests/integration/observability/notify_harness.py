@@ -17,7 +17,8 @@ from psycopg.conninfo import make_conninfo
 from ecm.contracts import AlertKind, AlertRaised, AlertResolved
 from ecm.notify.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
-MIGRATION = Path(__file__).resolve().parents[3] / "ecm/storage/migrations/0006_notifications.sql"
+MIGRATIONS = Path(__file__).resolve().parents[3] / "ecm/storage/migrations"
+NOTIFY_MIGRATIONS = ("0006_notifications.sql", "0013_notify_alert_state.sql")
 
 
 def create_outbox_schema(dsn: str) -> tuple[str, str]:
@@ -27,7 +28,8 @@ def create_outbox_schema(dsn: str) -> tuple[str, str]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     with psycopg.connect(scoped) as conn:
-        conn.execute(MIGRATION.read_text())  # type: ignore[arg-type]
+        for name in NOTIFY_MIGRATIONS:
+            conn.execute((MIGRATIONS / name).read_text())  # type: ignore[arg-type]
     return schema, scoped
 
 

@@ -90,6 +90,6 @@ def test_the_weekly_rollup_migrations_build_from_stored_weeks_and_can_run_again(
     conn.execute("DELETE FROM schema_migrations WHERE version >= '0009'")
     again = migrate(dsn)
 
-    assert built == again == ["0009", "0010", "0011"]  # 0011 (grants) runs again too
+    assert built == again and built[:3] == ["0009", "0010", "0011"]  # and every later one
     assert len(kept["kpi_weekly"]) == 3 and len(kept["kpi_continuity_weekly"]) == 3
     assert rebuilt == _weekly_rollups(conn) == kept

@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from ecm.api import create_app
 from ecm.api.keys import Role, StoredKey, new_key
 from ecm.api.readmodel import Owners, ReadModelUnavailable, VisitQuery
+from ecm.api.workflowreads import ExceptionQuery
 from ecm.contracts import ContractEvent
+from ecm.domain.workflow import CodeList
 from ecm.producer import Record, to_record
 from ecm.settings import ApiSettings, KafkaSettings, Settings
 
@@ -112,12 +114,65 @@ class FakeReadModel:
 
 
 @dataclass
+class FakeWorkflowReads:
+    """The workflow tables as dicts (rows as the PostgreSQL port returns them)."""
+
+    exception_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    acts: list[dict[str, Any]] = field(default_factory=list)
+    alert_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    corrections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    code_list: CodeList | None = None
+    payment_rows: list[dict[str, Any]] = field(default_factory=list)
+    stories: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def exceptions(self, q: ExceptionQuery) -> list[dict[str, Any]]:
+        rows = [r for r in self.exception_rows.values()
+                if q.provider_id in (None, r["provider_id"]) and r["status"] in q.statuses
+                and q.kind in (None, r["kind"]) and q.reason_code in (None, r.get("reason_code"))
+                and (q.ids is None or r["exception_id"] in q.ids)]
+        return rows[q.offset:q.offset + q.limit]
+
+    async def exception(self, exception_id: str) -> dict[str, Any] | None:
+        return self.exception_rows.get(exception_id)
+
+    async def exception_history(self, exception_id: str) -> list[dict[str, Any]]:
+        return [a for a in self.acts if a.get("exception_id") == exception_id]
+
+    async def alert(self, alert_id: str) -> dict[str, Any] | None:
+        return self.alert_rows.get(alert_id)
+
+    async def alert_timeline(self, alert_id: str) -> list[dict[str, Any]]:
+        return [t for t in self.timeline if t.get("alert_id") == alert_id]
+
+    async def held_corrections(
+        self, provider_id: str | None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        return [c for c in self.corrections.values()
+                if c["held"] and provider_id in (None, c["provider_id"])]
+
+    async def correction(self, event_id: str) -> dict[str, Any] | None:
+        return self.corrections.get(event_id)
+
+    async def codes(self, day: Any) -> CodeList | None:
+        return self.code_list
+
+    async def visit_story(self, visit_id: str) -> dict[str, Any] | None:
+        return self.stories.get(visit_id)
+
+    async def payments(self, provider_id: str | None, date_from: Any, date_to: Any
+                       ) -> list[dict[str, Any]]:
+        return [r for r in self.payment_rows if provider_id in (None, r["provider_id"])]
+
+
+@dataclass
 class Api:
     client: TestClient
     publisher: FakePublisher
     keys: MemoryKeyStore
     reads: FakeReadModel
     settings: Settings
+    workflow: FakeWorkflowReads = field(default_factory=FakeWorkflowReads)
 
     def headers(self, provider_id: str = "P1", role: Role = Role.PROVIDER) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys.issue(provider_id, role)}"}
@@ -130,9 +185,11 @@ def make_api(tmp_path: Path, **api: Any) -> Api:
         state_dir=tmp_path,
     )
     publisher, keys, reads = FakePublisher(settings.kafka), MemoryKeyStore(), FakeReadModel()
-    app = create_app(settings, publisher=publisher, keystore=keys, reads=reads)  # type: ignore[arg-type]
+    workflow = FakeWorkflowReads()
+    app = create_app(settings, publisher=publisher, keystore=keys, reads=reads,  # type: ignore[arg-type]
+                     workflow=workflow)  # type: ignore[arg-type]
     client = TestClient(app, raise_server_exceptions=False)
-    return Api(client, publisher, keys, reads, settings)
+    return Api(client, publisher, keys, reads, settings, workflow)
 
 
 def check_in(**overrides: Any) -> dict[str, Any]:

@@ -16,7 +16,8 @@ def seeded(api: Api) -> Api:
                                       "payload": {"visit_id": visit_id}})
     api.reads.alerts += [{"alert_id": "a1", "provider_id": "P1"},
                          {"alert_id": "a2", "provider_id": "P2"}]
-    api.reads.exceptions += [{"exception_id": "x2", "provider_id": "P2"}]
+    api.workflow.exception_rows["x2"] = {"exception_id": "x2", "provider_id": "P2",
+                                         "status": "open", "kind": "no_check_in"}
     return api
 
 

@@ -11,10 +11,12 @@ from ecm.domain.reference import (
     CarerRecord,
     ClientRecord,
     PackageRecord,
+    PublishedCodes,
     RateCard,
     ReferenceData,
     Validity,
 )
+from ecm.domain.workflow import Code, CodeList
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # Monday of 2026-W47
 VALID = Validity(date(2026, 1, 1), event_id="v")
@@ -69,3 +71,64 @@ def reference(rate="21.00", weighting=None, rurality="urban", lat=51.2, lon=1.0)
     ref.add(PackageRecord(Validity(date(2026, 1, 1), event_id="pk"), "PK1", "C1", "P1", "L1",
                           "home_care", "standard", Decimal("7")))
     return ref
+
+
+CODES = CodeList("kent-1", date(2026, 1, 1), None, (
+    Code("phone_battery_dead", "explanation", settles=frozenset({"manual_entry",
+                                                                  "gps_distance"})),
+    Code("traffic", "explanation"),
+    Code("other", "explanation", note_required=True),
+    Code("evidence_accepted", "resolution"),
+    Code("not_credible", "resolution"),
+    Code("carer_sent", "alert_outcome"),
+    Code("no_answer", "frustration"),
+))
+
+
+def with_codes(ref: ReferenceData, codes: CodeList = CODES) -> ReferenceData:
+    """The reference data with the council's code list published."""
+    ref.add(PublishedCodes(Validity(codes.effective_from, codes.effective_to,
+                                    event_id=f"codes-{codes.list_id}"), codes))
+    return ref
+
+
+def explained(exception_id: str, minute: float, code="traffic", role="provider",
+              provider="P1", note=None, visit="V1") -> d.ExceptionExplained:
+    return d.ExceptionExplained(f"explain-{exception_id}-{minute}", at(minute), visit,
+                                provider, "office-1", role, exception_id, code, note)
+
+
+def decided(exception_id: str, minute: float, accepted=True, code="evidence_accepted",
+            role="contract_manager", visit="V1") -> d.ExceptionDecided:
+    return d.ExceptionDecided(f"decide-{exception_id}-{minute}", at(minute), visit, "P1",
+                              "cm-1", role, exception_id, accepted, code)
+
+
+def correction_decided(correction: str, minute: float, accepted=True,
+                       role="contract_manager") -> d.CorrectionDecided:
+    return d.CorrectionDecided(f"decide-{correction}-{minute}", at(minute), "V1", "P1", "cm-1",
+                               role, correction, accepted)
+
+
+def frustrated(minute: float, code="no_answer", role="provider", eid=None,
+               visit="V1") -> d.VisitFrustrated:
+    return d.VisitFrustrated(eid or f"frustrated-{visit}-{minute}", at(minute), visit, "P1",
+                             "K1", role, "C1", "K1", code)
+
+
+def acknowledged(minute: float, kind="not_arrived", role="provider", by="oncall-1",
+                 visit="V1") -> d.AlertAcknowledged:
+    return d.AlertAcknowledged(f"ack-{visit}-{kind}-{minute}", at(minute), visit, "P1", by,
+                               role, f"{visit}:{kind}", "phoned the carer")
+
+
+def escalated(minute: float, tier: str, kind="not_arrived", role="duty_officer",
+              visit="V1") -> d.AlertEscalated:
+    return d.AlertEscalated(f"escalate-{visit}-{kind}-{minute}", at(minute), visit, "P1",
+                            "duty-1", role, f"{visit}:{kind}", tier)
+
+
+def closed(minute: float, code="carer_sent", kind="not_arrived", role="duty_officer",
+           visit="V1") -> d.AlertClosed:
+    return d.AlertClosed(f"close-{visit}-{kind}-{minute}", at(minute), visit, "P1", "duty-1",
+                         role, f"{visit}:{kind}", code)

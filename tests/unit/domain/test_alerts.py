@@ -90,7 +90,9 @@ def test_the_next_wake_up_is_the_earliest_deadline_that_could_still_change_the_v
     state, ref = VisitState("V1"), reference()
     state.apply(planned())
     assert wake(state, ref, at(-60)) == (at(30), "not_arrived")
-    assert wake(state, ref, at(31)) == (at(120), "missed")
+    # The not_arrived alert raised at 30 escalates at 30 + 15 unless acknowledged first.
+    assert wake(state, ref, at(31)) == (at(45), "escalation")
+    assert wake(state, ref, at(61)) == (at(120), "missed")  # escalated to the manager at 60
     state.apply(check_in(5))
     assert wake(state, ref, at(5)) == (at(120), "no_checkout")
     state.apply(check_out(50))

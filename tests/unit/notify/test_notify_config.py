@@ -31,3 +31,11 @@ def test_the_notifier_refuses_to_run_unsigned_or_with_nowhere_to_send() -> None:
         config_from_settings(Settings(notify={"duty_team_url": "http://x"}))
     with pytest.raises(NotifyConfigError, match="no webhook"):
         config_from_settings(Settings(notify={"signing_secret": "s"}))
+
+
+def test_the_manager_url_is_the_webhook_of_the_last_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECM_NOTIFY__DUTY_TEAM_URL", "http://127.0.0.1:1/duty")
+    monkeypatch.setenv("ECM_NOTIFY__MANAGER_URL", "http://127.0.0.1:1/manager")
+    monkeypatch.setenv("ECM_NOTIFY__SIGNING_SECRET", "s")
+    config = config_from_settings(Settings(), dsn="postgresql://x/y")
+    assert config.endpoints.url_for("manager") == "http://127.0.0.1:1/manager"

@@ -53,7 +53,7 @@ def test_csv_has_one_table_per_section_with_empty_cells_for_none() -> None:
 def test_html_is_self_contained_with_charts_and_escaped_text() -> None:
     page = render(_pack(), "html")
 
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 5  # 4 trends + league
     assert "P&lt;1&gt;" in page and "<1>" not in page
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org", "")
 

@@ -53,5 +53,6 @@ def test_simulate_kafka_delivers_every_line_to_its_routed_topic(
                 "package",
                 "rate_card",
                 "rules",
+                "codes",
             }
             parse_event(value)

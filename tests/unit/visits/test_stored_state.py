@@ -68,3 +68,45 @@ def test_what_is_stored_now_reads_back_equal_and_names_its_format() -> None:
 def test_a_format_newer_than_this_release_is_refused_with_its_number() -> None:
     with pytest.raises(ValueError, match="format 99"):
         StoredVisit.decode(json.dumps({**FORMAT_1, "fmt": 99}).encode())
+
+
+# The same visit as a worker of the release before closing the loop stored it (format 2:
+# every key required, no workflow records).
+FORMAT_2 = {**FORMAT_1, "fmt": 2, "a": {"V1:not_arrived:raised": "2026-11-17T08:30:00+00:00||L1"},
+            "x": {"V1:no_check_in": "no_check_in|2026-11-17T10:00:00+00:00|missed"}}
+
+
+def test_a_visit_stored_in_format_2_is_read_with_no_workflow_record_published() -> None:
+    visit = StoredVisit.decode(json.dumps(FORMAT_2).encode())
+
+    assert visit.published.alerts == FORMAT_2["a"] and visit.published.exceptions == FORMAT_2["x"]
+    assert visit.published.workflow == {}
+    assert (visit.source, visit.offset) == ("ecm.visit-events", 41)
+    assert json.loads(visit.encode())["fmt"] == FORMAT == 3
+
+
+def test_a_visit_with_acts_and_workflow_records_round_trips() -> None:
+    from ecm.domain import events as d
+
+    visit = StoredVisit.decode(json.dumps(FORMAT_2).encode())
+    when = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    for act in (
+        d.ExceptionExplained("e1", when, "V1", "P1", "office-1", "provider", "V1:no_check_in",
+                             "traffic", None),
+        d.ExceptionDecided("e2", when, "V1", "P1", "cm-1", "contract_manager",
+                           "V1:no_check_in", True, "evidence_accepted", "seen"),
+        d.CorrectionDecided("e3", when, "V1", "P1", "cm-1", "contract_manager", "fix-1", False),
+        d.VisitFrustrated("e4", when, "V1", "P1", "K1", "provider", "C1", "K1", "no_answer"),
+        d.AlertAcknowledged("e5", when, "V1", "P1", "oncall", "provider", "V1:not_arrived",
+                            "phoned"),
+        d.AlertEscalated("e6", when, "V1", "P1", "duty", "duty_officer", "V1:not_arrived",
+                         "manager"),
+        d.AlertClosed("e7", when, "V1", "P1", "duty", "duty_officer", "V1:not_arrived",
+                      "carer_sent", None),
+    ):
+        visit.state.apply(act)
+    visit.published.workflow["e1:status"] = when.isoformat()
+
+    again = StoredVisit.decode(visit.encode())
+
+    assert again.state.events == visit.state.events and again.published == visit.published
