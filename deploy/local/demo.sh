@@ -70,9 +70,23 @@ for kind, raised, still_open in rows:
     print(f"{kind:<14}{raised:>8}{still_open:>12}")
 PY
 
+say "The web portal: one account per role (passwords are new on every run)"
+API_PORT="${ECM_API__PORT:-8000}"
+add_user() {  # user_id name role [provider]
+  local out
+  out="$("$BIN/ecm" users add "$1" --name "$2" --role "$3" ${4:+--provider-id "$4"} --replace 2>/dev/null)"
+  printf '  %-14s %-18s password %s\n' "$1" "($3${4:+ $4})" "$(sed -n 's/^password: *//p' <<<"$out")"
+}
+add_user duty-demo "Demo duty officer" duty_officer
+add_user cm-demo "Demo contract manager" contract_manager
+add_user p001-office "P001 office" provider P001
+add_user admin-demo "Demo administrator" admin
+echo "  Sign in at http://127.0.0.1:$API_PORT/portal"
+
 cat <<EOF
 
 Where to look next
+  Web portal          http://127.0.0.1:$API_PORT/portal  (accounts above; README "The web portal")
   Worker metrics      http://127.0.0.1:9108/metrics
   Prometheus          http://127.0.0.1:9090  (alert rules: deploy/prometheus/rules/ecm.yml)
   API docs (OpenAPI)  http://127.0.0.1:8000/docs   (keys: .venv/bin/ecm providers add-key P001)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -30,6 +30,9 @@ from ecm.api.uploads import UploadStore
 from ecm.api.workflowreads import WorkflowReads
 from ecm.producer import EventPublisher, KafkaEventPublisher
 from ecm.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from ecm.portal.accounts import AccountStore
 
 DESCRIPTION = """\
 Providers submit visit schedules and electronic call monitoring events here.
@@ -74,6 +77,7 @@ def create_app(
     reads: ReadModel | None = None,
     metrics: ApiMetrics | None = None,
     workflow: WorkflowReads | None = None,
+    accounts: AccountStore | None = None,
 ) -> FastAPI:
     """Build the API; adapters not given are the production ones from ``settings``."""
     settings = settings or get_settings()
@@ -100,6 +104,14 @@ def create_app(
     for module in (health_router, events_router, uploads_router, reads_router, keys_router,
                    workflow_router):
         app.include_router(module.router)
+    if accounts is None and getattr(state, "pool", None) is not None:
+        from ecm.portal.store import PgAccountStore
+
+        accounts = PgAccountStore(state.pool)
+    if accounts is not None:
+        from ecm.portal import install_portal  # the portal imports the API's handlers
+
+        install_portal(app, accounts)
     app.add_middleware(ApiMiddleware, limit_for=_limits(settings), metrics=state.metrics)
     return app
 

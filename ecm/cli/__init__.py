@@ -21,6 +21,7 @@ from ecm.cli import (
     schemas_cmd,
     simulate_cmd,
     subject_cmd,
+    users_cmd,
 )
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ codes_cmd.register(app)
 exceptions_cmd.register(app)
 alerts_cmd.register(app)
 monitoring_cmd.register(app)
+users_cmd.register(app)
 
 
 # Commands of packages that depend on ecm (the Faust worker in ``streams``) plug in

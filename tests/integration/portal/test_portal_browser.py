@@ -1,0 +1,259 @@
+"""The portal in a real browser (Debian's chromium, headless, driven by Playwright).
+
+Against the real stack: a live-clock worker on the real broker and database judges the
+visits, the API (which serves the portal) runs on a loopback port, and people sign in
+as each role and act. Each page's screenshot is written to docs/screenshots/ for the
+README. Missed calls are due one minute after the planned start (a ContractRulesSetV2 in
+the reference data), so alerts appear while the test runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_stack import serve, settings_for
+from pipeline import ROOT, Pipeline
+from psycopg_pool import AsyncConnectionPool
+from support import fresh_database
+
+from ecm import contracts as c
+from ecm.api.app import create_app
+from ecm.api.keys import Role
+from ecm.contracts.examples import examples
+from ecm.portal.accounts import new_user
+from ecm.portal.store import PgAccountStore
+from ecm.simulate.reference import default_reason_codes
+from ecm.topics import REFERENCE, route
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = os.environ.get("ECM_CHROMIUM_BIN", "/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "portal-test-password"
+USERS = (("p017-office", Role.PROVIDER, "P017"), ("cm-rpatel", Role.CONTRACT_MANAGER, None),
+         ("duty-akhan", Role.DUTY_OFFICER, None))
+NOW = datetime.now(UTC).replace(microsecond=0)
+LATER_MISSED_IN = timedelta(seconds=45)  # planned start of a visit missed while we watch
+
+
+def _reference() -> list[c.ContractEvent]:
+    kept = [e for e in examples() if route(e).topic == REFERENCE
+            and not isinstance(e, c.ContractRulesSet | c.AlertMonitoringSet
+                               | c.ReasonCodesPublished)]
+    rules = c.ContractRulesSetV2(
+        event_id="ref-rules-portal-test", occurred_at=NOW - timedelta(days=1),
+        rules_id="portal-test", effective_from=NOW.date() - timedelta(days=30),
+        rules=c.ContractRulesV2(missed_after_minutes=1, not_arrived_after_minutes=1,
+                                escalate_to_council_after_minutes=30,
+                                escalate_to_manager_after_minutes=60))
+    other = c.ProviderRegistered(event_id="ref-prov-p018", occurred_at=NOW - timedelta(days=1),
+                                 effective_from=NOW.date() - timedelta(days=30),
+                                 provider_id="P018", name="Other Care Ltd 018",
+                                 kind=c.ProviderKind.FRAMEWORK, lot_ids=("DGS4",))
+    return [*kept, default_reason_codes(), rules, other]
+
+
+def _plan(visit_id: str, start: datetime, provider: str = "P017") -> c.VisitPlanned:
+    return c.VisitPlanned(event_id=f"{visit_id}.plan", occurred_at=start - timedelta(hours=20),
+                          provider_id=provider, visit_id=visit_id, client_id="C04211",
+                          service=c.Service.HOME_CARE, planned_start=start,
+                          planned_end=start + timedelta(minutes=30))
+
+
+def _call(visit_id: str, at: datetime, check_in: bool, method: c.CheckMethod,
+          reason: str | None = None) -> c.ContractEvent:
+    model = c.CarerCheckedIn if check_in else c.CarerCheckedOut
+    return model(event_id=f"{visit_id}.{'in' if check_in else 'out'}", occurred_at=at,
+                 provider_id="P017", visit_id=visit_id, client_id="C04211", carer_id="K0815",
+                 method=method, reason_code=reason)
+
+
+def _visits() -> list[c.ContractEvent]:
+    done = NOW - timedelta(minutes=90)
+    return [
+        _plan("V-DONE", done),
+        _call("V-DONE", done + timedelta(minutes=2), True, c.CheckMethod.MANUAL, "PHONE_DEAD"),
+        _call("V-DONE", done + timedelta(minutes=31), False, c.CheckMethod.TELEPHONY),
+        _plan("V-MISSED", NOW - timedelta(minutes=5)),
+        _plan("V-LATER", NOW + LATER_MISSED_IN),
+        _plan("V-OTHER", NOW - timedelta(minutes=50), provider="P018"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def site(kafka_bootstrap: str, test_dsn: str, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[str]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `deploy/local/stack.sh up browser`")
+    state = tmp_path_factory.mktemp("portal")
+    with fresh_database(test_dsn, prefix="ecm_portal") as dsn:
+        pipe = Pipeline(kafka_bootstrap, dsn, state)
+        pipe.create_topics()
+        _add_users(dsn)
+        pipe.send([*_reference(), *_visits()])
+        pipe.start_worker("1", clock="live")
+        try:
+            with serve(create_app(settings_for(pipe.kafka, dsn, state))) as base_url:
+                yield base_url
+        finally:
+            pipe.stop_all()
+
+
+def _add_users(dsn: str) -> None:
+    async def run() -> None:
+        async with AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
+                                       kwargs={"autocommit": True}) as pool:
+            store = PgAccountStore(pool)
+            for user_id, role, provider in USERS:
+                await store.add_user(new_user(user_id, user_id, role, provider, PASSWORD))
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def _signed_in(browser: Any, site: str, user_id: str, **context: Any) -> Any:
+    page = browser.new_context(base_url=site, **context).new_page()
+    offsite: list[str] = []
+    page.on("request", lambda r: offsite.append(r.url) if not r.url.startswith(site) else None)
+    page.offsite = offsite
+    page.goto("/portal/sign-in")
+    page.get_by_label("User id").fill(user_id)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/portal/sign-in" not in page.url, page.content()[:2000]
+    return page
+
+
+def _until(check: Callable[[], bool], timeout_s: float, what: str, reload: Any = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not seen within {timeout_s:.0f} s")
+        time.sleep(1)
+        if reload is not None:
+            reload.reload()
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_sign_in_page(site: str, browser: Any) -> None:
+    page = browser.new_context(base_url=site).new_page()
+    page.goto("/portal/sign-in")
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.get_by_label("User id").fill("p017-office")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text().startswith("That user id and password")
+    _shot(page, "sign-in")
+
+
+def test_a_provider_explains_and_a_contract_manager_accepts(site: str, browser: Any) -> None:
+    provider = _signed_in(browser, site, "p017-office")
+    provider.goto("/portal/exceptions")
+    _until(lambda: "V-DONE" in provider.content(), 90, "the manual-entry exception", provider)
+    _shot(provider, "exceptions-provider")
+    provider.get_by_text("Explain manual entry on V-DONE").click()
+    row = provider.locator("tr", has_text="V-DONE").filter(has_text="manual entry")
+    row.get_by_label("Reason").select_option("phone_battery_dead")
+    row.get_by_label("Note").fill("Phone died at 08:50; time from the client's log book")
+    row.get_by_role("button", name="Send explanation").click()
+    assert "sent to the council" in provider.get_by_role("status").inner_text()
+
+    manager = _signed_in(browser, site, "cm-rpatel")
+    manager.goto("/portal/exceptions?status=explained")
+    _until(lambda: "phone" in manager.content().lower(), 60, "the explanation", manager)
+    _shot(manager, "exceptions-manager")
+    manager.locator("tr", has_text="V-DONE").get_by_role("checkbox").check()
+    manager.get_by_label("Decision").select_option("accepted")
+    manager.get_by_label("Resolution").select_option("evidence_accepted")
+    manager.get_by_role("button", name="Decide").click()
+    assert "Accepted: 1" in manager.get_by_role("status").inner_text()
+
+    manager.goto("/portal/visits/V-DONE")
+    _until(lambda: "verified" in manager.locator("dl").inner_text()
+           and "accepted" in manager.content().lower(), 60, "the verified visit", manager)
+    timeline = manager.locator("ol.timeline").inner_text()
+    assert timeline.index("Planned") < timeline.index("Checked in") < timeline.index("Explained")
+    _shot(manager, "visit-timeline")
+    assert provider.offsite == [] and manager.offsite == []
+
+
+def test_a_provider_is_refused_another_providers_visit_and_forms_need_their_token(
+    site: str, browser: Any
+) -> None:
+    provider = _signed_in(browser, site, "p017-office")
+    answer = provider.goto("/portal/visits/V-OTHER")
+    assert answer.status == 404 and "no such visit" in provider.content().lower()
+    provider.goto("/portal/exceptions")
+    token = provider.locator("input[name=csrf_token]").first.get_attribute("value")
+    crafted = provider.request.post("/portal/exceptions/explain", max_redirects=0, form={
+        "exception_id": "V-OTHER:no_check_in", "reason_code": "phone_battery_dead",
+        "csrf_token": token})
+    assert crafted.status == 303 and "failed=" in crafted.headers["location"]
+    assert "another provider" in crafted.headers["location"].replace("+", " ").replace("%27", "'")
+    tokenless = provider.request.post("/portal/exceptions/explain", max_redirects=0, form={
+        "exception_id": "V-DONE:manual_entry:K0815", "reason_code": "phone_battery_dead"})
+    assert tokenless.status == 403
+
+
+def test_the_duty_board_shows_a_new_alert_without_a_reload_and_takes_acts(
+    site: str, browser: Any
+) -> None:
+    duty = _signed_in(browser, site, "duty-akhan")
+    duty.goto("/portal/duty")
+    _until(lambda: "V-MISSED" in duty.content(), 90, "the missed call", duty)
+    loaded_at = duty.evaluate("performance.timeOrigin")
+    duty.wait_for_selector("text=V-LATER", timeout=(LATER_MISSED_IN.total_seconds() + 150) * 1000)
+    assert duty.evaluate("performance.timeOrigin") == loaded_at  # the same page, not reloaded
+    _shot(duty, "duty-board")
+
+    duty.get_by_text("Act on missed call V-MISSED").click()
+    row = duty.locator("#alert-V-MISSED-missed")
+    row.get_by_label("Action taken").fill("Phoned the provider: carer sent")
+    row.get_by_role("button", name="Acknowledge").click()
+    assert "Acknowledged" in duty.get_by_role("status").inner_text()
+    _until(lambda: "Acknowledged by duty-akhan" in duty.locator("#alert-V-MISSED-missed")
+           .inner_text(), 60, "the acknowledgement", duty)
+
+    duty.get_by_text("Act on missed call V-LATER").click()
+    row = duty.locator("#alert-V-LATER-missed")
+    row.get_by_label("Escalate to").select_option("manager")
+    row.get_by_role("button", name="Escalate").click()
+    assert "Escalated" in duty.get_by_role("status").inner_text()
+    _until(lambda: "Named manager" in duty.locator("#alert-V-LATER-missed").inner_text(),
+           60, "the escalation", duty)
+
+    phone = _signed_in(browser, site, "duty-akhan", viewport={"width": 390, "height": 844})
+    phone.goto("/portal/duty")
+    _shot(phone, "duty-board-phone")
+
+
+def test_the_scorecard(site: str, browser: Any) -> None:
+    manager = _signed_in(browser, site, "cm-rpatel")
+    manager.goto("/portal/scorecard")
+    _until(lambda: "P017" in manager.content(), 60, "the provider's row", manager)
+    assert manager.locator("svg").count() >= 2
+    with manager.expect_download() as download:
+        manager.get_by_role("link", name="CSV").first.click()
+    assert download.value.suggested_filename.startswith("payments-P017")
+    _shot(manager, "scorecard")
