@@ -74,7 +74,8 @@ say "The web portal: one account per role (passwords are new on every run)"
 API_PORT="${ECM_API__PORT:-8000}"
 add_user() {  # user_id name role [provider]
   local out
-  out="$("$BIN/ecm" users add "$1" --name "$2" --role "$3" ${4:+--provider-id "$4"} --replace 2>/dev/null)"
+  out="$("$BIN/ecm" users add "$1" --name "$2" --role "$3" ${4:+--provider-id "$4"} --replace 2>"$STATE_DIR/logs/users.log")" \
+    || { cat "$STATE_DIR/logs/users.log" >&2; exit 1; }
   printf '  %-14s %-18s password %s\n' "$1" "($3${4:+ $4})" "$(sed -n 's/^password: *//p' <<<"$out")"
 }
 add_user duty-demo "Demo duty officer" duty_officer

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("ecm.api")
+refusals_log = logging.getLogger("ecm.api.refusals")
 
 
 class ApiError(Exception):
@@ -106,6 +107,14 @@ def error_body(code: str, message: str, rid: str, **extra: Any) -> dict[str, Any
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     body = error_body(exc.code, exc.message, request_id(request), **exc.extra)
+    if exc.status in (409, 422) and request.method == "POST":
+        # A refused act (a state that forbids it, a code or note the council's list
+        # refuses): logged with who asked, as every refusal is (403s: ecm.api.security).
+        principal = getattr(request.state, "principal", None)
+        refusals_log.info("request refused", extra={
+            "status": exc.status, "path": request.url.path, "reason": exc.message,
+            "errors": exc.extra.get("errors"), "key_id": getattr(principal, "key_id", None),
+            "request_id": request_id(request)})
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 

@@ -39,6 +39,19 @@ class UnusableParameter(ValueError):
     """PostgreSQL cannot take a parameter as given (e.g. text with a NUL byte): a 422."""
 
 
+async def answered(coro: Any) -> Any:
+    """Await a read for a route: 503 when the database is down, 422 for a bad parameter."""
+    from ecm.api.errors import Unavailable, ValidationFailed
+
+    try:
+        return await coro
+    except ReadModelUnavailable as exc:
+        raise Unavailable(str(exc), 30) from None
+    except UnusableParameter as exc:
+        raise ValidationFailed("a parameter cannot be used", errors=[
+            {"field": "(query)", "reason": str(exc)}]) from None
+
+
 @dataclass(frozen=True)
 class VisitQuery:
     """Filters for listing visits; ``provider_id`` None means every provider."""

@@ -21,7 +21,7 @@ from ecm.api.auth import Principal, refuse
 from ecm.api.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from ecm.api.ingest import publish
 from ecm.api.keys import Role
-from ecm.api.readmodel import ReadModelUnavailable, UnusableParameter
+from ecm.api.readmodel import answered
 from ecm.api.workflowreads import WorkflowReads
 from ecm.contracts import ActorRole, ContractEvent
 from ecm.domain.calendar import LONDON
@@ -60,15 +60,8 @@ def workflow_reads(request: Request) -> WorkflowReads:
     return reads
 
 
-async def guard(coro: Any) -> Any:
-    """Await a read; a database that is down answers 503."""
-    try:
-        return await coro
-    except ReadModelUnavailable as exc:
-        raise Unavailable(str(exc), 30) from None
-    except UnusableParameter as exc:
-        raise ValidationFailed("a parameter cannot be used", errors=[
-            {"field": "(query)", "reason": str(exc)}]) from None
+guard = answered
+"""Await a read (503 when the database is down; ``ecm.api.readmodel.answered``)."""
 
 
 def conflict(exc: Refused) -> Conflict:

@@ -86,7 +86,7 @@ _CORRECTION: LiteralString = (
 _STORY: LiteralString = (
     "SELECT occurred_at AS at, received_at AS learned_at, event_type AS what, payload,"
     " provider_id, 0 AS rank FROM raw_events WHERE visit_id = %(id)s"
-    " UNION ALL SELECT h.occurred_at, h.learned_at, 'alert_' || h.action,"
+    " UNION ALL SELECT h.occurred_at, h.learned_at, 'alert:' || h.action,"
     " jsonb_build_object('kind', a.kind, 'tier', h.tier, 'by', h.by_user, 'code', h.code,"
     "  'note', h.note), a.provider_id, 1"
     " FROM alert_history h JOIN alerts a USING (alert_id) WHERE a.visit_id = %(id)s"

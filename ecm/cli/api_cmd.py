@@ -16,6 +16,8 @@ def serve(
     """Serve the provider ingestion API (events, CSV uploads, reads, health)."""
     import uvicorn
 
+    from ecm.logfmt import log_config
+
     settings = get_settings()
     uvicorn.run(
         "ecm.api:create_app",
@@ -25,6 +27,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=True,
+        log_config=log_config(),
         server_header=False,
     )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from ecm.kpi import Period
 from ecm.report import FORMATS, build_pack, render
+from ecm.report.payments import write_payments_csv
 from ecm.settings import get_settings
 
 
@@ -59,6 +61,33 @@ def report(
         status.print(f"wrote {output}")
 
 
+def payments(
+    month: str | None = typer.Option(None, help="Calendar month, YYYY-MM."),
+    week: str | None = typer.Option(None, help="ISO week, YYYY-Www."),
+    start: str | None = typer.Option(None, "--from", help="First local day, YYYY-MM-DD."),
+    end: str | None = typer.Option(None, "--to", help="Day after the last, YYYY-MM-DD."),
+    provider: str | None = typer.Option(None, help="Only this provider."),
+    output: str | None = typer.Option(None, "--output", "-o", help="File; default stdout."),
+    dsn: str | None = typer.Option(None, help="Database URL; default: ECM_DB__DSN."),
+) -> None:
+    """Write the payment export: one CSV line per visit, what is paid and why.
+
+    Verified money is payable now; disputed money waits for the council's decisions on the
+    exceptions (and late corrections) the line lists (docs/rules.md, "Closing the loop").
+    """
+    period = _period(month, week, start, end)
+    target = dsn or get_settings().db.dsn.get_secret_value()
+    last = period.end - timedelta(days=1)
+    with psycopg.connect(target) as conn:
+        if output is None:
+            lines = write_payments_csv(conn, sys.stdout, provider, period.start, last)
+        else:
+            with Path(output).open("w", newline="") as out:
+                lines = write_payments_csv(conn, out, provider, period.start, last)
+    Console(stderr=True).print(f"{lines} visit line(s)" + (f" -> {output}" if output else ""))
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``ecm report`` to the main app."""
+    """Add ``ecm report`` and ``ecm payments`` to the main app."""
     app.command("report")(report)
+    app.command("payments")(payments)

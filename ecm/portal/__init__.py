@@ -29,8 +29,9 @@ def install_portal(app: FastAPI, accounts: AccountStore) -> None:
 
     @app.exception_handler(PageRefused)
     async def _refused(request: Request, exc: PageRefused) -> Response:
-        return page(request, "error.html", None, "Not allowed", status=exc.status,
-                    message=exc.reason)
+        title = {404: "Not found", 422: "Not accepted", 503: "Unavailable"}.get(
+            exc.status, "Not allowed")
+        return page(request, "error.html", None, title, status=exc.status, message=exc.reason)
 
 
 __all__ = ["install_portal"]

@@ -143,8 +143,11 @@ class AccountStore(Protocol):
     async def add_user(self, user: User) -> None:
         """Create an account; an existing user id is an error."""
 
-    async def save_attempts(self, user: User) -> None:
-        """Keep the account's failed-attempt count and lock."""
+    async def record_failure(self, user_id: str, now: datetime) -> User | None:
+        """Count one wrong password atomically (``after_failure``); the account after it."""
+
+    async def clear_failures(self, user_id: str) -> None:
+        """Forget failed attempts and any lock (after a right password)."""
 
     async def add_session(self, session: Session) -> None:
         """Keep a new session."""

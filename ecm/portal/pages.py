@@ -39,8 +39,10 @@ from ecm.domain.workflow import TIERS, Act, AlertTier, CodePurpose, may
 from ecm.kpi.targets import TARGETS
 from ecm.portal.web import (
     PageRefused,
+    SignInRequired,
     Visitor,
     check_csrf,
+    flash_signature,
     now_of,
     page,
     refuse,
@@ -82,25 +84,37 @@ def _local(at: datetime | str | None) -> str:
 
 def _duration(seconds: float) -> str:
     minutes = max(0, int(seconds // 60))
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // 1440} days {minutes % 1440 // 60} h"
 
 
-async def _act(request: Request, call: Awaitable[Any], back: str, done: str) -> Response:
+async def _act(
+    request: Request, who: Visitor, call: Awaitable[Any], back: str, done: str
+) -> Response:
     """Run an API handler; come back to ``back`` saying what happened or why not."""
     try:
         await call
     except ApiError as exc:
-        errors = exc.extra.get("errors") or []
-        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or exc.message
-        return _back(back, failed=f"Not done — {detail}")
-    return _back(back, done=done)
+        return _back(back, who, failed=f"Not done — {_reasons(exc)}")
+    return _back(back, who, done=done)
 
 
-def _back(path: str, **message: str) -> Response:
+def _reasons(exc: ApiError) -> str:
+    errors = exc.extra.get("errors") or []
+    return "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or exc.message
+
+
+def _back(path: str, who: Visitor, **message: str) -> Response:
+    """Redirect to ``path`` with one message the portal signs (see ``flash_signature``)."""
     from urllib.parse import urlencode
 
+    ((kind, text),) = message.items()
+    query = urlencode({kind: text, "sig": flash_signature(who, kind, text)})
     joiner = "&" if "?" in path else "?"
-    return secure(RedirectResponse(f"{path}{joiner}{urlencode(message)}", status_code=303))
+    return secure(RedirectResponse(f"{path}{joiner}{query}", status_code=303))
 
 
 def _form_model(model: type[Any], who: Visitor, **fields: Any) -> Any:
@@ -150,12 +164,18 @@ async def _board(request: Request, who: Visitor) -> dict[str, Any]:
             "generated_at": _local(now)}
 
 
+def _on_duty(request: Request, who: Visitor) -> None:
+    """Refuse (logged) anyone who can do nothing with alerts."""
+    role = who.user.role.value
+    if not (may(role, Act.ACKNOWLEDGE) or may(role, Act.ESCALATE)):
+        raise refuse(request, who, "the duty board is for people who handle alerts")
+
+
 @router.get("/duty", name="portal-duty")
 async def duty(request: Request) -> Response:
     """Open alerts, most urgent first, updating live."""
     who = await visitor(request)
-    if not (may(who.user.role.value, Act.ACKNOWLEDGE) or may(who.user.role.value, Act.ESCALATE)):
-        raise refuse(request, who, "the duty board is for duty officers and providers")
+    _on_duty(request, who)
     board = await _board(request, who)
     return page(request, "duty.html", who, "Duty board", "portal-duty", **board,
                 services=[s.value for s in Service],
@@ -164,12 +184,22 @@ async def duty(request: Request) -> Response:
 
 @router.get("/duty/stream", name="portal-duty-stream")
 async def duty_stream(request: Request) -> Response:
-    """Server-sent events: the board's table again whenever it changes."""
+    """Server-sent events: the board's table again whenever it changes.
+
+    The session is checked again before each update (and kept alive while the board is
+    watched): signing out or expiry ends the stream with a ``signed_out`` event.
+    """
     who = await visitor(request)
+    _on_duty(request, who)
 
     async def events() -> AsyncIterator[str]:
         last = ""
         while not await request.is_disconnected():
+            try:
+                await visitor(request)
+            except SignInRequired:
+                yield "event: signed_out\ndata: sign in again\n\n"
+                return
             board = await _board(request, who)
             html = templates.get_template("_board.html").render(
                 request=request, csrf_token=who.session.csrf_token, **board)
@@ -178,8 +208,9 @@ async def duty_stream(request: Request) -> Response:
                       for a in board["alerts"]]).encode()).hexdigest()
             if digest != last:
                 last = digest
-                yield "event: board\n" + "".join(f"data: {line}\n"
-                                                 for line in html.splitlines()) + "\n"
+                count = len(board["alerts"])
+                yield (f"event: board\nid: {count}\n"
+                       + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n")
             else:
                 yield ": still here\n\n"
             await asyncio.sleep(BOARD_POLL_SECONDS)
@@ -196,16 +227,16 @@ async def alert_act(request: Request, alert_id: str, act: str) -> Response:
     me, back = principal_of(who), router.url_path_for("portal-duty")
     if act == "acknowledge":
         body = _form_model(AcknowledgementIn, who, action_taken=form.get("action_taken"))
-        return await _act(request, acts.acknowledge_alert(alert_id, body, request, me), back,
+        return await _act(request, who, acts.acknowledge_alert(alert_id, body, request, me), back,
                           f"Acknowledged {alert_id}.")
     if act == "escalate":
         body = _form_model(EscalationIn, who, to_tier=form.get("to_tier"), note=form.get("note"))
-        return await _act(request, acts.escalate_alert(alert_id, body, request, me), back,
+        return await _act(request, who, acts.escalate_alert(alert_id, body, request, me), back,
                           f"Escalated {alert_id}.")
     if act == "close":
         body = _form_model(ClosureIn, who, outcome_code=form.get("outcome_code"),
                            note=form.get("note"))
-        return await _act(request, acts.close_alert(alert_id, body, request, me), back,
+        return await _act(request, who, acts.close_alert(alert_id, body, request, me), back,
                           f"Closed {alert_id}.")
     raise PageRefused(f"act: {act!r} is not acknowledge, escalate or close", 404)
 
@@ -224,7 +255,7 @@ async def monitoring(request: Request) -> Response:
                        service=form.get("service"), starts=now.isoformat(),
                        until=(now + timedelta(hours=hours)).isoformat(),
                        reason=form.get("reason"))
-    return await _act(request, acts.set_monitoring(body, request, principal_of(who)),
+    return await _act(request, who, acts.set_monitoring(body, request, principal_of(who)),
                       router.url_path_for("portal-duty"), "Monitor-only period set.")
 
 
@@ -236,7 +267,8 @@ async def exceptions(request: Request) -> Response:
     """Providers: their exceptions to explain. Contract managers: explanations to decide."""
     who = await visitor(request)
     role, params = who.user.role.value, request.query_params
-    deciding = may(role, Act.DECIDE) and not may(role, Act.EXPLAIN) or role == "admin"
+    deciding = may(role, Act.DECIDE)  # the council; providers explain
+    explaining = may(role, Act.EXPLAIN) and not deciding
     status = params.get("status") or ("explained" if deciding else "needs action")
     if status not in EXCEPTION_STATUSES:
         raise PageRefused(f"status: one of {', '.join(EXCEPTION_STATUSES)}", 422)
@@ -261,12 +293,13 @@ async def exceptions(request: Request) -> Response:
         "explanation_note": r.get("status_note") if r["status"] == "explained" else None,
         "codes": [c for c in explanation if not c.settles or r["kind"] in c.settles],
     } for r in rows]
-    heading = "Exceptions to explain" if may(role, Act.EXPLAIN) else "Explanations to decide"
+    heading = ("Explanations to decide" if deciding else
+               "Exceptions to explain" if explaining else "Exceptions")
     return page(request, "exceptions.html", who, heading, "portal-exceptions",
                 heading=heading, exceptions=shown, filters=filters,
                 statuses=EXCEPTION_STATUSES, kinds=[k.value for k in ExceptionKindV2],
                 explanation_codes=explanation, resolution_codes=resolution,
-                may_explain=may(role, Act.EXPLAIN), may_decide=may(role, Act.DECIDE))
+                may_explain=explaining, may_decide=deciding)
 
 
 @router.post("/exceptions/explain", name="portal-explain")
@@ -277,7 +310,7 @@ async def explain(request: Request) -> Response:
     exception_id = str(form.get("exception_id") or "")
     body = _form_model(ExplanationIn, who, reason_code=form.get("reason_code"),
                        note=form.get("note"))
-    return await _act(request, acts.explain_exception(exception_id, body, request,
+    return await _act(request, who, acts.explain_exception(exception_id, body, request,
                                                       principal_of(who)),
                       router.url_path_for("portal-exceptions"),
                       f"Explanation of {exception_id} sent to the council.")
@@ -291,19 +324,17 @@ async def decide(request: Request) -> Response:
     chosen = (await request.form()).getlist("exception_id")
     back = router.url_path_for("portal-exceptions")
     if not chosen:
-        return _back(back, failed="Not done — exception_id: select at least one explanation")
+        return _back(back, who, failed="Not done — exception_id: select at least one explanation")
     body = _form_model(BulkDecisionIn, who, exception_ids=list(chosen),
                        decision=form.get("decision"), resolution_code=form.get("resolution_code"),
                        note=form.get("note"))
     try:
         result = await acts.decide_exceptions(body, request, principal_of(who))
     except ApiError as exc:
-        errors = exc.extra.get("errors") or []
-        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or exc.message
-        return _back(back, failed=f"Not done — {detail}")
+        return _back(back, who, failed=f"Not done — {_reasons(exc)}")
     accepted, refused = _counts(result)
     text = f"{body.decision.value.capitalize()}: {accepted} explanation(s)."
-    return _back(back, done=text + (f" {refused} refused." if refused else ""))
+    return _back(back, who, done=text + (f" {refused} refused." if refused else ""))
 
 
 def _counts(result: Response) -> tuple[int, int]:
@@ -424,9 +455,11 @@ async def visit(request: Request, visit_id: str) -> Response:
         raise PageRefused("There is no such visit.", 404)
     outcome = await w.guard(reads.visit(visit_id)) or {}
     payload = outcome.get("payload") or {}
+    codes = await w.guard(w.workflow_reads(request).codes(w.local_day(now_of(request))))
+    labels = {c.code: c.label for c in codes.codes} if codes else {}
     timeline = []
     for row in story["items"]:
-        described = describe(row)
+        described = describe(row, labels)
         if described is None:
             continue
         at, learned = row["at"], row.get("learned_at")
@@ -439,7 +472,9 @@ async def visit(request: Request, visit_id: str) -> Response:
                "verification": payload.get("verification", "verified" if payload else None),
                "payable_gbp": payload.get("payable_gbp"),
                "verified_gbp": payload.get("verified_gbp", payload.get("payable_gbp")),
-               "disputed_gbp": payload.get("disputed_gbp", "0.00")}
+               "disputed_gbp": payload.get("disputed_gbp", "0.00"),
+               "max_distance_m": payload.get("max_distance_m"),
+               "carer_ids": ", ".join(payload.get("carer_ids") or ())}
     return page(request, "visit.html", who, f"Visit {visit_id}", visit=summary,
                 timeline=timeline)
 
@@ -447,12 +482,19 @@ async def visit(request: Request, visit_id: str) -> Response:
 _ALERT_ACTS = ("alert_acknowledged", "alert_escalated", "alert_closed")
 
 
-def describe(row: dict[str, Any]) -> tuple[str, str] | None:
-    """One stored fact of a visit in words (None: shown elsewhere on the page)."""
-    what, p = row["what"], row.get("payload") or {}
+def describe(row: dict[str, Any], labels: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """One stored fact of a visit in words (None: said by another row of the page).
+
+    ``labels`` names the council's codes; ``alert:<action>`` rows are an alert's history.
+    """
+    what, p = row["what"], dict(row.get("payload") or {})
+    named = labels or {}
+    for field in ("reason_code", "resolution_code", "code"):
+        if p.get(field):
+            p[field] = named.get(p[field], p[field])
     by = p.get("by") or p.get("corrected_by") or ""
     if what in _ALERT_ACTS:
-        return None  # the alert's own history says it, with when ecm learned it
+        return None  # the alert's history row says it, with when ecm judged it
     if what == "visit_planned":
         return "Planned", (f"{_local(p.get('planned_start'))} to {_local(p.get('planned_end'))}, "
                            f"{p.get('carers_required', 1)} carer(s), "
@@ -480,9 +522,9 @@ def describe(row: dict[str, Any]) -> tuple[str, str] | None:
                 _coded(by, None, p.get("note"), p.get("correction_event_id")))
     if what == "visit_frustrated":
         return "Frustrated visit", _coded(by, p.get("reason_code"), p.get("note"), None)
-    if what.startswith("alert_"):
+    if what.startswith("alert:"):
         kind = KIND_LABELS.get(p.get("kind", ""), p.get("kind", ""))
-        action = what.removeprefix("alert_").replace("_", " ")
+        action = what.removeprefix("alert:").replace("_", " ")
         tier = TIER_LABELS.get(AlertTier(p["tier"]), p["tier"]) if p.get("tier") else ""
         parts = [x for x in (f"now with {tier}" if tier else "", f"by {p['by']}" if p.get("by")
                              else "", p.get("code") or "", p.get("note") or "") if x]

@@ -8,7 +8,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from ecm.api.keys import Role
-from ecm.portal.accounts import Session, User
+from ecm.portal.accounts import Session, User, after_failure
 
 _USER = ("user_id, display_name, role, provider_id, password_hash, failed_attempts,"
          " locked_until")
@@ -60,12 +60,26 @@ class PgAccountStore:
                  user.password_hash, user.failed_attempts, user.locked_until))
             await conn.execute("DELETE FROM portal_sessions WHERE user_id = %s", (user.user_id,))
 
-    async def save_attempts(self, user: User) -> None:
-        """Keep the failed-attempt count and lock of an account."""
-        async with self._pool.connection() as conn:
+    async def record_failure(self, user_id: str, now: datetime) -> User | None:
+        """Count one wrong password under a row lock, so parallel guesses all count."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"SELECT {_USER} FROM portal_users WHERE user_id = %s FOR UPDATE", (user_id,))
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            failed = after_failure(_user(row), now)
             await conn.execute(
                 "UPDATE portal_users SET failed_attempts = %s, locked_until = %s"
-                " WHERE user_id = %s", (user.failed_attempts, user.locked_until, user.user_id))
+                " WHERE user_id = %s", (failed.failed_attempts, failed.locked_until, user_id))
+        return failed
+
+    async def clear_failures(self, user_id: str) -> None:
+        """Forget failed attempts and any lock."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE portal_users SET failed_attempts = 0, locked_until = NULL"
+                " WHERE user_id = %s", (user_id,))
 
     async def add_session(self, session: Session) -> None:
         """Keep a new session."""

@@ -8,6 +8,8 @@ in its own cookie); a POST without the right token is refused with 403 and logge
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Callable
@@ -25,7 +27,6 @@ from ecm.portal.accounts import (
     AccountStore,
     Session,
     User,
-    after_failure,
     csrf_matches,
     dummy_verify,
     new_session,
@@ -127,9 +128,7 @@ def refuse(request: Request, who: Visitor, reason: str, **detail: str) -> PageRe
 
 def menu_for(user: User, current: str) -> list[dict[str, Any]]:
     """The navigation a role sees."""
-    items = []
-    if user.role in (Role.DUTY_OFFICER, Role.PROVIDER, Role.ADMIN):
-        items.append(("portal-duty", "Duty board"))
+    items = [("portal-duty", "Duty board")]  # everyone here may act on some alert
     items.append(("portal-exceptions", "Exceptions"))
     if user.role in (Role.CONTRACT_MANAGER, Role.ADMIN):
         items.append(("portal-scorecard", "Scorecard"))
@@ -148,7 +147,7 @@ def page(
         "role_label": ROLE_LABELS.get(user.role, "") if user else "",
         "menu": menu_for(user, current) if user else [],
         "csrf_token": who.session.csrf_token if who else context.pop("csrf_token", ""),
-        "flash": _take_flash(request),
+        "flash": _take_flash(request, who),
     }
     response = templates.TemplateResponse(request, template, base | context, status_code=status)
     return secure(response)
@@ -163,12 +162,21 @@ def secure(response: Response) -> Response:
     return response
 
 
-def _take_flash(request: Request) -> dict[str, str] | None:
-    text = request.query_params.get("done")
-    if text:
-        return {"kind": "done", "text": text[:300]}
-    text = request.query_params.get("failed")
-    return {"kind": "error", "text": text[:300]} if text else None
+def flash_signature(who: Visitor, kind: str, text: str) -> str:
+    """A message's signature with the session's secret: only the portal can set its flashes."""
+    key = who.session.csrf_token.encode()
+    return hmac.new(key, f"{kind}\n{text}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _take_flash(request: Request, who: Visitor | None) -> dict[str, str] | None:
+    """The message an act left for the next page, if the portal itself signed it."""
+    for kind in ("done", "failed"):
+        text = request.query_params.get(kind)
+        signature = request.query_params.get("sig", "")
+        if text and who is not None and hmac.compare_digest(
+                signature, flash_signature(who, kind, text)):
+            return {"kind": "done" if kind == "done" else "error", "text": text[:300]}
+    return None
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str,
@@ -208,28 +216,34 @@ async def sign_in(request: Request) -> Response:
     user = await store.user(user_id) if user_id else None
     if user is None:
         dummy_verify(password)
-        security_log.warning("sign-in failed: unknown user", extra={"attempted_user": user_id[:64]})
+        security_log.warning("sign-in failed: unknown user", extra={
+            "attempted_user": user_id[:64], "client": _client(request)})
         return _retry(request, user_id, _WRONG, 401)
     if user.locked_at(now):
         security_log.warning("sign-in refused: account locked", extra={
-            "user_id": user.user_id, "locked_until": str(user.locked_until)})
+            "user_id": user.user_id, "locked_until": str(user.locked_until),
+            "client": _client(request)})
         return _retry(request, user_id, _WRONG, 401)
     if not password_matches(user, password):
-        failed = after_failure(user, now)
-        await store.save_attempts(failed)
-        security_log.warning("sign-in failed: wrong password",
-                             extra={"user_id": user.user_id, "locked": failed.locked_at(now)})
+        failed = await store.record_failure(user.user_id, now)
+        security_log.warning("sign-in failed: wrong password", extra={
+            "user_id": user.user_id, "client": _client(request),
+            "locked": bool(failed and failed.locked_at(now))})
         return _retry(request, user_id, _WRONG, 401)
     if user.failed_attempts or user.locked_until:
-        await store.save_attempts(User(user.user_id, user.display_name, user.role,
-                                       user.provider_id, user.password_hash, 0, None))
+        await store.clear_failures(user.user_id)
     token, session = new_session(user.user_id, now)
     await store.add_session(session)
-    security_log.info("signed in", extra={"user_id": user.user_id, "role": user.role.value})
+    security_log.info("signed in", extra={"user_id": user.user_id, "role": user.role.value,
+                                          "client": _client(request)})
     response = RedirectResponse(router.url_path_for("portal-home"), status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, token, 12 * 3600)
     response.delete_cookie(PRE_SESSION_COOKIE, path="/portal")
     return secure(response)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
 
 
 _WRONG = "That user id and password do not match an account that can sign in now."

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from ecm.api.auth import Principal, current_principal, refuse
-from ecm.api.errors import NotFound, Unavailable, ValidationFailed
+from ecm.api.errors import NotFound, Unavailable
 from ecm.api.models import ErrorOut, VisitOut
-from ecm.api.readmodel import ReadModel, ReadModelUnavailable, UnusableParameter, VisitQuery
+from ecm.api.readmodel import ReadModel, VisitQuery, answered
 from ecm.contracts import VisitStatus
 
 router = APIRouter(prefix="/v1", tags=["reads"])
@@ -44,14 +44,7 @@ def _reads(request: Request) -> ReadModel:
     return reads
 
 
-async def _guard(coro: Any) -> Any:
-    try:
-        return await coro
-    except ReadModelUnavailable as exc:
-        raise Unavailable(str(exc), 30) from None
-    except UnusableParameter as exc:
-        raise ValidationFailed("a parameter cannot be used", errors=[
-            {"field": "(query)", "reason": str(exc)}]) from None
+_guard = answered
 
 
 def _visit_out(row: dict[str, Any]) -> VisitOut:

@@ -87,7 +87,19 @@ ALTER TABLE visit_outcomes
     ADD COLUMN IF NOT EXISTS verification text NOT NULL DEFAULT 'verified',
     ADD COLUMN IF NOT EXISTS verified_gbp numeric(12, 2),
     ADD COLUMN IF NOT EXISTS disputed_gbp numeric(12, 2) NOT NULL DEFAULT 0;
-UPDATE visit_outcomes SET verified_gbp = payable_gbp WHERE verified_gbp IS NULL;
+-- Outcomes stored before this migration: a visit with an exception still open that holds
+-- payment (every kind but duplicate_event) is in dispute until someone decides; the
+-- engine's next outcome of the visit replaces these values.
+UPDATE visit_outcomes o SET
+    verification = CASE WHEN held THEN 'in_dispute' ELSE 'verified' END,
+    verified_gbp = CASE WHEN held THEN 0 ELSE o.payable_gbp END,
+    disputed_gbp = CASE WHEN held THEN o.payable_gbp ELSE 0 END
+FROM (SELECT v.visit_id, EXISTS (
+          SELECT 1 FROM visit_exceptions e
+          WHERE e.visit_id = v.visit_id AND e.resolved_at IS NULL
+            AND e.kind <> 'duplicate_event') AS held
+      FROM visit_outcomes v WHERE v.verified_gbp IS NULL) pending
+WHERE o.visit_id = pending.visit_id AND o.verified_gbp IS NULL;
 ALTER TABLE visit_outcomes ALTER COLUMN verified_gbp SET NOT NULL;
 
 -- The council's lists of reason, resolution and outcome codes, versioned like rate cards.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from ecm.portal.accounts import Session, User
+from ecm.portal.accounts import Session, User, after_failure
 
 
 class MemoryAccountStore:
@@ -24,9 +25,18 @@ class MemoryAccountStore:
             raise ValueError(f"user {user.user_id} exists")
         self.users[user.user_id] = user
 
-    async def save_attempts(self, user: User) -> None:
-        """Keep the failed-attempt count and lock."""
-        self.users[user.user_id] = user
+    async def record_failure(self, user_id: str, now: datetime) -> User | None:
+        """Count one wrong password (the same rule as in PostgreSQL: ``after_failure``)."""
+        user = self.users.get(user_id)
+        if user is None:
+            return None
+        self.users[user_id] = after_failure(user, now)
+        return self.users[user_id]
+
+    async def clear_failures(self, user_id: str) -> None:
+        """Forget failed attempts and any lock."""
+        user = self.users[user_id]
+        self.users[user_id] = replace(user, failed_attempts=0, locked_until=None)
 
     async def add_session(self, session: Session) -> None:
         """Keep a new session."""

@@ -268,3 +268,57 @@ def test_the_visit_page_tells_the_story_in_order(portal: Portal) -> None:
     page = portal.sign_in("cm-rpatel").get("/portal/visits/V-P1").text
     assert page.index("Planned") < page.index("Checked in") < page.index("Explained")
     assert "ecm learned it" in page  # the check-in arrived three hours late
+
+
+def test_a_message_in_a_crafted_link_is_not_shown(portal: Portal) -> None:
+    browser = portal.sign_in("duty-akhan")
+    page = browser.get("/portal/duty?failed=Call+0900+000+000+now&sig=0000")
+    assert "0900" not in page.text
+
+
+def test_an_administrator_decides_and_has_no_explain_form_inside_the_decide_form(
+    portal: Portal
+) -> None:
+    asyncio.run(portal.accounts.add_user(new_user("admin-x", "Admin", Role.ADMIN, None,
+                                                  PASSWORD)))
+    portal.workflow.exception_rows["x1"] = _exception("x1", "P1", "explained",
+                                                      reason_code="phone_battery_dead")
+    page = portal.sign_in("admin-x").get("/portal/exceptions").text
+    assert "Explanations to decide" in page and "Send explanation" not in page
+    assert page.count("<form method=\"post\"") == 1  # the decide form only
+
+
+def test_the_visit_page_shows_the_alerts_handling_with_code_labels(portal: Portal) -> None:
+    portal.workflow.stories["V-P1"] = {"provider_id": "P1", "items": [
+        {"at": T0, "learned_at": T0, "what": "alert:raised", "payload": {"kind": "missed"}},
+        {"at": T0, "learned_at": T0, "what": "alert_acknowledged",  # the act, as received
+         "payload": {"by": "duty-akhan"}},
+        {"at": T0 + timedelta(minutes=3), "learned_at": T0 + timedelta(minutes=3),
+         "what": "alert:acknowledged", "payload": {"kind": "missed", "by": "duty-akhan",
+                                                   "tier": "provider_on_call",
+                                                   "note": "Phoned the carer"}},
+        {"at": T0 + timedelta(minutes=9), "learned_at": T0 + timedelta(minutes=9),
+         "what": "alert:closed", "payload": {"kind": "missed", "by": "duty-akhan",
+                                             "code": "carer_sent"}},
+    ]}
+    page = portal.sign_in("cm-rpatel").get("/portal/visits/V-P1").text
+    assert "Missed call alert acknowledged" in page and "Phoned the carer" in page
+    assert "Missed call alert closed" in page and "Carer sent" in page
+    assert page.count("acknowledged") == 1
+
+
+def test_the_live_board_stops_for_a_session_that_ended(portal: Portal) -> None:
+    browser = portal.sign_in("duty-akhan")
+    token = _csrf(browser.get("/portal/duty").text)
+    cookie = browser.cookies.get("ecm_session")
+    assert browser.post("/portal/sign-out", data={"csrf_token": token}).status_code == 303
+    stale = portal.browser()
+    stale.cookies.set("ecm_session", cookie, domain="testserver.local", path="/portal")
+    answer = stale.get("/portal/duty/stream", headers={"cookie": f"ecm_session={cookie}"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/portal/sign-in"
+
+
+def test_signing_out_needs_the_forms_token(portal: Portal) -> None:
+    browser = portal.sign_in("duty-akhan")
+    assert browser.post("/portal/sign-out").status_code == 403
+    assert browser.get("/portal").headers["location"] == "/portal/duty"
