@@ -1,8 +1,9 @@
 -- Storage of events, visit outcomes, alerts and exceptions: plain PostgreSQL flavour.
 -- raw_events and visit_outcomes are range-partitioned by month; partitions are created
 -- ahead by ecm_ensure_partitions() (called by `ecm db migrate` and by the sink) and
--- dropped by ecm_apply_retention() (`ecm db retention --months N`).
--- The TimescaleDB flavour (0001_storage.timescale.sql) has the same tables and functions.
+-- dropped by ecm_apply_retention() (`ecm db retention --months N`); both functions are
+-- in ecm/storage/functions. The TimescaleDB flavour (0001_storage.timescale.sql) has the
+-- same tables.
 
 -- Every accepted input event, never updated; a redelivery (same event_id) is a no-op.
 CREATE TABLE raw_events (
@@ -97,60 +98,3 @@ CREATE TABLE visit_exceptions (
 );
 CREATE INDEX visit_exceptions_provider_idx ON visit_exceptions (provider_id, detected_at);
 CREATE INDEX visit_exceptions_visit_idx ON visit_exceptions (visit_id);
-
--- Create the monthly partitions of raw_events (UTC months) and visit_outcomes (local
--- date months) for p_months months from the month of p_from; returns how many were new.
-CREATE FUNCTION ecm_ensure_partitions(p_from date, p_months integer)
-RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE
-    month_start date;
-    next_start  date;
-    suffix      text;
-    created     integer := 0;
-BEGIN
-    PERFORM pg_advisory_xact_lock(4539213, 1);  -- one creator at a time
-    FOR i IN 0 .. p_months - 1 LOOP
-        month_start := (date_trunc('month', p_from) + make_interval(months => i))::date;
-        next_start := (month_start + interval '1 month')::date;
-        suffix := to_char(month_start, '"_y"YYYY"m"MM');
-        IF to_regclass('visit_outcomes' || suffix) IS NULL THEN
-            EXECUTE format('CREATE TABLE %I PARTITION OF visit_outcomes FOR VALUES FROM (%L) TO (%L)',
-                           'visit_outcomes' || suffix, month_start, next_start);
-            created := created + 1;
-        END IF;
-        IF to_regclass('raw_events' || suffix) IS NULL THEN
-            EXECUTE format('CREATE TABLE %I PARTITION OF raw_events FOR VALUES FROM (%L) TO (%L)',
-                           'raw_events' || suffix,
-                           month_start::timestamp AT TIME ZONE 'UTC',
-                           next_start::timestamp AT TIME ZONE 'UTC');
-            created := created + 1;
-        END IF;
-    END LOOP;
-    RETURN created;
-END $$;
-
--- Drop the partitions of raw_events and visit_outcomes whose whole month is more than
--- p_months months before the current month; returns the names dropped. KPI rollups are
--- kept, so past KPIs stay reportable after their visits are gone.
-CREATE FUNCTION ecm_apply_retention(p_months integer)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE
-    cutoff date := (date_trunc('month', current_date) - make_interval(months => p_months))::date;
-    part   record;
-BEGIN
-    FOR part IN
-        SELECT c.relname
-        FROM pg_inherits i
-        JOIN pg_class c ON c.oid = i.inhrelid
-        JOIN pg_class p ON p.oid = i.inhparent
-        WHERE p.relname IN ('raw_events', 'visit_outcomes')
-          AND c.relname ~ '_y\d{4}m\d{2}$'
-          AND to_date(right(c.relname, 8), '"y"YYYY"m"MM') < cutoff
-        ORDER BY c.relname
-    LOOP
-        EXECUTE format('DROP TABLE %I', part.relname);
-        RETURN NEXT part.relname;
-    END LOOP;
-END $$;
-
-SELECT ecm_ensure_partitions((current_date - interval '1 month')::date, 4);

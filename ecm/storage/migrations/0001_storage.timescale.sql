@@ -1,8 +1,8 @@
 -- Storage of events, visit outcomes, alerts and exceptions: TimescaleDB flavour.
--- Same tables, columns and functions as 0001_storage.plain.sql; raw_events and
--- visit_outcomes are hypertables with compression and retention policies instead of
--- monthly partitions, so ecm_ensure_partitions() is a no-op and ecm_apply_retention()
--- drops chunks. (Cannot be exercised in CI: the extension is not installable there.)
+-- Same tables and columns as 0001_storage.plain.sql; raw_events and visit_outcomes are
+-- hypertables with compression and retention policies instead of monthly partitions, so
+-- ecm_ensure_partitions() is a no-op and ecm_apply_retention() drops chunks (their
+-- .timescale flavours in ecm/storage/functions). (Cannot be exercised in CI: the extension is not installable there.)
 
 -- Every accepted input event, never updated; a redelivery (same event_id) is a no-op.
 CREATE TABLE raw_events (
@@ -111,19 +111,3 @@ SELECT add_compression_policy('visit_outcomes', INTERVAL '6 months');
 
 -- Retention: raw events are the audit trail; keep them 8 years (the framework's length).
 SELECT add_retention_policy('raw_events', INTERVAL '8 years');
-
--- Hypertables create their chunks on insert: nothing to do ahead.
-CREATE FUNCTION ecm_ensure_partitions(p_from date, p_months integer)
-RETURNS integer LANGUAGE sql AS $$ SELECT 0 $$;
-
--- Drop the chunks of raw_events and visit_outcomes more than p_months months before the
--- current month; returns the chunks dropped. KPI rollups are kept.
-CREATE FUNCTION ecm_apply_retention(p_months integer)
-RETURNS SETOF text LANGUAGE sql AS $$
-    WITH cutoff AS (
-        SELECT (date_trunc('month', current_date) - make_interval(months => p_months))::date AS d
-    )
-    SELECT drop_chunks('raw_events', older_than => (d::timestamp AT TIME ZONE 'UTC'))::text FROM cutoff
-    UNION ALL
-    SELECT drop_chunks('visit_outcomes', older_than => d)::text FROM cutoff
-$$;

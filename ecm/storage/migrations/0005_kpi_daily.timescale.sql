@@ -2,7 +2,7 @@
 -- A continuous aggregate over the visit_outcomes hypertable with the same columns as the
 -- plain flavour's table, refreshed by a policy and read in real time (recent days not
 -- yet materialised are aggregated on the fly), so the KPI queries read either.
--- ecm_refresh_rollups() keeps only kpi_client_week up to date here.
+-- ecm_refresh_rollups() (its .timescale flavour) keeps only kpi_client_week up to date here.
 CREATE MATERIALIZED VIEW kpi_daily
 WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 SELECT o.provider_id,
@@ -38,18 +38,3 @@ SELECT add_continuous_aggregate_policy('kpi_daily',
     start_offset => INTERVAL '3 months',
     end_offset => INTERVAL '1 day',
     schedule_interval => INTERVAL '15 minutes');
-
--- Same signature and locking as the plain flavour; kpi_daily maintains itself here.
-CREATE FUNCTION ecm_refresh_rollups(p_provider text[], p_date date[], p_client text[])
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    lock_key record;
-BEGIN
-    FOR lock_key IN SELECT DISTINCT t.p, ecm_week_start(t.d) AS w
-             FROM unnest(p_provider, p_date) AS t(p, d) ORDER BY 1, 2 LOOP
-        PERFORM pg_advisory_xact_lock(hashtextextended(lock_key.p || '|' || lock_key.w::text, 4539213));
-    END LOOP;
-    PERFORM ecm_refresh_client_weeks(
-        p_provider, ARRAY(SELECT ecm_week_start(d) FROM unnest(p_date) WITH ORDINALITY AS t(d, i) ORDER BY i),
-        p_client);
-END $$;

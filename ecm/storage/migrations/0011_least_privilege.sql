@@ -35,8 +35,5 @@ GRANT INSERT, UPDATE, DELETE ON raw_events, visit_outcomes, visit_latest, alerts
 GRANT INSERT, UPDATE ON webhook_deliveries TO ecm_notify;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ecm_api, ecm_sink, ecm_notify;
 
--- The sink creates the monthly partitions a batch needs; creating a partition takes
--- ownership of the parent, so the function runs as its owner (the migrating role).
-ALTER FUNCTION ecm_ensure_partitions(date, integer) SECURITY DEFINER SET search_path = public, pg_temp;
-REVOKE EXECUTE ON FUNCTION ecm_ensure_partitions(date, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ecm_ensure_partitions(date, integer) TO ecm_sink;
+-- The sink creates the monthly partitions a batch needs: ecm_ensure_partitions() runs as
+-- its owner and only ecm_sink may call it (ecm/storage/functions/ecm_ensure_partitions.*).

@@ -1,0 +1,129 @@
+-- Storage of events, visit outcomes, alerts and exceptions: TimescaleDB flavour.
+-- Same tables, columns and functions as 0001_storage.plain.sql; raw_events and
+-- visit_outcomes are hypertables with compression and retention policies instead of
+-- monthly partitions, so ecm_ensure_partitions() is a no-op and ecm_apply_retention()
+-- drops chunks. (Cannot be exercised in CI: the extension is not installable there.)
+
+-- Every accepted input event, never updated; a redelivery (same event_id) is a no-op.
+CREATE TABLE raw_events (
+    event_id    text        NOT NULL,
+    event_type  text        NOT NULL,
+    provider_id text,
+    visit_id    text,
+    occurred_at timestamptz NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    payload     jsonb       NOT NULL,
+    PRIMARY KEY (event_id, occurred_at)
+);
+SELECT create_hypertable('raw_events', 'occurred_at', chunk_time_interval => INTERVAL '7 days');
+CREATE INDEX raw_events_visit_idx ON raw_events (visit_id, occurred_at);
+
+-- The current outcome of each visit (the latest visit_outcome_recorded wins).
+-- local_date (Europe/London day of the planned start) is the time dimension; when a visit
+-- is moved to another day the sink deletes the old row, so visit_id stays unique.
+-- kpi_* columns are what the visit contributes to each KPI (ecm/kpi/measures.py).
+CREATE TABLE visit_outcomes (
+    visit_id             text        NOT NULL,
+    local_date           date        NOT NULL,
+    iso_week             text        NOT NULL,
+    provider_id          text        NOT NULL,
+    lot_id               text,
+    service              text,
+    tier                 text,
+    client_id            text        NOT NULL,
+    scheduled            boolean     NOT NULL,
+    status               text        NOT NULL,
+    cancelled_by         text,
+    planned_start        timestamptz,
+    planned_end          timestamptz,
+    planned_minutes      integer     NOT NULL,
+    carers_required      smallint    NOT NULL,
+    time_critical        boolean     NOT NULL,
+    first_check_in       timestamptz,
+    punctuality          text,
+    lateness_minutes     integer,
+    carer_ids            text[]      NOT NULL,
+    delivered_seconds    integer     NOT NULL,
+    payable_gbp          numeric(12, 2) NOT NULL,
+    short                boolean     NOT NULL,
+    single_handed        boolean     NOT NULL,
+    manual_entry         boolean     NOT NULL,
+    electronic           boolean     NOT NULL,
+    max_distance_m       integer,
+    kpi_cancelled        boolean     NOT NULL,
+    kpi_missed           boolean     NOT NULL,
+    kpi_completed        boolean     NOT NULL,
+    kpi_checked_in       boolean     NOT NULL,
+    kpi_no_checkout      boolean     NOT NULL,
+    kpi_planned_seconds  integer     NOT NULL,
+    kpi_lateness_seconds integer,
+    event_id             text        NOT NULL,
+    recorded_at          timestamptz NOT NULL,
+    payload              jsonb       NOT NULL,
+    PRIMARY KEY (visit_id, local_date)
+);
+SELECT create_hypertable('visit_outcomes', 'local_date', chunk_time_interval => INTERVAL '1 month');
+CREATE INDEX visit_outcomes_provider_idx ON visit_outcomes (provider_id, local_date);
+CREATE INDEX visit_outcomes_client_idx ON visit_outcomes (client_id, local_date);
+
+-- Alerts: raised (due_at, raised_at) and later resolved (resolved_at, resolution).
+CREATE TABLE alerts (
+    alert_id          text PRIMARY KEY,
+    kind              text NOT NULL,
+    visit_id          text NOT NULL,
+    provider_id       text NOT NULL,
+    client_id         text,
+    lot_id            text,
+    due_at            timestamptz,
+    raised_at         timestamptz,
+    resolved_at       timestamptz,
+    resolution        text,
+    raised_event_id   text,
+    resolved_event_id text
+);
+CREATE INDEX alerts_open_idx ON alerts (provider_id, raised_at) WHERE resolved_at IS NULL;
+CREATE INDEX alerts_visit_idx ON alerts (visit_id);
+
+-- Exceptions to reconcile, one per visit, kind and carer; never dropped.
+CREATE TABLE visit_exceptions (
+    exception_id text PRIMARY KEY,
+    kind         text        NOT NULL,
+    visit_id     text        NOT NULL,
+    provider_id  text        NOT NULL,
+    client_id    text,
+    carer_id     text,
+    detail       text        NOT NULL DEFAULT '',
+    detected_at  timestamptz NOT NULL,
+    resolved_at  timestamptz,
+    event_id     text        NOT NULL
+);
+CREATE INDEX visit_exceptions_provider_idx ON visit_exceptions (provider_id, detected_at);
+CREATE INDEX visit_exceptions_visit_idx ON visit_exceptions (visit_id);
+
+-- Compression: raw events after 30 days, outcomes after 6 months (late corrections to
+-- older visits still work: TimescaleDB 2.11+ allows upserts into compressed chunks).
+ALTER TABLE raw_events SET (timescaledb.compress,
+    timescaledb.compress_segmentby = 'provider_id', timescaledb.compress_orderby = 'occurred_at');
+SELECT add_compression_policy('raw_events', INTERVAL '30 days');
+ALTER TABLE visit_outcomes SET (timescaledb.compress,
+    timescaledb.compress_segmentby = 'provider_id', timescaledb.compress_orderby = 'local_date, visit_id');
+SELECT add_compression_policy('visit_outcomes', INTERVAL '6 months');
+
+-- Retention: raw events are the audit trail; keep them 8 years (the framework's length).
+SELECT add_retention_policy('raw_events', INTERVAL '8 years');
+
+-- Hypertables create their chunks on insert: nothing to do ahead.
+CREATE FUNCTION ecm_ensure_partitions(p_from date, p_months integer)
+RETURNS integer LANGUAGE sql AS $$ SELECT 0 $$;
+
+-- Drop the chunks of raw_events and visit_outcomes more than p_months months before the
+-- current month; returns the chunks dropped. KPI rollups are kept.
+CREATE FUNCTION ecm_apply_retention(p_months integer)
+RETURNS SETOF text LANGUAGE sql AS $$
+    WITH cutoff AS (
+        SELECT (date_trunc('month', current_date) - make_interval(months => p_months))::date AS d
+    )
+    SELECT drop_chunks('raw_events', older_than => (d::timestamp AT TIME ZONE 'UTC'))::text FROM cutoff
+    UNION ALL
+    SELECT drop_chunks('visit_outcomes', older_than => d)::text FROM cutoff
+$$;
