@@ -10,6 +10,7 @@ from ecm.cli import (
     alerts_cmd,
     api_cmd,
     codes_cmd,
+    corrections_cmd,
     db_cmd,
     exceptions_cmd,
     monitoring_cmd,
@@ -22,6 +23,7 @@ from ecm.cli import (
     simulate_cmd,
     subject_cmd,
     users_cmd,
+    visits_cmd,
 )
 
 app = typer.Typer(
@@ -47,6 +49,8 @@ codes_cmd.register(app)
 exceptions_cmd.register(app)
 alerts_cmd.register(app)
 monitoring_cmd.register(app)
+corrections_cmd.register(app)
+visits_cmd.register(app)
 users_cmd.register(app)
 
 

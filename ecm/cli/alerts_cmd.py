@@ -1,4 +1,4 @@
-"""``ecm alerts``: list open alerts, acknowledge, escalate by hand, close with an outcome.
+"""``ecm alerts``: list open alerts, show one, acknowledge, escalate by hand, close.
 
 Each command is one request to the ecm API (who may do what: docs/rules.md, "Closing the
 loop"); an unacknowledged alert also escalates by itself after the contract's minutes.
@@ -15,47 +15,65 @@ from ecm.cli.api_client import (
     ApiUrlOption,
     ByOption,
     EventIdOption,
+    JsonFlag,
+    Limit,
+    NoteOption,
     ProviderFilter,
+    act,
     echo_json,
-    echo_table,
-    operator_api,
-    run,
+    echo_record,
+    fetch,
     segment,
+    show_rows,
 )
 from ecm.contracts import AlertTier
 
-alerts_app = typer.Typer(help="Alerts: list, ack, escalate, close.", no_args_is_help=True)
-NoteOption = typer.Option(None, "--note", help="Free text.")
+alerts_app = typer.Typer(help="Alerts: list, show, ack, escalate, close.", no_args_is_help=True)
 COLUMNS = ("alert_id", "kind", "provider_id", "tier", "raised_at", "acknowledged_by")
+DETAIL = ("alert_id", "kind", "visit_id", "provider_id", "client_id", "tier", "monitor_only",
+          "due_at", "raised_at", "raised_learned_at", "acknowledged_at", "acknowledged_by",
+          "action_taken", "escalated_at", "closed_at", "closed_by", "outcome_code",
+          "resolved_at", "resolved_learned_at", "resolution")  # fmt: skip
+TIMELINE = ("occurred_at", "learned_at", "action", "tier", "by", "by_role", "code", "note")
+AlertIdArg = Annotated[str, typer.Argument(help="e.g. V1234:missed")]
 
 
 @alerts_app.command("list")
 def list_alerts(
     provider_id: ProviderFilter = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    limit: Limit = 100,
+    as_json: JsonFlag = False,
     api_url: str | None = ApiUrlOption,
     api_key: str = ApiKeyOption,
 ) -> None:
     """List open alerts (a provider's key sees only its own)."""
-    api = operator_api(api_url, api_key)
-    rows = run(lambda: api.call("GET", "/v1/alerts", query={
-        "provider_id": provider_id, "limit": limit}))
+    rows = fetch(api_url, api_key, "/v1/alerts", {"provider_id": provider_id, "limit": limit})
+    show_rows(rows, COLUMNS, as_json)
+
+
+@alerts_app.command("show")
+def show(
+    alert_id: AlertIdArg,
+    as_json: JsonFlag = False,
+    api_url: str | None = ApiUrlOption,
+    api_key: str = ApiKeyOption,
+) -> None:
+    """Show an alert and its timeline: when each step happened and when ecm learned it."""
+    alert = fetch(api_url, api_key, f"/v1/alerts/{segment(alert_id)}")
     if as_json:
-        echo_json(rows)
+        echo_json(alert)
     else:
-        echo_table(rows, COLUMNS)
+        echo_record(alert, DETAIL, "timeline", TIMELINE)
 
 
 def _act(api_url: str | None, api_key: str, alert_id: str, what: str,
          body: dict[str, str | None]) -> None:
-    api = operator_api(api_url, api_key)
-    echo_json(run(lambda: api.call("POST", f"/v1/alerts/{segment(alert_id)}/{what}", body)))
+    act(api_url, api_key, f"/v1/alerts/{segment(alert_id)}/{what}", body)
 
 
 @alerts_app.command("ack")
 def acknowledge(
-    alert_id: Annotated[str, typer.Argument(help="e.g. V1234:missed")],
+    alert_id: AlertIdArg,
     action_taken: Annotated[str, typer.Option("--action", help="What you are doing about it.")],
     event_id: str | None = EventIdOption,
     by: str = ByOption,
@@ -69,7 +87,7 @@ def acknowledge(
 
 @alerts_app.command("escalate")
 def escalate(
-    alert_id: Annotated[str, typer.Argument(help="e.g. V1234:missed")],
+    alert_id: AlertIdArg,
     to_tier: Annotated[AlertTier, typer.Option("--to", help="council_duty or manager.")],
     note: str | None = NoteOption,
     event_id: str | None = EventIdOption,
@@ -84,7 +102,7 @@ def escalate(
 
 @alerts_app.command("close")
 def close(
-    alert_id: Annotated[str, typer.Argument(help="e.g. V1234:missed")],
+    alert_id: AlertIdArg,
     outcome_code: Annotated[str, typer.Option("--outcome", help="An alert outcome code.")],
     note: str | None = NoteOption,
     event_id: str | None = EventIdOption,

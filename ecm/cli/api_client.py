@@ -1,9 +1,9 @@
 """A small HTTP client of the ecm API for the operator commands (stdlib only).
 
-The operator commands (``ecm exceptions``, ``ecm alerts``, ``ecm monitoring``) go through
-the API, so who may do what and which codes are valid are checked in one place, and an
-answer means Kafka acknowledged the act. The transport is a plain function, so tests
-pass a fake one and no socket is opened.
+The operator commands (``ecm exceptions``, ``ecm alerts``, ``ecm corrections``, ``ecm
+visits``, ``ecm monitoring``) go through the API, so who may do what and which codes are
+valid are checked in one place, and an answer means Kafka acknowledged the act. The
+transport is a plain function, so tests pass a fake one and no socket is opened.
 """
 
 from __future__ import annotations
@@ -137,6 +137,11 @@ EventIdOption = typer.Option(
     None, "--event-id", help="A stable id for the act: sending it again then changes nothing.")
 ByOption = typer.Option(
     ..., "--by", envvar="ECM_USER", help="Who is acting (your user id); default: ECM_USER.")
+NoteOption = typer.Option(None, "--note", help="Free text (some codes require one).")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
+Limit = Annotated[int, typer.Option(min=1, max=1000, help="At most this many rows.")]
+WHEN_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]
+"""Instants on the command line: ISO 8601 with a UTC offset (e.g. 2026-11-17T09:20+00:00)."""
 
 
 def operator_api(api_url: str | None, api_key: str) -> OperatorApi:
@@ -159,6 +164,42 @@ def run(action: Callable[[], Any]) -> Any:
     except ApiError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def act(api_url: str | None, api_key: str, path: str, body: Mapping[str, Any]) -> None:
+    """POST one act to ``path`` and print the API's answer (its ``event_id``)."""
+    api = operator_api(api_url, api_key)
+    echo_json(run(lambda: api.call("POST", path, body)))
+
+
+def fetch(api_url: str | None, api_key: str, path: str,
+          query: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    """GET ``path`` and return the decoded answer (errors exit as ``run`` says)."""
+    api = operator_api(api_url, api_key)
+    return run(lambda: api.call("GET", path, query=query))
+
+
+def show_rows(rows: list[dict[str, Any]], columns: tuple[str, ...], as_json: bool) -> None:
+    """Print a list answer as the API's JSON, or as a table of ``columns``."""
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, columns)
+
+
+def echo_record(document: dict[str, Any], fields: tuple[str, ...], steps: str,
+                step_columns: tuple[str, ...]) -> None:  # fmt: skip
+    """Print one item, then the list under its key ``steps`` as a table.
+
+    ``fields`` are printed as aligned ``name  value`` lines (blank ones left out).
+    """
+    width = max(len(f) for f in fields)
+    for name in fields:
+        value = document.get(name)
+        if value not in (None, ""):
+            typer.echo(f"{name.ljust(width)}  {value}")
+    typer.echo(f"\n{steps}:")
+    echo_table(list(document.get(steps) or []), step_columns)
 
 
 def echo_json(document: Any) -> None:

@@ -1,4 +1,4 @@
-"""``ecm exceptions``: list exceptions, explain one (provider), decide (contract manager).
+"""``ecm exceptions``: list, show one with its history, explain (provider), decide (council).
 
 Each command is one request to the ecm API, which checks the role, the provider and the
 code against the council's list (docs/rules.md, "Closing the loop") and answers only once
@@ -17,42 +17,65 @@ from ecm.cli.api_client import (
     ApiUrlOption,
     ByOption,
     EventIdOption,
+    JsonFlag,
+    Limit,
+    NoteOption,
     ProviderFilter,
+    act,
     echo_json,
-    echo_table,
+    echo_record,
+    fetch,
     operator_api,
     run,
     segment,
+    show_rows,
 )
 from ecm.contracts import Decision
 
-exceptions_app = typer.Typer(help="Exceptions: list, explain, decide.", no_args_is_help=True)
-NoteOption = typer.Option(None, "--note", help="Free text (required by some codes).")
+exceptions_app = typer.Typer(help="Exceptions: list, show, explain, decide.",
+                             no_args_is_help=True)
 COLUMNS = ("exception_id", "kind", "provider_id", "status", "status_code", "detected_at")
+DETAIL = ("exception_id", "kind", "visit_id", "provider_id", "client_id", "carer_id",
+          "detail", "detected_at", "resolved_at", "status", "status_code", "status_by",
+          "status_at", "status_note", "reason_code", "explained_at", "decided_at")  # fmt: skip
+HISTORY = ("occurred_at", "received_at", "event_type", "by", "by_role", "code", "decision",
+           "note")  # fmt: skip
+ExceptionIdArg = Annotated[str, typer.Argument(help="e.g. V778:manual_entry:K0815")]
 
 
 @exceptions_app.command("list")
 def list_exceptions(
     provider_id: ProviderFilter = None,
     status: Annotated[str | None, typer.Option(help="open, explained, accepted, rejected.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    limit: Limit = 100,
+    as_json: JsonFlag = False,
     api_url: str | None = ApiUrlOption,
     api_key: str = ApiKeyOption,
 ) -> None:
     """List exceptions (a provider's key sees only its own)."""
-    api = operator_api(api_url, api_key)
-    rows = run(lambda: api.call("GET", "/v1/exceptions", query={
-        "provider_id": provider_id, "status": status, "limit": limit}))
+    rows = fetch(api_url, api_key, "/v1/exceptions",
+                 {"provider_id": provider_id, "status": status, "limit": limit})
+    show_rows(rows, COLUMNS, as_json)
+
+
+@exceptions_app.command("show")
+def show(
+    exception_id: ExceptionIdArg,
+    as_json: JsonFlag = False,
+    api_url: str | None = ApiUrlOption,
+    api_key: str = ApiKeyOption,
+) -> None:
+    """Show an exception, where it stands, and every act sent about it (its history)."""
+    found = fetch(api_url, api_key, f"/v1/exceptions/{segment(exception_id)}")
     if as_json:
-        echo_json(rows)
+        echo_json(found)
     else:
-        echo_table(rows, COLUMNS)
+        echo_record(found, DETAIL, "history", HISTORY)
 
 
 @exceptions_app.command("explain")
 def explain(
-    exception_id: Annotated[str, typer.Argument(help="e.g. V778:manual_entry:K0815")],
+    exception_id: ExceptionIdArg,
     reason_code: Annotated[str, typer.Option("--reason", help="An explanation code.")],
     note: str | None = NoteOption,
     event_id: str | None = EventIdOption,
@@ -61,10 +84,8 @@ def explain(
     api_key: str = ApiKeyOption,
 ) -> None:
     """Explain an exception with a reason code of the council's list (providers)."""
-    api = operator_api(api_url, api_key)
-    echo_json(run(lambda: api.call(
-        "POST", f"/v1/exceptions/{segment(exception_id)}/explanations",
-        {"reason_code": reason_code, "note": note, "by": by, "event_id": event_id})))
+    act(api_url, api_key, f"/v1/exceptions/{segment(exception_id)}/explanations",
+        {"reason_code": reason_code, "note": note, "by": by, "event_id": event_id})
 
 
 @exceptions_app.command("decide")

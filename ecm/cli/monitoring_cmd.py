@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ecm.cli.api_client import (
+    WHEN_FORMATS,
     ApiKeyOption,
     ApiUrlOption,
     ByOption,
@@ -23,15 +24,14 @@ from ecm.cli.api_client import (
 from ecm.contracts import Service
 
 monitoring_app = typer.Typer(help="Monitor-only periods for alerts.", no_args_is_help=True)
-_WHEN = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]
 
 
 @monitoring_app.command("set")
 def set_monitoring(
     monitoring_id: Annotated[str, typer.Argument(
         help="Names the period; setting the same id again replaces it (e.g. ends it now).")],
-    starts: Annotated[datetime, typer.Option(formats=_WHEN, help="From (with offset).")],
-    until: Annotated[datetime, typer.Option(formats=_WHEN, help="Until (with offset).")],
+    starts: Annotated[datetime, typer.Option(formats=WHEN_FORMATS, help="From (with offset).")],
+    until: Annotated[datetime, typer.Option(formats=WHEN_FORMATS, help="Until (with offset).")],
     reason: Annotated[str, typer.Option(help="Why (e.g. family staying this weekend).")],
     client_id: Annotated[str | None, typer.Option("--client", help="One client.")] = None,
     service: Annotated[Service | None, typer.Option(help="A whole service.")] = None,

@@ -10,16 +10,27 @@ Metrics (names relied on by deploy/prometheus/rules):
 * ``ecm_workflow_exceptions{provider_id,status,reason_code,age}`` exceptions by where they
   stand; ``reason_code`` is the explanation's (``none`` before one), ``age`` since detected:
   ``lt_1d``, ``1d_3d``, ``3d_7d``, ``gt_7d``;
-* ``ecm_workflow_time_to_explain_seconds{quantile}`` and
-  ``ecm_workflow_time_to_decide_seconds{quantile}`` (0.5, 0.9) over the last 30 days;
+* ``ecm_workflow_time_to_explain_seconds{quantile}`` (0.5, 0.9): from an exception's raise
+  (``detected_at``) to its first explanation, over first explanations of the last 30 days;
+  ``ecm_workflow_time_to_decide_seconds{quantile}``: from that explanation to the first
+  decision after it, over decisions of the last 30 days; the same per provider as
+  ``ecm_workflow_provider_time_to_explain_seconds{provider_id,quantile}`` and
+  ``ecm_workflow_provider_time_to_decide_seconds{provider_id,quantile}``. Acts are read
+  from ``workflow_acts``, leaving out those the engine refused where that can be told
+  (see ``_SPANS``);
 * ``ecm_workflow_alerts_acknowledged{kind,within_target}`` alerts raised in the last 30 days
-  and acknowledged, within the escalation time to the council or not;
+  and acknowledged; within target when acknowledged before any escalation on timeout (the
+  contract's own per-service minutes, applied by the engine: an ``escalated`` row of
+  ``alert_history`` by ``system``);
 * ``ecm_workflow_alerts_escalated{kind,tier}`` alerts of the last 30 days now above the
   provider's on-call; ``ecm_workflow_alerts_closed{kind,outcome_code}`` those closed;
 * ``ecm_workflow_visits_verified_ratio{provider_id}`` share of visits of the last 30 local
   days that are verified;
-* ``ecm_alerts_unacknowledged_past_escalation{kind,tier}`` open alerts, not acknowledged,
-  not closed, not monitor-only, older than their current tier's escalation time;
+* ``ecm_alerts_unacknowledged_past_escalation{kind,tier}`` open alerts (not resolved, not
+  closed), not acknowledged, not monitor-only, that have been escalated above the provider's
+  on-call, by the tier they are with. The engine escalates an unacknowledged alert at the
+  time its contract rules say (``escalate_to_council_after_minutes``, per service), so
+  the tier, not a fixed number of minutes, says it is past its escalation time;
 * ``ecm_workflow_metrics_up`` 1 when the last read succeeded, else 0.
 """
 
@@ -35,8 +46,6 @@ import psycopg
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
-from ecm.domain.workflow import EscalationTimings
-
 log = logging.getLogger(__name__)
 
 _EXCEPTIONS: LiteralString = """
@@ -48,21 +57,52 @@ SELECT provider_id, status, coalesce(reason_code, 'none'),
        count(*)
 FROM visit_exceptions GROUP BY 1, 2, 3, 4
 """
-_DURATIONS: LiteralString = """
-SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM explained_at - detected_at)),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM explained_at - detected_at)),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - explained_at))
-           FILTER (WHERE decided_at >= explained_at),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - explained_at))
-           FILTER (WHERE decided_at >= explained_at)
-FROM visit_exceptions
-WHERE explained_at IS NOT NULL AND explained_at >= detected_at
-  AND explained_at > now() - interval '30 days'
+# Spans of each explained exception: raise -> first explanation -> first decision after it.
+# The sink keeps only an exception's latest move (status_event_id) and the times of its
+# last explanation and last decision the engine accepted (explained_at, decided_at), so an
+# act later than those was refused (an accepted one would have moved the exception again)
+# or is not judged yet, and is left out; earlier refused acts cannot be told apart. Where
+# the acts are not stored yet, the moves' own times stand in.
+_SPANS: LiteralString = """
+WITH explained AS (
+    SELECT x.exception_id, x.provider_id, x.detected_at, x.decided_at,
+           coalesce((SELECT min(a.occurred_at) FROM workflow_acts a
+                     WHERE a.exception_id = x.exception_id
+                       AND a.event_type = 'exception_explained'
+                       AND a.occurred_at <= x.explained_at), x.explained_at) AS explained_at
+    FROM visit_exceptions x
+    WHERE x.explained_at IS NOT NULL
+), spans AS (
+    SELECT e.provider_id, e.explained_at, d.decided_at,
+           extract(epoch FROM e.explained_at - e.detected_at)::float8 AS to_explain,
+           extract(epoch FROM d.decided_at - e.explained_at)::float8 AS to_decide
+    FROM explained e
+    LEFT JOIN LATERAL (
+        SELECT coalesce(min(a.occurred_at), e.decided_at) AS decided_at
+        FROM workflow_acts a
+        WHERE a.exception_id = e.exception_id AND a.event_type = 'exception_decided'
+          AND a.occurred_at >= e.explained_at AND a.occurred_at <= e.decided_at
+    ) d ON d.decided_at >= e.explained_at
+    WHERE e.explained_at >= e.detected_at
+)
+SELECT provider_id,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY to_explain) FILTER (WHERE recent_explain),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY to_explain) FILTER (WHERE recent_explain),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY to_decide) FILTER (WHERE recent_decide),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY to_decide) FILTER (WHERE recent_decide)
+FROM (SELECT *, explained_at > now() - interval '30 days' AS recent_explain,
+             decided_at > now() - interval '30 days' AS recent_decide FROM spans) s
+GROUP BY GROUPING SETS ((provider_id), ())
 """
+# Within target: acknowledged before the engine escalated it on timeout, if it did.
 _ACKNOWLEDGED: LiteralString = """
-SELECT kind, (acknowledged_at <= raised_at + make_interval(mins => %(target)s))::text, count(*)
-FROM alerts
-WHERE acknowledged_at IS NOT NULL AND raised_at > now() - interval '30 days'
+SELECT a.kind,
+       (NOT EXISTS (SELECT 1 FROM alert_history h
+                    WHERE h.alert_id = a.alert_id AND h.action = 'escalated'
+                      AND h.by_role = 'system' AND h.occurred_at < a.acknowledged_at))::text,
+       count(*)
+FROM alerts a
+WHERE a.acknowledged_at IS NOT NULL AND a.raised_at > now() - interval '30 days'
 GROUP BY 1, 2
 """
 _ESCALATED: LiteralString = """
@@ -77,14 +117,12 @@ _VERIFIED: LiteralString = """
 SELECT provider_id, avg((verification = 'verified')::int)::float8 FROM visit_outcomes
 WHERE local_date > current_date - 30 AND local_date <= current_date GROUP BY 1
 """
-# The tier's escalation time (from the raise): council_duty after the first timing, the
-# manager after the second; a manager's alert is overdue once past the second.
+# The engine moved the tier when the contract's minutes passed unacknowledged; a tier
+# above the provider's on-call with nobody acknowledging is what needs someone now.
 _OVERDUE: LiteralString = """
 SELECT kind, tier, count(*) FROM alerts
 WHERE resolved_at IS NULL AND acknowledged_at IS NULL AND closed_at IS NULL
-  AND NOT monitor_only AND raised_at IS NOT NULL
-  AND now() > raised_at + make_interval(mins => CASE tier
-        WHEN 'provider_on_call' THEN %(council)s ELSE %(manager)s END)
+  AND NOT monitor_only AND raised_at IS NOT NULL AND tier <> 'provider_on_call'
 GROUP BY 1, 2
 """
 
@@ -92,11 +130,9 @@ GROUP BY 1, 2
 class WorkflowCollector(Collector):
     """Reads the workflow gauges from PostgreSQL at ``dsn``, at most once per ``ttl_seconds``."""
 
-    def __init__(self, dsn: str, ttl_seconds: float = 15.0,
-                 timings: EscalationTimings | None = None) -> None:  # fmt: skip
+    def __init__(self, dsn: str, ttl_seconds: float = 15.0) -> None:
         self._dsn = dsn
         self._ttl = ttl_seconds
-        self._timings = timings or EscalationTimings()
         self._lock = threading.Lock()
         self._cached: tuple[float, list[Metric]] | None = None
 
@@ -127,15 +163,14 @@ class WorkflowCollector(Collector):
         return [*metrics, up]
 
     def _families(self, conn: psycopg.Connection[Any]) -> list[Metric]:
-        t = self._timings
         return [
             _gauge(conn, _EXCEPTIONS, {}, "ecm_workflow_exceptions",
                    "Exceptions by provider, workflow status, reason code and age.",
                    ["provider_id", "status", "reason_code", "age"]),
             *_durations(conn),
-            _gauge(conn, _ACKNOWLEDGED, {"target": t.council_after_minutes},
-                   "ecm_workflow_alerts_acknowledged",
-                   "Alerts of the last 30 days acknowledged, within target or not.",
+            _gauge(conn, _ACKNOWLEDGED, {}, "ecm_workflow_alerts_acknowledged",
+                   "Alerts of the last 30 days acknowledged, before an escalation on "
+                   "timeout (within target) or not.",
                    ["kind", "within_target"]),
             _gauge(conn, _ESCALATED, {}, "ecm_workflow_alerts_escalated",
                    "Alerts of the last 30 days escalated above the provider's on-call.",
@@ -146,11 +181,9 @@ class WorkflowCollector(Collector):
             _gauge(conn, _VERIFIED, {}, "ecm_workflow_visits_verified_ratio",
                    "Share of visits of the last 30 local days that are verified.",
                    ["provider_id"]),
-            _gauge(conn, _OVERDUE, {"council": t.council_after_minutes,
-                                    "manager": t.manager_after_minutes},
-                   "ecm_alerts_unacknowledged_past_escalation",
-                   "Open alerts not acknowledged, closed or monitor-only, past their "
-                   "tier's escalation time.", ["kind", "tier"]),
+            _gauge(conn, _OVERDUE, {}, "ecm_alerts_unacknowledged_past_escalation",
+                   "Open alerts not acknowledged, closed or monitor-only, escalated on "
+                   "timeout to the tier they are with.", ["kind", "tier"]),
         ]  # fmt: skip
 
 
@@ -164,17 +197,31 @@ def _gauge(
     return family
 
 
+_SPAN_HELP = {
+    "explain": "Raise to first explanation",
+    "decide": "First explanation to the decision on it",
+}
+
+
 def _durations(conn: psycopg.Connection[Any]) -> list[GaugeMetricFamily]:
-    row = conn.execute(_DURATIONS).fetchone() or (None, None, None, None)
-    explain = GaugeMetricFamily("ecm_workflow_time_to_explain_seconds",
-                                "Detection to explanation, last 30 days.", labels=["quantile"])
-    decide = GaugeMetricFamily("ecm_workflow_time_to_decide_seconds",
-                               "Explanation to decision, last 30 days.", labels=["quantile"])
-    for family, (p50, p90) in ((explain, row[0:2]), (decide, row[2:4])):
-        for quantile, value in (("0.5", p50), ("0.9", p90)):
-            if value is not None:
-                family.add_metric([quantile], float(value))
-    return [explain, decide]
+    """The p50 and p90 of time to explain and to decide, overall and per provider."""
+    overall = {step: GaugeMetricFamily(
+        f"ecm_workflow_time_to_{step}_seconds", f"{_SPAN_HELP[step]}, last 30 days.",
+        labels=["quantile"]) for step in _SPAN_HELP}
+    per_provider = {step: GaugeMetricFamily(
+        f"ecm_workflow_provider_time_to_{step}_seconds",
+        f"{_SPAN_HELP[step]}, last 30 days, by provider.", labels=["provider_id", "quantile"])
+        for step in _SPAN_HELP}  # fmt: skip
+    for provider_id, *quantiles in conn.execute(_SPANS).fetchall():
+        for i, step in enumerate(_SPAN_HELP):
+            for quantile, value in zip(("0.5", "0.9"), quantiles[2 * i:2 * i + 2], strict=True):
+                if value is None:
+                    continue
+                if provider_id is None:
+                    overall[step].add_metric([quantile], float(value))
+                else:
+                    per_provider[step].add_metric([provider_id, quantile], float(value))
+    return [*overall.values(), *per_provider.values()]
 
 
 _registered: dict[int, WorkflowCollector] = {}

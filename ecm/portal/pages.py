@@ -364,10 +364,18 @@ async def scorecard(request: Request) -> Response:
     who = await visitor(request)
     if who.user.role not in (Role.CONTRACT_MANAGER, Role.ADMIN):
         raise refuse(request, who, "the scorecard is for contract managers")
-    latest = await asyncio.to_thread(_latest_day, request)
-    today = latest or now_of(request).astimezone(LONDON).date()
-    month, period = _month_period(request.query_params.get("month"), today)
-    league, trend, names = await asyncio.to_thread(_scorecard_rows, request, period)
+    import psycopg
+
+    focus = request.query_params.get("provider_id") or None
+    try:
+        latest = await asyncio.to_thread(_latest_day, request)
+        today = latest or now_of(request).astimezone(LONDON).date()
+        month, period = _month_period(request.query_params.get("month"), today)
+        league, trend, names = await asyncio.to_thread(_scorecard_rows, request, period, focus)
+    except psycopg.OperationalError:
+        raise PageRefused("The database cannot be reached just now; try again shortly.",
+                          503) from None
+    scorecard_path = router.url_path_for("portal-scorecard")
     rows = []
     for r in league:
         cells = []
@@ -376,30 +384,45 @@ async def scorecard(request: Request) -> Response:
             number = float(value) if value is not None else None
             cells.append({"value": number, "rag": t.rag(number),
                           "text": f"{number * 100:.1f}%" if number is not None else ""})
-        rows.append({"provider_id": r["provider_id"], "name": names.get(r["provider_id"],
-                                                                        r["provider_id"]),
+        rows.append({"provider_id": r["provider_id"],
+                     "name": names.get(r["provider_id"], r["provider_id"]),
                      "cells": cells, "verified_gbp": r.get("verified_gbp") or 0,
                      "disputed_gbp": r.get("disputed_gbp") or 0,
+                     "trend_href": f"{scorecard_path}?month={month}&provider_id="
+                                   f"{r['provider_id']}#trends",
                      "payments_href": router.url_path_for("portal-payments")
                      + f"?provider_id={r['provider_id']}&month={month}"})
+    whose = names.get(focus, focus) if focus else "all providers"
     weeks = [str(t["iso_week"]) for t in trend]
-    charts = [line_chart(f"{t.label}, all providers", weeks,
-                         {t.label: [float(x[t.measure]) if x.get(t.measure) is not None
-                                    else None for x in trend]},
-                         target=t.target, percent=True)
-              for t in TARGETS if trend and t.measure in trend[0]]
+    charts = []
+    for t in TARGETS:
+        if not trend or t.measure not in trend[0]:
+            continue
+        values = [float(x[t.measure]) if x.get(t.measure) is not None else None for x in trend]
+        charts.append({"svg": line_chart(f"{t.label}, {whose}", weeks, {t.label: values},
+                                         target=t.target, percent=True),
+                       "caption": f"{t.label} by week, {whose} (target {t.target:.0%})",
+                       "heading": "ISO week",
+                       "rows": [(w, "" if v is None else f"{v:.1%}")
+                                for w, v in zip(weeks, values, strict=True)]})
     if league:
         delivery = next(t for t in TARGETS if t.measure == "delivery_ratio")
-        charts.insert(0, dot_chart(
-            f"Delivered / commissioned by provider, {period.label()}",
-            [names.get(r["provider_id"], r["provider_id"]) for r in league],
-            [float(r["delivery_ratio"]) if r.get("delivery_ratio") is not None else None
-             for r in league], target=delivery.target, percent=True))
+        labels = [names.get(r["provider_id"], r["provider_id"]) for r in league]
+        values = [float(r["delivery_ratio"]) if r.get("delivery_ratio") is not None else None
+                  for r in league]
+        charts.insert(0, {
+            "svg": dot_chart(f"Delivered / commissioned by provider, {period.label()}",
+                             labels, values, target=delivery.target, percent=True),
+            "caption": f"Delivered / commissioned by provider, {period.label()}",
+            "heading": "Provider",
+            "rows": [(n, "" if v is None else f"{v:.1%}")
+                     for n, v in zip(labels, values, strict=True)]})
     measures = [{"label": t.label, "target_label": ("≥ " if t.higher_is_better else "≤ ")
                  + f"{t.target * 100:g}%"} for t in TARGETS]
     return page(request, "scorecard.html", who, "Scorecard", "portal-scorecard",
                 league=rows, charts=charts, measures=measures, month=month,
-                period_label=period.label())
+                period_label=period.label(), whose=whose, focus=focus,
+                all_href=f"{scorecard_path}?month={month}#trends")
 
 
 def _latest_day(request: Request) -> date | None:
@@ -411,7 +434,9 @@ def _latest_day(request: Request) -> date | None:
     return row[0] if row else None
 
 
-def _scorecard_rows(request: Request, period: Any) -> tuple[list[Any], list[Any], dict[str, str]]:
+def _scorecard_rows(
+    request: Request, period: Any, provider_id: str | None
+) -> tuple[list[Any], list[Any], dict[str, str]]:
     import psycopg
 
     from ecm.kpi import league_table, trend
@@ -420,7 +445,7 @@ def _scorecard_rows(request: Request, period: Any) -> tuple[list[Any], list[Any]
     settings = request.app.state.settings
     with psycopg.connect(settings.db.dsn_for("api"), autocommit=True) as conn:
         league = league_table(conn, period)
-        weekly = trend(conn, period)
+        weekly = trend(conn, period, provider_id)
         names = {row[0]: row[1] for row in conn.execute(sql_text("providers"))}
     return league, weekly, names
 

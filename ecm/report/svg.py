@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
-_W, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 640, 56, 16, 44, 36
+_W, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 640, 56, 30, 44, 36
 _COLOURS = ("#1d4f91", "#a4161a", "#0b6b2b", "#6f3c91")  # dark enough on white (WCAG AA)
 _MARKS = ("circle", "square", "diamond", "triangle")  # shape, not colour alone, tells series apart
 

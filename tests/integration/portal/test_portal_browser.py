@@ -39,7 +39,7 @@ CHROMIUM = os.environ.get("ECM_CHROMIUM_BIN", "/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "portal-test-password"
 USERS = (("p017-office", Role.PROVIDER, "P017"), ("cm-rpatel", Role.CONTRACT_MANAGER, None),
-         ("duty-akhan", Role.DUTY_OFFICER, None))
+         ("duty-akhan", Role.DUTY_OFFICER, None), ("admin-jdoe", Role.ADMIN, None))
 NOW = datetime.now(UTC).replace(microsecond=0)
 LATER_MISSED_IN = timedelta(seconds=45)  # planned start of a visit missed while we watch
 
@@ -248,11 +248,30 @@ def test_the_duty_board_shows_a_new_alert_without_a_reload_and_takes_acts(
     _shot(phone, "duty-board-phone")
 
 
+def test_every_role_reaches_each_of_its_pages_and_nothing_loads_from_the_network(
+    site: str, browser: Any
+) -> None:
+    for user_id, _, _ in USERS:
+        page = _signed_in(browser, site, user_id)
+        links = page.get_by_role("navigation", name="Portal").get_by_role("link")
+        for href in [links.nth(i).get_attribute("href") for i in range(links.count())]:
+            answer = page.goto(href)
+            assert answer.status == 200, (user_id, href)
+            assert page.get_by_role("heading", level=1).count() == 1
+        page.goto("/portal/visits/V-DONE")
+        assert page.offsite == [], (user_id, page.offsite)
+        page.get_by_role("button", name="Sign out").click()
+        assert page.url.endswith("/portal/sign-in")
+
+
 def test_the_scorecard(site: str, browser: Any) -> None:
     manager = _signed_in(browser, site, "cm-rpatel")
     manager.goto("/portal/scorecard")
     _until(lambda: "P017" in manager.content(), 60, "the provider's row", manager)
     assert manager.locator("svg").count() >= 2
+    manager.get_by_role("link", name="12-week trend").first.click()
+    assert "Twelve-week trends: " in manager.content() and "all providers" not in \
+        manager.get_by_role("heading", level=2).last.inner_text()
     with manager.expect_download() as download:
         manager.get_by_role("link", name="CSV").first.click()
     assert download.value.suggested_filename.startswith("payments-P017")

@@ -172,24 +172,3 @@ def test_reason_codes_and_monitoring_are_stored_like_reference_data(
     assert _one(clean, "SELECT codes -> 0 ->> 'code' FROM reason_code_lists") == (
         "phone_battery_dead",)
     assert _one(clean, "SELECT client_id, set_by FROM alert_monitoring") == ("C1", "duty1")
-
-
-def test_the_workflow_collector_reads_the_gauges_the_alert_rules_use(
-    clean: psycopg.Connection, dsn: str
-) -> None:
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    from ecm.kpi.workflow_metrics import WorkflowCollector
-
-    old = at(date(2024, 1, 8), 9)
-    OutcomeSink(clean).write([alert_raised("V9", old), exception("V2", "no_check_in", old),
-                              outcome("V1", MON), _in_dispute("V2")])
-    registry = CollectorRegistry()
-    registry.register(WorkflowCollector(dsn))
-    text = generate_latest(registry).decode()
-
-    assert 'ecm_alerts_unacknowledged_past_escalation{kind="missed",tier="provider_on_call"} 1.0' \
-        in text
-    assert ('ecm_workflow_exceptions{age="gt_7d",provider_id="P1",reason_code="none",'
-            'status="open"} 1.0') in text
-    assert "ecm_workflow_metrics_up 1.0" in text

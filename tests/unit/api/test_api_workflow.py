@@ -284,6 +284,40 @@ def test_monitoring_is_set_by_duty_officers_only_and_needs_a_client_or_service(
     assert _sent(loop)[0]["set_by"] == "d1"
 
 
+# --------------------------------------------------------------------------- administrators
+
+ADMIN = ("KCC", Role.ADMIN)
+
+
+@pytest.mark.parametrize(("path", "body", "event_type"), [
+    ("/v1/exceptions/x2/explanations", {"by": "admin1", "reason_code": "phone_battery_dead"},
+     "exception_explained"),
+    ("/v1/exceptions/x5/decisions", {"by": "admin1", "decision": "rejected",
+     "resolution_code": "explanation_rejected", "note": "no evidence"}, "exception_decided"),
+    ("/v1/alerts/a2/acknowledgements", {"by": "admin1", "action_taken": "rang the office"},
+     "alert_acknowledged"),
+    ("/v1/alerts/a2/escalations", {"by": "admin1", "to_tier": "manager"}, "alert_escalated"),
+    ("/v1/alerts/a2/closures", {"by": "admin1", "outcome_code": "carer_sent"}, "alert_closed"),
+])  # fmt: skip
+def test_an_admin_may_explain_decide_acknowledge_escalate_and_close_any_providers_item(
+    loop: Api, path: str, body: dict, event_type: str
+) -> None:
+    r = _post(loop, path, body, *ADMIN)
+    assert r.status_code == 202, r.json()
+    (sent,) = _sent(loop)
+    assert (sent["event_type"], sent["by"], sent["by_role"]) == (event_type, "admin1", "admin")
+    assert sent["provider_id"] == "P2"  # the item's provider, not the admin key's
+
+
+def test_an_admin_is_still_held_to_the_state_and_the_code_list(loop: Api) -> None:
+    explained_twice = _post(loop, "/v1/exceptions/x5/explanations",
+                            {"by": "admin1", "reason_code": "phone_battery_dead"}, *ADMIN)
+    bad_outcome = _post(loop, "/v1/alerts/a2/closures",
+                        {"by": "admin1", "outcome_code": "nope"}, *ADMIN)
+    assert (explained_twice.status_code, bad_outcome.status_code) == (409, 422)
+    assert not loop.publisher.records
+
+
 # --------------------------------------------------------------------------- corrections, visits
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -15,34 +13,7 @@ from ecm.cli.api_client import HttpRequest, HttpResponse, OperatorApi
 from ecm.contracts import ReasonCodesPublished
 from ecm.simulate.reference import DEFAULT_REASON_CODES
 
-API = ["--api-url", "http://ecm.test", "--api-key", "k-123", "--by", "cm-rpatel"]
-KEY_ONLY = ["--api-url", "http://ecm.test", "--api-key", "k-123"]
-
-
-@dataclass
-class FakeTransport:
-    """Records each request and answers with the next queued reply (default 202)."""
-
-    replies: list[HttpResponse] = field(default_factory=list)
-    sent: list[HttpRequest] = field(default_factory=list)
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        self.sent.append(request)
-        if self.replies:
-            return self.replies.pop(0)
-        return HttpResponse(202, b'{"status": "accepted", "event_id": "e1"}')
-
-    def body(self, n: int = -1) -> dict[str, object]:
-        raw = self.sent[n].body
-        assert raw is not None
-        return json.loads(raw)  # type: ignore[no-any-return]
-
-
-@pytest.fixture()
-def transport(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTransport]:
-    fake = FakeTransport()
-    monkeypatch.setattr(api_client, "_transport_factory", lambda: fake)
-    yield fake
+from .fakes import API, KEY_ONLY, FakeTransport
 
 
 def _run(*args: str) -> str:

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from ecm.kpi import Period
+from ecm.kpi.queries import LEAGUE_COLUMNS, TREND_COLUMNS
 from ecm.report import FORMATS, MonitoringPack, render
 
 
@@ -78,3 +79,51 @@ def test_every_format_renders_an_empty_pack(fmt: str) -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown format"):
         render(_pack(), "pdf")
+
+
+def _money_pack() -> MonitoringPack:
+    """A pack whose league and trend carry money split by verification, as the KPIs give it."""
+    money = {"payable_gbp": Decimal("2400.00"), "verified_gbp": Decimal("2150.50"),
+             "disputed_gbp": Decimal("249.50")}
+    league = [{c: money.get(c, Decimal("0.9")) for c in LEAGUE_COLUMNS} | {"provider_id": "P1"}]
+    trend = [{c: money.get(c, Decimal("0.9")) for c in TREND_COLUMNS} | {"iso_week": "2024-W23"}]
+    return MonitoringPack(Period.month("2024-06"), None, None, datetime(2024, 7, 1, tzinfo=UTC),
+                          league, trend, [], [])  # fmt: skip
+
+
+def test_the_kpi_columns_of_league_and_trend_include_verified_and_disputed_money() -> None:
+    for columns in (LEAGUE_COLUMNS, TREND_COLUMNS):
+        assert {"payable_gbp", "verified_gbp", "disputed_gbp"} <= set(columns)
+
+
+def test_json_shows_verified_and_disputed_money_in_league_and_trend() -> None:
+    doc = json.loads(render(_money_pack(), "json"))
+    for section in ("league", "trend"):
+        row = doc[section][0]
+        assert (row["verified_gbp"], row["disputed_gbp"]) == (2150.5, 249.5)
+
+
+def test_csv_shows_verified_and_disputed_money_in_league_and_trend() -> None:
+    text = render(_money_pack(), "csv")
+    for section in ("league", "trend"):
+        table = text.split(f"# {section}\n")[1].split("\n\n")[0]
+        (row,) = csv.DictReader(io.StringIO(table))
+        assert (row["verified_gbp"], row["disputed_gbp"]) == ("2150.50", "249.50")
+
+
+def test_html_shows_verified_and_disputed_money_in_league_and_trend() -> None:
+    page = render(_money_pack(), "html")
+    for section in ("League", "Trend"):
+        table = page.split(f"<h2>{section}</h2>")[1].split("</table>")[0]
+        assert "<th>verified gbp</th><th>disputed gbp</th>" in table
+        assert '<td class="n">2150.50</td><td class="n">249.50</td>' in table
+
+
+def test_text_shows_verified_and_disputed_money_in_league_and_trend() -> None:
+    text = render(_money_pack(), "text")
+    league, rest = text.split("\ntrend ", 1)
+    trend = rest.split("\nopen ")[0]
+    for table in (league, trend):
+        assert "verified gbp" in table and "disputed" in table
+        row = next(line for line in table.splitlines() if "2400.00" in line)
+        assert [cell.strip() for cell in row.split("│")[-3:-1]] == ["2150.50", "249.50"]
