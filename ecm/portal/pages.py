@@ -532,7 +532,12 @@ def describe(row: dict[str, Any], labels: dict[str, str] | None = None) -> tuple
         verb = "Checked in" if what == "carer_checked_in" else "Checked out"
         reason = f", reason {p['reason_code']}" if p.get("reason_code") else ""
         method = str(p.get("method", "")).replace("_", " ")
-        return verb, f"carer {p.get('carer_id')}, by {method}{reason}"
+        where = ""
+        if p.get("distance_m") is not None:
+            where = f", {p['distance_m']} m from the client's registered location"
+            if p.get("accuracy_m") is not None:
+                where += f" (phone accurate to {p['accuracy_m']} m)"
+        return verb, f"carer {p.get('carer_id')}, by {method}{where}{reason}"
     if what == "call_time_corrected":
         return "Call time corrected", (f"{p.get('corrects', '').replace('_', '-')} of carer "
                                        f"{p.get('carer_id')} to {_local(p.get('corrected_time'))}"

@@ -20,6 +20,8 @@ from ecm.contracts import (
     AlertRaised,
     AlertResolved,
     CarePackageAgreed,
+    CarerCheckedIn,
+    CarerCheckedOut,
     CarerRegistered,
     ClientRegistered,
     ContractEvent,
@@ -35,8 +37,10 @@ from ecm.contracts import (
     VisitOutcomeRecordedV2,
     WorkflowAct,
 )
+from ecm.domain.events import CarerCall
 from ecm.domain.kpis import visit_measures
-from ecm.visits.translate import outcome_from_record, without_location
+from ecm.domain.reference import ReferenceData
+from ecm.visits.translate import outcome_from_record, visit_event, without_location
 
 Row = tuple[Any, ...]
 
@@ -54,6 +58,7 @@ OUTCOME_COLUMNS = (
 
 RAW_EVENT_COLUMNS = (
     "event_id", "event_type", "provider_id", "visit_id", "occurred_at", "payload",
+    "distance_m", "accuracy_m",
 )  # fmt: skip
 ALERT_RAISED_COLUMNS = (
     "alert_id", "kind", "visit_id", "provider_id", "client_id", "lot_id", "due_at",
@@ -108,15 +113,27 @@ def verification(o: VisitOutcomeRecorded) -> tuple[str, Decimal, Decimal]:
     return "verified", o.payable_gbp, Decimal(0)
 
 
-def raw_event_row(event: ContractEvent) -> Row:
-    """Return the ``raw_events`` row of an input event (``received_at`` is the insert time)."""
+def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) -> Row:
+    """Return the ``raw_events`` row of an input event (``received_at`` is the insert time).
+
+    A call's coordinates stay on the input topic: the row keeps its distance from the
+    client's registered location (known from ``reference``) and the phone's accuracy,
+    measured as the visit engine measures them (``ecm.visits.translate.visit_event``).
+    """
+    distance = accuracy = None
+    if isinstance(event, CarerCheckedIn | CarerCheckedOut) and event.location is not None:
+        call = visit_event(event, reference)
+        assert isinstance(call, CarerCall)
+        distance, accuracy = call.distance_m, call.accuracy_m
     return (
         event.event_id,
         getattr(event, "event_type", type(event).__name__),
         getattr(event, "provider_id", None),
         getattr(event, "visit_id", None),
         event.occurred_at,
-        payload(without_location(event)),  # a carer's coordinates stay on the input topic
+        payload(without_location(event)),
+        distance,
+        accuracy,
     )
 
 

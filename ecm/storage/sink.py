@@ -45,6 +45,9 @@ from ecm.contracts import (
     AlertMonitoringSet,
     AlertRaised,
     AlertResolved,
+    CarerCheckedIn,
+    CarerCheckedOut,
+    ClientRegistered,
     ContractEvent,
     ExceptionStatusChanged,
     VisitExceptionRaised,
@@ -53,6 +56,7 @@ from ecm.contracts import (
     WorkflowAct,
 )
 from ecm.contracts.workflow import WORKFLOW_ACTS
+from ecm.domain.reference import ClientRecord, ReferenceData
 from ecm.storage import sink_sql as q
 from ecm.storage.rows import (
     ALERT_HANDLED_COLUMNS,
@@ -70,6 +74,7 @@ from ecm.storage.rows import (
     raw_event_row,
     workflow_act_row,
 )
+from ecm.visits.translate import reference_record
 
 
 @dataclass
@@ -185,8 +190,10 @@ class OutcomeSink:
         resolved = [alert_resolved_row(a, learned.get(a.event_id))
                     for a in batch.resolved.values()]
         acts = _copy_apply(conn, q.COPY_ACTS, q.INSERT_ACTS, map(workflow_act_row, batch.acts))
+        reference = self._write_reference(conn, batch.raw)  # first: calls measure against it
+        clients = _clients_of(conn, batch.raw)
         return WriteResult(
-            raw_events=self.write_raw_rows(conn, [raw_event_row(e) for e in batch.raw]),
+            raw_events=self.write_raw_rows(conn, [raw_event_row(e, clients) for e in batch.raw]),
             visit_outcomes=self.write_outcome_rows(conn, outcomes),
             alerts=_copy_apply(conn, q.COPY_RAISED, q.UPSERT_ALERT_RAISED, raised)
             + _copy_apply(conn, q.COPY_RESOLVED, q.UPSERT_ALERT_RESOLVED, resolved)
@@ -194,7 +201,7 @@ class OutcomeSink:
                             [_named(ALERT_HANDLED_COLUMNS, alert_handled_row(a))
                              for a in batch.handled]),
             visit_exceptions=self._write_exceptions(conn, batch),
-            reference=self._write_reference(conn, batch.raw),
+            reference=reference,
             workflow_acts=acts,
             alert_history=_copy_apply(conn, q.COPY_HISTORY, q.INSERT_HISTORY, batch.history),
         )  # fmt: skip
@@ -281,6 +288,22 @@ class OutcomeSink:
             if spec is not None:
                 changed += conn.execute(q.upsert_reference(spec), spec.row(event)).rowcount
         return changed
+
+
+def _clients_of(
+    conn: psycopg.Connection[Any], events: Sequence[ContractEvent]
+) -> ReferenceData | None:
+    """The registrations of the clients whose calls in ``events`` carry a location."""
+    ids = sorted({e.client_id for e in events
+                  if isinstance(e, CarerCheckedIn | CarerCheckedOut) and e.location is not None})
+    if not ids:
+        return None
+    reference = ReferenceData()
+    for (stored,) in conn.execute(q.CLIENT_REGISTRATIONS, (ids,)):
+        record = reference_record(ClientRegistered.model_validate(stored))
+        if isinstance(record, ClientRecord):
+            reference.add(record)
+    return reference
 
 
 def _copy(cur: psycopg.Cursor[Any], copy_sql: Any, rows: Iterable[Row]) -> None:

@@ -59,6 +59,8 @@ CREATE TEMP TABLE IF NOT EXISTS ecm_stage_history (LIKE alert_history) ON COMMIT
 """
 
 COPY_RAW = sql.SQL("COPY ecm_stage_raw ({}) FROM STDIN").format(_names(RAW_EVENT_COLUMNS))
+CLIENT_REGISTRATIONS = "SELECT payload FROM clients WHERE client_id = ANY(%s)"
+"""Every registration of some clients (their locations, for the calls' distances)."""
 INSERT_RAW = sql.SQL("INSERT INTO raw_events SELECT * FROM ecm_stage_raw ON CONFLICT DO NOTHING")
 
 COPY_OUTCOMES = sql.SQL("COPY ecm_stage_outcomes ({}) FROM STDIN").format(_names(OUTCOME_COLUMNS))

@@ -261,6 +261,9 @@ def test_the_visit_page_tells_the_story_in_order(portal: Portal) -> None:
         {"at": T0 + timedelta(minutes=5), "learned_at": T0 + timedelta(hours=3),
          "what": "carer_checked_in", "payload": {"carer_id": "K1", "method": "manual",
                                                  "reason_code": "PHONE_DEAD"}},
+        {"at": T0 + timedelta(minutes=35), "learned_at": T0 + timedelta(minutes=35),
+         "what": "carer_checked_out", "payload": {"carer_id": "K1", "method": "app_gps",
+                                                  "distance_m": 23, "accuracy_m": 10}},
         {"at": T0 + timedelta(hours=4), "learned_at": None, "what": "exception_explained",
          "payload": {"by": "p1-office", "reason_code": "phone_battery_dead",
                      "exception_id": "V-P1:manual_entry:K1"}},
@@ -268,6 +271,8 @@ def test_the_visit_page_tells_the_story_in_order(portal: Portal) -> None:
     page = portal.sign_in("cm-rpatel").get("/portal/visits/V-P1").text
     assert page.index("Planned") < page.index("Checked in") < page.index("Explained")
     assert "ecm learned it" in page  # the check-in arrived three hours late
+    assert "23 m from the client's registered location (phone accurate to 10 m)" in \
+        page.replace("&#39;", "'")
 
 
 def test_a_message_in_a_crafted_link_is_not_shown(portal: Portal) -> None:
