@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from api_stack import serve, settings_for
 from pipeline import ROOT, Pipeline
+from playwright import sync_api as playwright_api
 from psycopg_pool import AsyncConnectionPool
 from support import fresh_database
 
@@ -34,7 +35,6 @@ from ecm.simulate.reference import default_reason_codes
 from ecm.topics import REFERENCE, route
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
-playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("ECM_CHROMIUM_BIN", "/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "portal-test-password"
