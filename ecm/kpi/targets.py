@@ -20,6 +20,18 @@ class Target:
     target: float
     amber: float
     higher_is_better: bool = True
+    percent: bool = True
+    """A share shown as a percentage; otherwise a count shown as a number."""
+
+    def show(self, value: float) -> str:
+        """The value as the scorecard writes it."""
+        return f"{value * 100:.1f}%" if self.percent else f"{value:.2f}"
+
+    @property
+    def target_label(self) -> str:
+        """The target as the scorecard writes it, e.g. ``≥ 85%`` or ``≤ 3``."""
+        sign = "≥ " if self.higher_is_better else "≤ "
+        return sign + (f"{self.target * 100:g}%" if self.percent else f"{self.target:g}")
 
     def rag(self, value: float | None) -> str | None:
         """``green``, ``amber`` or ``red`` for ``value`` (None: no value, no colour)."""
@@ -36,7 +48,8 @@ TARGETS = (
     Target("on_time_rate", "On time", 0.90, 0.80),
     Target("missed_rate", "Missed", 0.01, 0.02, higher_is_better=False),
     Target("short_rate", "Short", 0.05, 0.10, higher_is_better=False),
-    Target("continuity", "Continuity", 0.80, 0.70),
+    Target("continuity", "Carers per client (continuity)", 3.0, 4.0, higher_is_better=False,
+           percent=False),
     Target("ecm_compliance", "Logged electronically", 0.85, 0.80),
 )
 """The KPIs of the monthly pack with their targets, in the order they are shown."""

@@ -383,7 +383,7 @@ async def scorecard(request: Request) -> Response:
             value = r.get(t.measure)
             number = float(value) if value is not None else None
             cells.append({"value": number, "rag": t.rag(number),
-                          "text": f"{number * 100:.1f}%" if number is not None else ""})
+                          "text": t.show(number) if number is not None else ""})
         rows.append({"provider_id": r["provider_id"],
                      "name": names.get(r["provider_id"], r["provider_id"]),
                      "cells": cells, "verified_gbp": r.get("verified_gbp") or 0,
@@ -400,10 +400,10 @@ async def scorecard(request: Request) -> Response:
             continue
         values = [float(x[t.measure]) if x.get(t.measure) is not None else None for x in trend]
         charts.append({"svg": line_chart(f"{t.label}, {whose}", weeks, {t.label: values},
-                                         target=t.target, percent=True),
-                       "caption": f"{t.label} by week, {whose} (target {t.target:.0%})",
+                                         target=t.target, percent=t.percent),
+                       "caption": f"{t.label} by week, {whose} (target {t.target_label})",
                        "heading": "ISO week",
-                       "rows": [(w, "" if v is None else f"{v:.1%}")
+                       "rows": [(w, "" if v is None else t.show(v))
                                 for w, v in zip(weeks, values, strict=True)]})
     if league:
         delivery = next(t for t in TARGETS if t.measure == "delivery_ratio")
@@ -417,8 +417,7 @@ async def scorecard(request: Request) -> Response:
             "heading": "Provider",
             "rows": [(n, "" if v is None else f"{v:.1%}")
                      for n, v in zip(labels, values, strict=True)]})
-    measures = [{"label": t.label, "target_label": ("≥ " if t.higher_is_better else "≤ ")
-                 + f"{t.target * 100:g}%"} for t in TARGETS]
+    measures = [{"label": t.label, "target_label": t.target_label} for t in TARGETS]
     return page(request, "scorecard.html", who, "Scorecard", "portal-scorecard",
                 league=rows, charts=charts, measures=measures, month=month,
                 period_label=period.label(), whose=whose, focus=focus,

@@ -22,3 +22,10 @@ def test_rag(target: Target, value: float | None, rag: str | None) -> None:
 
 def test_the_councils_own_target_is_85_percent_logged_electronically() -> None:
     assert ELECTRONIC.target == 0.85
+
+
+def test_continuity_is_a_count_of_carers_and_fewer_is_better() -> None:
+    continuity = next(t for t in TARGETS if t.measure == "continuity")
+    assert continuity.rag(2.5) == "green" and continuity.rag(3.5) == "amber"
+    assert continuity.rag(4.6) == "red"
+    assert continuity.show(3.3333) == "3.33" and continuity.target_label == "≤ 3"
