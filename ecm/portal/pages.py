@@ -60,6 +60,7 @@ TIER_LABELS = {AlertTier.PROVIDER_ON_CALL: "Provider on-call",
                AlertTier.COUNCIL_DUTY: "Council duty team", AlertTier.MANAGER: "Named manager"}
 EXCEPTION_STATUSES = ("needs action", "open", "explained", "rejected", "accepted", "settled")
 BOARD_POLL_SECONDS = 2.0
+EXCEPTIONS_SHOWN = 500
 
 
 def principal_of(who: Visitor) -> Principal:
@@ -277,7 +278,7 @@ async def exceptions(request: Request) -> Response:
                "reason_code": params.get("reason_code") or None}
     query = ExceptionQuery(
         provider, ("open", "rejected") if status == "needs action" else (status,),
-        filters["kind"], filters["reason_code"], limit=500)
+        filters["kind"], filters["reason_code"], limit=EXCEPTIONS_SHOWN)
     rows = await w.guard(w.workflow_reads(request).exceptions(query))
     codes = await w.guard(w.workflow_reads(request).codes(w.local_day(now_of(request))))
     listed = codes.codes if codes else ()
@@ -296,7 +297,7 @@ async def exceptions(request: Request) -> Response:
     heading = ("Explanations to decide" if deciding else
                "Exceptions to explain" if explaining else "Exceptions")
     return page(request, "exceptions.html", who, heading, "portal-exceptions",
-                heading=heading, exceptions=shown, filters=filters,
+                heading=heading, exceptions=shown, filters=filters, limit=EXCEPTIONS_SHOWN,
                 statuses=EXCEPTION_STATUSES, kinds=[k.value for k in ExceptionKindV2],
                 explanation_codes=explanation, resolution_codes=resolution,
                 may_explain=explaining, may_decide=deciding)
