@@ -86,7 +86,7 @@ _CORRECTION: LiteralString = (
 _STORY: LiteralString = (
     "SELECT occurred_at AS at, received_at AS learned_at, event_type AS what,"
     " payload || jsonb_strip_nulls(jsonb_build_object('distance_m', distance_m,"
-    "  'accuracy_m', accuracy_m)), provider_id, 0 AS rank"
+    "  'accuracy_m', accuracy_m)) AS payload, provider_id, 0 AS rank"
     " FROM raw_events WHERE visit_id = %(id)s"
     " UNION ALL SELECT h.occurred_at, h.learned_at, 'alert:' || h.action,"
     " jsonb_build_object('kind', a.kind, 'tier', h.tier, 'by', h.by_user, 'code', h.code,"

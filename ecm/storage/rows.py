@@ -113,6 +113,22 @@ def verification(o: VisitOutcomeRecorded) -> tuple[str, Decimal, Decimal]:
     return "verified", o.payable_gbp, Decimal(0)
 
 
+def call_measures(
+    event: ContractEvent, reference: ReferenceData | None
+) -> tuple[int | None, int | None]:
+    """A located call's distance from its client's registered location and its accuracy.
+
+    Measured as the visit engine measures them (``ecm.visits.translate.visit_event``);
+    ``(None, None)`` for anything else, a distance of ``None`` while the client's
+    registration is unknown.
+    """
+    if not isinstance(event, CarerCheckedIn | CarerCheckedOut) or event.location is None:
+        return None, None
+    call = visit_event(event, reference)
+    assert isinstance(call, CarerCall)
+    return call.distance_m, call.accuracy_m
+
+
 def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) -> Row:
     """Return the ``raw_events`` row of an input event (``received_at`` is the insert time).
 
@@ -120,11 +136,7 @@ def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) 
     client's registered location (known from ``reference``) and the phone's accuracy,
     measured as the visit engine measures them (``ecm.visits.translate.visit_event``).
     """
-    distance = accuracy = None
-    if isinstance(event, CarerCheckedIn | CarerCheckedOut) and event.location is not None:
-        call = visit_event(event, reference)
-        assert isinstance(call, CarerCall)
-        distance, accuracy = call.distance_m, call.accuracy_m
+    distance, accuracy = call_measures(event, reference)
     return (
         event.event_id,
         getattr(event, "event_type", type(event).__name__),

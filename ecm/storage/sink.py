@@ -67,6 +67,7 @@ from ecm.storage.rows import (
     alert_history_row,
     alert_raised_row,
     alert_resolved_row,
+    call_measures,
     exception_row,
     exception_status_row,
     monitoring_row,
@@ -154,6 +155,10 @@ class WriteResult:
     alert_history: int = 0
 
 
+MAX_UNMEASURED = 50_000
+"""Located calls a sink keeps in memory while their client's registration is unknown."""
+
+
 class OutcomeSink:
     """Writes batches of contract events to the storage tables (see the module docstring).
 
@@ -165,6 +170,9 @@ class OutcomeSink:
     def __init__(self, db: psycopg.Connection[Any] | ConnectionPool[Any]) -> None:
         self._db = db
         self._months: set[date] = set()
+        self._unmeasured: dict[str, CarerCheckedIn | CarerCheckedOut] = {}
+        """Located calls stored before their client's registration: their distance is
+        written when it arrives. Coordinates live here in memory only, never at rest."""
 
     def write(
         self, events: Iterable[ContractEvent], learned_at: Mapping[str, datetime] | None = None
@@ -180,18 +188,21 @@ class OutcomeSink:
             self._ensure_partitions(conn, batch.months())
             with conn.transaction():
                 conn.execute(q.STAGE_TABLES)
-                return self._write_batch(conn, batch, learned)
+                result, unmeasured = self._write_batch(conn, batch, learned)
+        self._unmeasured = unmeasured  # only once the batch is committed
+        return result
 
     def _write_batch(
         self, conn: psycopg.Connection[Any], batch: Batch, learned: Mapping[str, datetime]
-    ) -> WriteResult:
+    ) -> tuple[WriteResult, dict[str, CarerCheckedIn | CarerCheckedOut]]:
         outcomes = [outcome_row(o) for o in batch.outcomes.values()]
         raised = [alert_raised_row(a, learned.get(a.event_id)) for a in batch.raised.values()]
         resolved = [alert_resolved_row(a, learned.get(a.event_id))
                     for a in batch.resolved.values()]
         acts = _copy_apply(conn, q.COPY_ACTS, q.INSERT_ACTS, map(workflow_act_row, batch.acts))
         reference = self._write_reference(conn, batch.raw)  # first: calls measure against it
-        clients = _clients_of(conn, batch.raw)
+        clients, known = _clients_of(conn, [*batch.raw, *self._unmeasured.values()])
+        unmeasured = self._measure_waiting(conn, clients, known, batch.raw)
         return WriteResult(
             raw_events=self.write_raw_rows(conn, [raw_event_row(e, clients) for e in batch.raw]),
             visit_outcomes=self.write_outcome_rows(conn, outcomes),
@@ -204,7 +215,32 @@ class OutcomeSink:
             reference=reference,
             workflow_acts=acts,
             alert_history=_copy_apply(conn, q.COPY_HISTORY, q.INSERT_HISTORY, batch.history),
-        )  # fmt: skip
+        ), unmeasured  # fmt: skip
+
+    def _measure_waiting(
+        self, conn: psycopg.Connection[Any], clients: ReferenceData | None, known: set[str],
+        events: Sequence[ContractEvent],
+    ) -> dict[str, CarerCheckedIn | CarerCheckedOut]:
+        """Write the distances of calls that were waiting for their client's registration.
+
+        Returns the calls still waiting — those of clients not registered yet, this batch's
+        included — at most ``MAX_UNMEASURED``, the oldest forgotten first (their distance
+        then stays unknown, as a registration without a location leaves it).
+        """
+        waiting = dict(self._unmeasured)
+        for event_id, call in list(waiting.items()):
+            if call.client_id in known:
+                distance, _ = call_measures(call, clients)
+                if distance is not None:
+                    conn.execute(q.MEASURE_CALL, (distance, event_id, call.occurred_at))
+                del waiting[event_id]
+        for event in events:
+            if (isinstance(event, CarerCheckedIn | CarerCheckedOut) and event.location is not None
+                    and event.client_id not in known):
+                waiting[event.event_id] = event
+        while len(waiting) > MAX_UNMEASURED:
+            del waiting[next(iter(waiting))]
+        return waiting
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -292,18 +328,22 @@ class OutcomeSink:
 
 def _clients_of(
     conn: psycopg.Connection[Any], events: Sequence[ContractEvent]
-) -> ReferenceData | None:
-    """The registrations of the clients whose calls in ``events`` carry a location."""
+) -> tuple[ReferenceData | None, set[str]]:
+    """The registrations of the clients whose calls in ``events`` carry a location.
+
+    Returns them as reference data, and the ids of the clients registered at all.
+    """
     ids = sorted({e.client_id for e in events
                   if isinstance(e, CarerCheckedIn | CarerCheckedOut) and e.location is not None})
     if not ids:
-        return None
-    reference = ReferenceData()
+        return None, set()
+    reference, known = ReferenceData(), set()
     for (stored,) in conn.execute(q.CLIENT_REGISTRATIONS, (ids,)):
         record = reference_record(ClientRegistered.model_validate(stored))
         if isinstance(record, ClientRecord):
             reference.add(record)
-    return reference
+            known.add(record.client_id)
+    return reference, known
 
 
 def _copy(cur: psycopg.Cursor[Any], copy_sql: Any, rows: Iterable[Row]) -> None:

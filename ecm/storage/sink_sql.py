@@ -60,6 +60,9 @@ CREATE TEMP TABLE IF NOT EXISTS ecm_stage_history (LIKE alert_history) ON COMMIT
 
 COPY_RAW = sql.SQL("COPY ecm_stage_raw ({}) FROM STDIN").format(_names(RAW_EVENT_COLUMNS))
 CLIENT_REGISTRATIONS = "SELECT payload FROM clients WHERE client_id = ANY(%s)"
+MEASURE_CALL = ("UPDATE raw_events SET distance_m = %s"
+                " WHERE event_id = %s AND occurred_at = %s AND distance_m IS NULL")
+"""A stored call's distance, once its client's registration has arrived."""
 """Every registration of some clients (their locations, for the calls' distances)."""
 INSERT_RAW = sql.SQL("INSERT INTO raw_events SELECT * FROM ecm_stage_raw ON CONFLICT DO NOTHING")
 

@@ -145,7 +145,8 @@ def _until(check: Callable[[], bool], timeout_s: float, what: str, reload: Any =
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen within {timeout_s:.0f} s")
+            shown = reload.locator("main").inner_text()[:3000] if reload is not None else ""
+            raise AssertionError(f"{what} not seen within {timeout_s:.0f} s; the page:\n{shown}")
         time.sleep(1)
         if reload is not None:
             reload.reload()
@@ -191,7 +192,7 @@ def test_a_provider_explains_and_a_contract_manager_accepts(site: str, browser: 
 
     manager.goto("/portal/visits/V-DONE")
     _until(lambda: "verified" in manager.locator("dl").inner_text()
-           and "accepted" in manager.content().lower(), 60, "the verified visit", manager)
+           and "accepted" in manager.content().lower(), 150, "the verified visit", manager)
     timeline = manager.locator("ol.timeline").inner_text()
     assert timeline.index("Planned") < timeline.index("Checked in") < timeline.index("Explained")
     _shot(manager, "visit-timeline")

@@ -225,3 +225,26 @@ def test_kpis_follow_the_hand_computed_week(conn: psycopg.Connection) -> None:
     assert row["continuity"] == Decimal("2.0000")  # C1: K1, K3; C2: K1, K2
     assert row["avg_lateness_minutes"] == Decimal("6.67")  # (0 + 20 + 0) / 3
     assert row["payable_gbp"] == Decimal("78.00")
+
+
+def test_a_calls_distance_is_written_when_its_clients_registration_arrives_after_it(
+    conn: psycopg.Connection,
+) -> None:
+    from ecm.contracts import CarerCheckedIn, CheckMethod, ClientRegistered, Location, Rurality
+
+    call = CarerCheckedIn(
+        event_id="late-client-in", occurred_at=at(MON, 9), provider_id="P1", visit_id="V-LC",
+        client_id="C-LATE", carer_id="K1", method=CheckMethod.APP_GPS,
+        location=Location(lat=51.0009, lon=1.0, accuracy_m=8.2))
+    client = ClientRegistered(
+        event_id="reg-C-LATE", occurred_at=at(MON, 8), effective_from=MON - timedelta(days=7),
+        client_id="C-LATE", lot_id="L1", rurality=Rurality.URBAN,
+        location=Location(lat=51.0, lon=1.0))
+    sink = OutcomeSink(conn)
+    measured = "SELECT distance_m, accuracy_m FROM raw_events WHERE event_id = 'late-client-in'"
+
+    sink.write([call])
+    assert conn.execute(measured).fetchone() == (None, 9)  # accuracy now, distance later
+    sink.write([client])
+    assert conn.execute(measured).fetchone() == (100, 9)
+    assert "51.0009" not in str(conn.execute("SELECT r::text FROM raw_events r").fetchall())
