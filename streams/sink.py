@@ -43,15 +43,19 @@ class DatabaseWriter:
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._conn: psycopg.Connection[Any] | None = None
+        self._sink: OutcomeSink | None = None
 
     def write(
         self, events: list[c.ContractEvent], learned_at: Mapping[str, datetime] | None = None
     ) -> None:
         """Write one batch (blocking; run it in a thread)."""
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or self._conn.closed or self._sink is None:
             self._conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=5)
+            # One sink for the connection's life, handing over what it keeps in memory
+            # (calls waiting for their client's registration) when the connection changes.
+            self._sink = OutcomeSink(self._conn, self._sink.unmeasured if self._sink else None)
         try:
-            OutcomeSink(self._conn).write(events, learned_at)
+            self._sink.write(events, learned_at)
         except psycopg.Error:
             self._conn.close()
             self._conn = None

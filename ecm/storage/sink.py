@@ -167,12 +167,16 @@ class OutcomeSink:
 
     """
 
-    def __init__(self, db: psycopg.Connection[Any] | ConnectionPool[Any]) -> None:
+    def __init__(
+        self, db: psycopg.Connection[Any] | ConnectionPool[Any],
+        unmeasured: dict[str, CarerCheckedIn | CarerCheckedOut] | None = None,
+    ) -> None:
         self._db = db
         self._months: set[date] = set()
-        self._unmeasured: dict[str, CarerCheckedIn | CarerCheckedOut] = {}
+        self.unmeasured = unmeasured if unmeasured is not None else {}
         """Located calls stored before their client's registration: their distance is
-        written when it arrives. Coordinates live here in memory only, never at rest."""
+        written when it arrives. Coordinates live here in memory only, never at rest; a
+        sink that replaces this one (a new connection) takes them over."""
 
     def write(
         self, events: Iterable[ContractEvent], learned_at: Mapping[str, datetime] | None = None
@@ -189,7 +193,7 @@ class OutcomeSink:
             with conn.transaction():
                 conn.execute(q.STAGE_TABLES)
                 result, unmeasured = self._write_batch(conn, batch, learned)
-        self._unmeasured = unmeasured  # only once the batch is committed
+        self.unmeasured = unmeasured  # only once the batch is committed
         return result
 
     def _write_batch(
@@ -201,7 +205,7 @@ class OutcomeSink:
                     for a in batch.resolved.values()]
         acts = _copy_apply(conn, q.COPY_ACTS, q.INSERT_ACTS, map(workflow_act_row, batch.acts))
         reference = self._write_reference(conn, batch.raw)  # first: calls measure against it
-        clients, known = _clients_of(conn, [*batch.raw, *self._unmeasured.values()])
+        clients, known = _clients_of(conn, [*batch.raw, *self.unmeasured.values()])
         unmeasured = self._measure_waiting(conn, clients, known, batch.raw)
         return WriteResult(
             raw_events=self.write_raw_rows(conn, [raw_event_row(e, clients) for e in batch.raw]),
@@ -227,7 +231,7 @@ class OutcomeSink:
         included — at most ``MAX_UNMEASURED``, the oldest forgotten first (their distance
         then stays unknown, as a registration without a location leaves it).
         """
-        waiting = dict(self._unmeasured)
+        waiting = dict(self.unmeasured)
         for event_id, call in list(waiting.items()):
             if call.client_id in known:
                 distance, _ = call_measures(call, clients)
