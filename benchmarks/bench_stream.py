@@ -8,15 +8,22 @@ a. end-to-end throughput: a simulated week (``ecm simulate --seed 5 --scale S``)
    the commit point, so everything is in PostgreSQL then); next to it, the ceiling: a raw
    aiokafka consumer reading the same visit-events topic from the start, doing nothing,
    and the ceiling of Faust itself: an agent iterating that topic and doing nothing
-   (``faust_noop.py``).
-   Timed three times on fresh topics (``LAYOUTS``): one worker with the sink inside;
-   ``ecm worker --no-sink`` next to ``ecm sink``; two workers sharing the partitions;
+   (``faust_noop.py``), and Kafka's own ``kafka-consumer-perf-test.sh`` (its class,
+   ``ConsumerPerformance``, run from the jars the local stack installed). After the one
+   worker's replay, every record it and its sink wrote (outputs, table changelogs) is
+   counted per topic: records produced per input event.
+   Timed on fresh topics for each of ``--layouts`` (``LAYOUTS``): one worker with the sink
+   inside (always); ``ecm worker --no-sink`` next to ``ecm sink``; two workers sharing
+   the partitions;
 b. alert latency in live mode: ``--alerts`` visits whose "not arrived" deadline (planned
    start + 30 min) falls over the next ``--spread-s`` seconds; for each "not arrived"
    alert, the time it reached a consumer of the alerts topic minus its ``due_at``;
 c. recovery: with ``--open-visits`` visits planned for tomorrow (a Kent day is ~10,000)
    in the worker's table, kill -9 the worker, restart it, and time until a new visit's
-   outcome reaches the outcomes topic.
+   outcome reaches the outcomes topic (``--open-days`` spreads them: 7 and ~72,000 is a
+   Kent week of open state);
+d. four weeks (``ecm simulate --weeks 4 --scale W``) through one worker: the rate in the
+   fourth week over the first, from the committed offsets at each week's end.
 
     .venv/bin/python benchmarks/bench_stream.py                    # a Kent week
     .venv/bin/python benchmarks/bench_stream.py --scale 0.1 --open-visits 1000
@@ -61,6 +68,7 @@ from ecm.settings import KafkaSettings
 ROOT = Path(__file__).resolve().parents[1]
 ECM = str(Path(sys.executable).parent / "ecm")
 NOT_ARRIVED_AFTER = timedelta(minutes=30)  # ecm.domain.rules default for a standard visit
+KAFKA_VERSION = "3.9.1"  # deploy/local/stack.sh's default (ECM_KAFKA_VERSION)
 
 
 @dataclass
@@ -196,19 +204,23 @@ def bench_throughput(args: argparse.Namespace) -> None:
         subprocess.run([ECM, "simulate", "--seed", "5", "--scale", str(args.scale), "--weeks",
                         "1", "--out", str(week)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)  # fmt: skip
-        runs = {layout: end_to_end(args, week, layout) for layout in LAYOUTS}
-    one, apart, two = runs["one"], runs["apart"], runs["two"]
+        runs = {layout: end_to_end(args, week, layout) for layout in args.layouts}
+    one = runs["one"]
     emit("stream_e2e_events_per_s", one.per_s, "events/s")
-    emit("stream_e2e_separate_sink_events_per_s", apart.per_s, "events/s")
-    emit("stream_e2e_two_workers_events_per_s", two.per_s, "events/s")
     emit("stream_e2e_scale", args.scale, "kent_weeks")
     emit("stream_raw_consumer_events_per_s", one.raw_per_s, "events/s")
     emit("stream_e2e_ratio_to_raw", one.per_s / one.raw_per_s, "ratio")
-    emit("stream_e2e_separate_sink_ratio_to_raw", apart.per_s / apart.raw_per_s, "ratio")
-    emit("stream_e2e_two_workers_ratio_to_raw", two.per_s / two.raw_per_s, "ratio")
     emit("stream_faust_noop_events_per_s", one.faust_noop_per_s, "events/s")
     emit("stream_faust_noop_ratio_to_raw", one.faust_noop_per_s / one.raw_per_s, "ratio")
     emit("stream_e2e_ratio_to_faust_noop", one.per_s / one.faust_noop_per_s, "ratio")
+    if one.kafka_perf_per_s:
+        emit("stream_kafka_consumer_perf_msgs_per_s", one.kafka_perf_per_s, "msgs/s")
+    emit("stream_records_produced_per_event", one.produced_per_event, "records/event")
+    for layout, name in (("apart", "separate_sink"), ("two", "two_workers")):
+        if layout in runs:
+            emit(f"stream_e2e_{name}_events_per_s", runs[layout].per_s, "events/s")
+            emit(f"stream_e2e_{name}_ratio_to_raw", runs[layout].per_s / runs[layout].raw_per_s,
+                 "ratio")  # fmt: skip
 
 
 @dataclass
@@ -218,6 +230,8 @@ class EndToEnd:
     per_s: float
     raw_per_s: float
     faust_noop_per_s: float
+    kafka_perf_per_s: float
+    produced_per_event: float
 
 
 def start_layout(s: Scratch, layout: str) -> list[subprocess.Popen[bytes]]:
@@ -237,6 +251,7 @@ def end_to_end(args: argparse.Namespace, week: Path, layout: str) -> EndToEnd:
         print(f"a. {LAYOUTS[layout]}, scale {args.scale}: published {inputs:,} events "
               f"({sent.invalid} invalid) and {sent.ticks:,} watermark ticks x "
               f"{args.partitions} partitions")  # fmt: skip
+        published = end_offsets(s)
         started = time.monotonic()
         processes = start_layout(s, layout)
         try:
@@ -250,12 +265,148 @@ def end_to_end(args: argparse.Namespace, week: Path, layout: str) -> EndToEnd:
         with psycopg.connect(s.dsn) as conn:
             rows = conn.execute("SELECT count(*) FROM visit_outcomes").fetchone()
         print(f"   visit_outcomes rows: {rows[0] if rows else 0:,}")
+        produced = asyncio.run(produced_records(s, published))
+        print_produced(produced, inputs)
         messages, raw_s = asyncio.run(raw_consume(s))
         print(f"   raw aiokafka consumer, same visit-events topic: {messages:,} messages in "
               f"{raw_s:.2f} s = {messages / raw_s:,.0f} messages/s")  # fmt: skip
         faust_s = faust_noop(s, messages, args.timeout_s)
         print(f"   Faust agent doing nothing, same topic: {messages / faust_s:,.0f} messages/s")
-    return EndToEnd(inputs / e2e_s, messages / raw_s, messages / faust_s)
+        perf = kafka_consumer_perf(s, messages, args.timeout_s)
+    records = sum(count for count, _ in produced.values())
+    return EndToEnd(inputs / e2e_s, messages / raw_s, messages / faust_s, perf, records / inputs)
+
+
+def prefix_topics(s: Scratch) -> list[str]:
+    """Every topic of the pipeline's prefix: its own and Faust's (changelogs, leader)."""
+    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap)
+    try:
+        return sorted(t for t in admin.list_topics()
+                      if t.startswith((f"{s.prefix}.", f"{s.prefix}-")))  # fmt: skip
+    finally:
+        admin.close()
+
+
+def end_offsets(s: Scratch) -> dict[SyncPartition, int]:
+    """The end offset of every partition of every topic of the pipeline's prefix."""
+    consumer = KafkaConsumer(bootstrap_servers=s.bootstrap)
+    try:
+        parts = [SyncPartition(t, p) for t in prefix_topics(s)
+                 for p in sorted(consumer.partitions_for_topic(t) or ())]  # fmt: skip
+        return dict(consumer.end_offsets(parts))
+    finally:
+        consumer.close()
+
+
+async def produced_records(
+    s: Scratch, published: dict[SyncPartition, int]
+) -> dict[str, tuple[int, int]]:
+    """Per topic: (records, bytes of keys and values) written after ``published``.
+
+    Reads every record past the offsets the publication left, on every topic of the
+    prefix (the worker's outputs, its tables' changelogs, Faust's own topics).
+    """
+    ends = end_offsets(s)
+    todo = {tp: (published.get(tp, 0), end) for tp, end in ends.items()
+            if end > published.get(tp, 0)}  # fmt: skip
+    totals = {t: (0, 0) for t in {tp.topic for tp in ends}}
+    if not todo:
+        return totals
+    consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, group_id=None,
+                                enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 << 20)  # fmt: skip
+    await consumer.start()
+    try:
+        parts = {TopicPartition(tp.topic, tp.partition): span for tp, span in todo.items()}
+        consumer.assign(list(parts))
+        for tp, (start, _) in parts.items():
+            consumer.seek(tp, start)
+        left, stalled = dict(parts), 0
+        while left and stalled < 30:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            stalled = 0 if batches else stalled + 1
+            for tp, batch in batches.items():
+                for record in batch:
+                    if tp in left and record.offset < left[tp][1]:
+                        n, size = totals[tp.topic]
+                        totals[tp.topic] = (n + 1, size + len(record.key or b"")
+                                            + len(record.value or b""))  # fmt: skip
+                if batch and batch[-1].offset >= parts[tp][1] - 1:
+                    left.pop(tp, None)
+            # compacted or transactional gaps: stop when every position reached its end
+            for tp in list(left):
+                if await consumer.position(tp) >= parts[tp][1]:
+                    left.pop(tp)
+        return totals
+    finally:
+        await consumer.stop()
+
+
+def print_produced(produced: dict[str, tuple[int, int]], inputs: int) -> None:
+    """The per-topic breakdown of what the pipeline wrote per input event."""
+    records = sum(n for n, _ in produced.values())
+    size = sum(b for _, b in produced.values())
+    print(f"   records produced: {records:,} = {records / inputs:.2f} per input event "
+          f"({size / inputs / 1024:.1f} KiB per input event)")  # fmt: skip
+    for topic, (n, b) in sorted(produced.items(), key=lambda kv: -kv[1][0]):
+        if n:
+            print(f"     {topic}: {n:,} records = {n / inputs:.3f}/event, "
+                  f"{b / max(n, 1):,.0f} B/record, {b / max(size, 1):.0%} of bytes")  # fmt: skip
+
+
+def kafka_home() -> Path:
+    """Where ``deploy/local/stack.sh`` installed Kafka (same environment variables)."""
+    cache = Path(os.environ.get("ECM_CACHE_DIR", Path.home() / ".cache" / "ecm"))
+    return cache / f"kafka-{os.environ.get('ECM_KAFKA_VERSION', KAFKA_VERSION)}"
+
+
+def kafka_perf_command(home: Path) -> list[str]:
+    """``kafka-consumer-perf-test.sh``, or the class it runs from the installed jars.
+
+    The local stack installs the broker's jars only (no ``bin/``); the script is a
+    wrapper of ``kafka-run-class.sh org.apache.kafka.tools.ConsumerPerformance``, whose
+    jar (``kafka-tools``) is fetched once with Maven next to the stack's, as stack.sh does.
+    """
+    script = home / "bin" / "kafka-consumer-perf-test.sh"
+    if script.exists():
+        return [str(script)]
+    tools = home / "tools"
+    version = home.name.removeprefix("kafka-")
+    if not list(tools.glob("kafka-tools-*.jar")):
+        subprocess.run(["mvn", "-q", "-B", "dependency:copy",
+                        f"-Dartifact=org.apache.kafka:kafka-tools:{version}",
+                        f"-DoutputDirectory={tools}"], check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    return ["java", "-Xmx512m", "-cp", f"{home / 'libs'}/*:{tools}/*",
+            "org.apache.kafka.tools.ConsumerPerformance"]  # fmt: skip
+
+
+def kafka_consumer_perf(s: Scratch, messages: int, timeout_s: float) -> float:
+    """Messages/s Kafka's own consumer perf tool reads the visit-events topic at (0 if none).
+
+    Its ``fetch.nMsg.sec`` (joining the group excluded, as for the raw consumer).
+    """
+    try:
+        command = kafka_perf_command(kafka_home())
+        done = subprocess.run([*command, "--bootstrap-server", s.bootstrap, "--topic",
+                               s.kafka.topic(topics.VISIT_EVENTS), "--messages", str(messages),
+                               "--group", f"{s.prefix}-perf", "--timeout", "30000"],
+                              capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"   kafka-consumer-perf-test: could not run it: {exc}")
+        return 0.0
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    header = next((i for i, line in enumerate(lines) if "fetch.nMsg.sec" in line), None)
+    if header is None or header + 1 >= len(lines):
+        print(f"   kafka-consumer-perf-test gave no result:\n{done.stderr[-800:]}")
+        return 0.0
+    row = dict(zip([h.strip() for h in lines[header].split(",")],
+                   [v.strip() for v in lines[header + 1].split(",")], strict=False))  # fmt: skip
+    per_s = float(row["fetch.nMsg.sec"])
+    print(f"   kafka-consumer-perf-test, same topic: {row['data.consumed.in.nMsg']} messages, "
+          f"{per_s:,.0f} messages/s fetching ({float(row['nMsg.sec']):,.0f}/s with the "
+          f"group join, {row['rebalance.time.ms']} ms)")  # fmt: skip
+    return per_s
 
 
 def faust_noop(s: Scratch, messages: int, timeout_s: float) -> float:
@@ -392,36 +543,52 @@ def collect_alerts(consumer: KafkaConsumer, visits: set[str], timeout_s: float) 
 
 
 def bench_recovery(args: argparse.Namespace) -> None:
-    """kill -9 a worker holding a day of open visits; time until a restart handles a new one."""
+    """kill -9 a worker holding open visits; time until a restart handles a new one.
+
+    Then the same after a clean stop (SIGTERM: the worker leaves its group, so no session
+    has to expire): what is left is startup and the tables' recovery from their changelogs.
+    """
     with scratch(args, "c") as s:
         now = datetime.now(UTC)
         tomorrow = (now + timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)
-        day = [planned(f"VR{i:05d}", tomorrow + timedelta(minutes=(i * 7) % 840), now)
+        # spread over --open-days days from tomorrow, 07:00-21:00 (a Kent week is ~72,000)
+        day = [planned(f"VR{i:05d}", tomorrow + timedelta(days=i % args.open_days,
+                                                          minutes=(i * 7) % 840), now)
                for i in range(args.open_visits)]  # fmt: skip
         send(s, [*reference(), *day])
         worker = s.start_worker("live")
+        loading = time.monotonic()
         try:
             s.wait_idle(worker, args.timeout_s)
         finally:
             stop(worker, signal.SIGKILL)
-        outcomes = end_consumer(s, topics.OUTCOMES)
-        send(s, [planned("VR-SENTINEL", tomorrow, datetime.now(UTC))])
-        started = time.monotonic()
-        worker = s.start_worker("live")
-        try:
-            took = wait_for_outcome(outcomes, "VR-SENTINEL", started + args.recovery_timeout_s)
-        except RuntimeError as exc:
-            log = (s.state_dir / "worker.log").read_text(errors="replace")
-            raise RuntimeError(f"{exc}; the workers logged {log.count('Error in recovery')} "
-                               f"'Error in recovery' warnings:\n{log[-600:]}") from exc
-        finally:
-            stop(worker)
-            outcomes.close()
-        took -= started
-    print(f"c. {args.open_visits:,} open visits; kill -9, restart -> new visit's outcome "
-          f"published: {took:.1f} s")  # fmt: skip
-    emit("stream_recovery_s", took, "s")
+        print(f"c. {args.open_visits:,} open visits over {args.open_days} days loaded in "
+              f"{time.monotonic() - loading:.1f} s (startup included)")  # fmt: skip
+        killed = restart_until_outcome(s, "VR-SENTINEL-1", tomorrow, args.recovery_timeout_s)
+        clean = restart_until_outcome(s, "VR-SENTINEL-2", tomorrow, args.recovery_timeout_s)
+    print(f"   kill -9, restart -> new visit's outcome published: {killed:.1f} s; "
+          f"after a clean stop: {clean:.1f} s")  # fmt: skip
+    emit("stream_recovery_s", killed, "s")
+    emit("stream_recovery_clean_stop_s", clean, "s")
     emit("stream_recovery_open_visits", args.open_visits, "visits")
+    emit("stream_recovery_open_days", args.open_days, "days")
+
+
+def restart_until_outcome(s: Scratch, visit_id: str, start: datetime, timeout_s: float) -> float:
+    """Send a new visit, start a worker, time until its outcome; stop the worker cleanly."""
+    outcomes = end_consumer(s, topics.OUTCOMES)
+    send(s, [planned(visit_id, start, datetime.now(UTC))])
+    started = time.monotonic()
+    worker = s.start_worker("live")
+    try:
+        return wait_for_outcome(outcomes, visit_id, started + timeout_s) - started
+    except RuntimeError as exc:
+        log = (s.state_dir / "worker.log").read_text(errors="replace")
+        raise RuntimeError(f"{exc}; the workers logged {log.count('Error in recovery')} "
+                           f"'Error in recovery' warnings:\n{log[-600:]}") from exc
+    finally:
+        stop(worker)
+        outcomes.close()
 
 
 def wait_for_outcome(consumer: KafkaConsumer, visit_id: str, deadline: float) -> float:
@@ -433,8 +600,132 @@ def wait_for_outcome(consumer: KafkaConsumer, visit_id: str, deadline: float) ->
     raise RuntimeError(f"no outcome for {visit_id} before the deadline")
 
 
+# ------------------------------------------------------------------ d. four weeks
+
+WEEKS = 4
+WEEKS_START = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday; London is on UTC then
+
+
+def bench_weeks(args: argparse.Namespace) -> None:
+    """Four simulated weeks through one worker: the rate in the fourth week over the first.
+
+    The weeks are published at once; each week's last offset per partition of the
+    visit-events topic is found by reading the topic back (events carry ``occurred_at``).
+    While one worker (sink inside) replays them, the committed offsets of both its groups
+    are polled; a week is done when both groups committed past its end on every partition.
+    Week 1 is timed from the first commit, so the worker's startup is not in it.
+    """
+    with tempfile.TemporaryDirectory() as tmp, scratch(args, "w") as s:
+        weeks = Path(tmp) / "weeks.jsonl"
+        subprocess.run([ECM, "simulate", "--seed", "5", "--scale", str(args.weeks_scale),
+                        "--weeks", str(WEEKS), "--start", WEEKS_START.date().isoformat(),
+                        "--out", str(weeks)], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)  # fmt: skip
+        with weeks.open("rb") as lines:
+            sent = publish_replay(lines, s.kafka)
+        bounds, events = asyncio.run(week_bounds(s))
+        print(f"d. {WEEKS} weeks at scale {args.weeks_scale}: published {sent.events:,} events; "
+              f"visit-events per week: {events}")  # fmt: skip
+        worker = s.start_worker("replay")
+        try:
+            done = watch_weeks(s, worker, bounds, args.timeout_s * WEEKS)
+        finally:
+            stop(worker)
+    rates = []
+    for week, ((t0, c0), (t1, c1)) in enumerate(zip(done, done[1:], strict=False), start=1):
+        rates.append((c1 - c0) / (t1 - t0))
+        print(f"   week {week}: {c1 - c0:,} visit-events messages in {t1 - t0:.1f} s = "
+              f"{rates[-1]:,.0f} messages/s")  # fmt: skip
+    emit("stream_week1_msgs_per_s", rates[0], "msgs/s")
+    emit("stream_week4_msgs_per_s", rates[-1], "msgs/s")
+    emit("stream_week4_to_week1_rate_ratio", rates[-1] / rates[0], "ratio")
+    emit("stream_weeks_scale", args.weeks_scale, "kent_weeks")
+
+
+async def week_bounds(s: Scratch) -> tuple[list[dict[int, int]], list[int]]:
+    """Per week, the offset per partition where the next week starts; and events per week."""
+    topic = s.kafka.topic(topics.VISIT_EVENTS)
+    edges = [WEEKS_START + timedelta(weeks=w) for w in range(1, WEEKS)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=4 << 20)  # fmt: skip
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(s.partitions)]
+        consumer.assign(parts)
+        ends = await consumer.end_offsets(parts)
+        bounds = [{tp.partition: ends[tp] for tp in parts} for _ in range(WEEKS)]
+        events = [0] * WEEKS
+        read = dict.fromkeys(parts, 0)
+        while any(read[tp] < ends[tp] for tp in parts):
+            for tp, batch in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).items():
+                for record in batch:
+                    read[tp] = record.offset + 1
+                    at = occurred_at(record.value)
+                    if at is None:
+                        continue
+                    week = sum(at >= edge for edge in edges)
+                    events[week] += 1
+                    for w in range(week):  # the earlier weeks end before this record at the latest
+                        bounds[w][tp.partition] = min(bounds[w][tp.partition], record.offset)
+        return bounds, events
+    finally:
+        await consumer.stop()
+
+
+def occurred_at(value: bytes | None) -> datetime | None:
+    """An event's ``occurred_at``; ``None`` for ticks and lines that are not events."""
+    try:
+        at = datetime.fromisoformat(json.loads(value or b"")["occurred_at"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    return at if at.tzinfo is not None else None  # a malformed line (naive time)
+
+
+def watch_weeks(
+    s: Scratch, worker: subprocess.Popen[bytes], bounds: list[dict[int, int]], timeout_s: float
+) -> list[tuple[float, int]]:
+    """(time, messages committed) at the first commit and when each week was committed."""
+    topic = s.kafka.topic(topics.VISIT_EVENTS)
+    groups = [topics.worker_group(s.kafka), topics.sink_group(s.kafka)]
+    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap)
+    marks: list[tuple[float, int]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(marks) <= WEEKS:
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited ({worker.returncode}):\n{s.tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"weeks not done after {timeout_s:.0f}s: {marks}")
+            now, low = time.monotonic(), committed_low(admin, groups, topic, s.partitions)
+            if not marks:
+                if sum(low.values()):
+                    marks.append((now, sum(low.values())))
+            elif all(low[p] >= end for p, end in bounds[len(marks) - 1].items()):
+                marks.append((now, sum(bounds[len(marks) - 1].values())))
+                continue  # a poll may complete more than one week
+            time.sleep(0.25)
+        return marks
+    finally:
+        admin.close()
+
+
+def committed_low(
+    admin: KafkaAdminClient, groups: list[str], topic: str, partitions: int
+) -> dict[int, int]:
+    """Per partition, the lowest offset the groups have committed on ``topic`` (0 if none)."""
+    low = dict.fromkeys(range(partitions), -1)
+    for group in groups:
+        offsets = admin.list_group_offsets(group).get(group, {})
+        for p in range(partitions):
+            meta = offsets.get(SyncPartition(topic, p))
+            mine = meta.offset if meta is not None and meta.offset >= 0 else 0
+            low[p] = mine if low[p] < 0 else min(low[p], mine)
+    return {p: max(v, 0) for p, v in low.items()}
+
+
 PARTS = {"throughput": bench_throughput, "latency": bench_alert_latency,
-         "recovery": bench_recovery}  # fmt: skip
+         "recovery": bench_recovery, "weeks": bench_weeks}  # fmt: skip
 
 
 def main() -> None:
@@ -448,6 +739,11 @@ def main() -> None:
     parser.add_argument("--open-visits", type=int, default=10_000, help="a Kent day ~10,000")
     parser.add_argument("--recovery-timeout-s", type=float, default=300)
     parser.add_argument("--only", choices=sorted(PARTS), action="append")
+    parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS),
+                        help="throughput layouts to time ('one' is always timed)")  # fmt: skip
+    parser.add_argument("--weeks-scale", type=float, default=0.05,
+                        help="size of each of the four weeks of the multi-week part")  # fmt: skip
+    parser.add_argument("--open-days", type=int, default=7, help="days the open visits span")
     parser.add_argument(
         "--bootstrap", default=os.environ.get("ECM_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument(
@@ -455,6 +751,7 @@ def main() -> None:
         default=os.environ.get("ECM_TEST_DB__DSN", "postgresql://ecm:ecm@127.0.0.1:5433/ecm_test"),
     )
     args = parser.parse_args()
+    args.layouts = ["one", *(layout for layout in args.layouts if layout != "one")]
     print("command: " + " ".join([".venv/bin/python", "benchmarks/bench_stream.py", *sys.argv[1:]]))
     failed = []
     for name in args.only or list(PARTS):
