@@ -2,7 +2,8 @@
 
 * ``visits`` owns the visit-events and deadline-commands partitions: schedule, call and
   workflow events, watermark ticks (replay mode) and deadline-due commands (live mode).
-* ``carers`` owns call events re-keyed by carer: overlapping visits.
+* ``carers`` owns call events re-keyed by carer: overlapping visits; and schedule
+  events re-keyed to each carer planned on the visit: rota realism.
 * Anything that cannot be decoded, and any act the workflow refuses, goes to the
   dead-letter topic with the reason and its original bytes; a worker never stops on bad
   input.
@@ -18,6 +19,7 @@ from typing import Any
 from ecm import contracts as c
 from ecm import metrics, topics
 from ecm.domain.events import CallTimeCorrected, CarerCall
+from ecm.domain.rota import ScheduleEvent
 from ecm.kafka.records import (
     DEADLINE_DUE,
     FLUSH,
@@ -26,10 +28,12 @@ from ecm.kafka.records import (
     control_instant,
     control_kind,
     decode_visit_event,
+    visit_fact,
 )
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, Position, VisitLedger
+from ecm.visits.rota import RotaLedger, rota_routes
 from ecm.visits.translate import visit_event, without_location
 from streams.app import Topology
 
@@ -59,18 +63,32 @@ class Publisher:
         topic = self._topology.topic_name(logical)
         await producer.send(topic, key, value, partition, None, headers)
 
-    async def publish(self, records: list[c.ContractEvent], count: bool = True) -> None:
-        """Send each record to its topic, keyed as ``route`` says (and count outcomes)."""
+    async def publish(self, records: list[c.ContractEvent], count: bool = True,
+                      partition: int | None = None) -> None:
+        """Send each record to its topic, keyed as ``route`` says (and count outcomes).
+
+        With the ``partition`` of the message being processed, an outcome revision is
+        held until the commit point instead (``Topology.outcomes``): a later revision of
+        the same visit within one commit interval replaces it, and only the last is sent.
+        """
         for record in records:
             target = route(record)
+            if isinstance(record, c.VisitOutcomeRecorded):
+                if count:
+                    metrics.outcome_recorded(record.status.value)
+                if partition is not None:
+                    self._topology.outcomes.hold(self._topology.topic_name(target.topic),
+                                                 target.key.encode(), record, partition)
+                    continue
             await self.send(target.topic, target.key.encode(), c.dump_event(record))
-            if count and isinstance(record, c.VisitOutcomeRecorded):
-                metrics.outcome_recorded(record.status.value)
 
-    async def emit(self, emission: Emission) -> None:
-        """Publish a ledger's records and count the new ones and the alerts that fired."""
-        await self.publish(emission.again, count=False)  # sent before: not counted again
-        await self.publish(emission.records)
+    async def emit(self, emission: Emission, partition: int) -> None:
+        """Publish a ledger's records and count the new ones and the alerts that fired.
+
+        ``partition``: of the message that gave rise to them (outcomes are held by it).
+        """
+        await self.publish(emission.again, count=False, partition=partition)  # sent before
+        await self.publish(emission.records, partition=partition)
         for change in emission.fired:
             if change.raised:
                 metrics.alert_raised(change.kind.value, change.provider_id, change.lot_id)
@@ -89,8 +107,11 @@ class Publisher:
         )
 
 
-def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:
-    """Declare the visit and carer agents on the app."""
+def install_agents(
+    topology: Topology, ledger: VisitLedger, carers: CarerLedger,
+    rotas: RotaLedger | None = None,
+) -> None:
+    """Declare the visit and carer agents on the app (``rotas``: rota realism, by carer)."""
     app, publisher = topology.app, Publisher(topology)
 
     @app.agent(topology.visit_inputs, name="visits")
@@ -107,6 +128,8 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                     watermark = _watermark(topology, ledger, position.partition)
                     call = visit_event(decoded, ledger.reference)
                     emission = ledger.on_event(position, call, watermark)
+                    for carer, plan in rota_routes(ledger, call):  # rota realism, by carer
+                        await publisher.send(topics.CARER_CALLS, carer, plan)
                     if isinstance(decoded, c.CallEvent):
                         carer = decoded.carer_id.encode()
                         plain = c.dump_event(without_location(decoded))
@@ -120,7 +143,7 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                 log.exception("processing failed")
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
-            await publisher.emit(emission)
+            await publisher.emit(emission, position.partition)
             for _, refusal in emission.refused:  # an act the workflow refused: kept, with why
                 await publisher.dead_letter(event, DeadLetter.from_refusal(refusal.field,
                                                                            refusal.reason))
@@ -131,16 +154,25 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
         async for event in stream.events():
             try:
                 decoded = c.parse_event(event.value)
+                if isinstance(decoded, c.ScheduleEvent) and rotas is not None:
+                    schedule = visit_event(decoded)
+                    assert isinstance(schedule, ScheduleEvent)
+                    await publisher.publish(rotas.on_schedule(event.key.decode(), schedule))
+                    continue
                 if not isinstance(decoded, c.CallEvent):
                     raise c.ContractError([c.FieldError("event_type", "not a call event")])
                 call = visit_event(decoded)
                 assert isinstance(call, CarerCall | CallTimeCorrected)
                 records = carers.on_call(call)
+                doubts = carers.take_whereabouts()
             except Exception as exc:  # already validated upstream: only a bug lands here
                 log.exception("carer processing failed")
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
             await publisher.publish(records)
+            for fact in doubts:  # to the visit's partition (co-partitioned command topic)
+                key, value, headers = visit_fact(fact)
+                await publisher.send(topics.DEADLINE_COMMANDS, key, value, headers)
 
     del visits, carer_calls  # registered on the app
 

@@ -12,9 +12,11 @@ from typing import Any
 
 import faust
 
+from ecm import contracts as c
 from ecm import topics
 from ecm.kafka.connection import BrokerSecurity, broker_security
 from ecm.settings import Settings
+from streams.commit import CoalescedTable, CommitPoint, HeldRecords
 from streams.delivery import check_deliveries
 
 
@@ -27,8 +29,10 @@ class Topology:
     clock: str  # "live" or "replay"
     visit_inputs: Any  # visit-events + deadline-commands: co-partitioned, one stream
     carer_calls: Any
-    visits: Any  # table: visit id -> ledger state
-    carers: Any  # table: carer id -> carer timeline
+    visits: CoalescedTable  # visit id -> ledger state
+    carers: CoalescedTable  # carer id -> carer timeline
+    rotas: CoalescedTable  # carer/visit -> the visit's schedule events (rota realism)
+    outcomes: HeldRecords  # each visit's latest outcome revision, until the commit point
 
     def topic_name(self, logical: str) -> str:
         """The broker's name of a logical topic."""
@@ -71,14 +75,27 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
     def topic(*names: str) -> Any:
         return app.topic(*(kafka.topic(n) for n in names), partitions=kafka.partitions)
 
+    visits = _table(app, "visits", kafka.partitions)
+    carers = _table(app, "carers", kafka.partitions)
+    rotas = _table(app, "rotas", kafka.partitions)
+    outcomes = HeldRecords(app, c.dump_event)
+    commit_point = CommitPoint([visits, carers, rotas], [outcomes])
+    app.sensors.add(commit_point)
+
+    async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        commit_point.given_up(args[0] if args else kwargs.get("revoked", ()))
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # stub too narrow
     return Topology(
         app=app,
         settings=settings,
         clock=clock,
         visit_inputs=topic(topics.VISIT_EVENTS, topics.DEADLINE_COMMANDS),
         carer_calls=topic(topics.CARER_CALLS),
-        visits=_table(app, "visits", kafka.partitions),
-        carers=_table(app, "carers", kafka.partitions),
+        visits=visits,
+        carers=carers,
+        rotas=rotas,
+        outcomes=outcomes,
     )
 
 
@@ -93,10 +110,14 @@ def _credentials(security: BrokerSecurity) -> faust.types.auth.CredentialsT | No
     return None
 
 
-def _table(app: faust.App, name: str, partitions: int) -> Any:
-    """A table of raw bytes: its changelog must read back exactly what was written.
+def _table(app: faust.App, name: str, partitions: int) -> CoalescedTable:
+    """A table of raw bytes whose changelog is written at the commit point (streams/commit.py).
 
-    (Faust picks the "raw" codec for ``bytes``; without the types it would decode the
-    changelog as JSON on recovery and lose every visit.)
+    Its changelog must read back exactly what was written: Faust picks the "raw" codec
+    for ``bytes``; without the types it would decode the changelog as JSON on recovery
+    and lose every visit.
     """
-    return app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes)
+    table = CoalescedTable(app, name=name, beacon=app.tables.beacon, partitions=partitions,
+                           key_type=bytes, value_type=bytes)
+    app.tables.add(table)
+    return table
