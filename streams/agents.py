@@ -2,8 +2,7 @@
 
 * ``visits`` owns the visit-events and deadline-commands partitions: schedule, call and
   workflow events, watermark ticks (replay mode) and deadline-due commands (live mode).
-* ``carers`` owns call events re-keyed by carer: overlapping visits; and schedule
-  events re-keyed to each carer planned on the visit: rota realism.
+* ``carers`` owns call events re-keyed by carer: overlapping visits.
 * Anything that cannot be decoded, and any act the workflow refuses, goes to the
   dead-letter topic with the reason and its original bytes; a worker never stops on bad
   input.
@@ -19,7 +18,6 @@ from typing import Any
 from ecm import contracts as c
 from ecm import metrics, topics
 from ecm.domain.events import CallTimeCorrected, CarerCall
-from ecm.domain.rota import ScheduleEvent
 from ecm.kafka.records import (
     DEADLINE_DUE,
     FLUSH,
@@ -28,12 +26,10 @@ from ecm.kafka.records import (
     control_instant,
     control_kind,
     decode_visit_event,
-    visit_fact,
 )
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, Position, VisitLedger
-from ecm.visits.rota import RotaLedger, rota_routes
 from ecm.visits.translate import visit_event, without_location
 from streams.app import Topology
 
@@ -107,11 +103,8 @@ class Publisher:
         )
 
 
-def install_agents(
-    topology: Topology, ledger: VisitLedger, carers: CarerLedger,
-    rotas: RotaLedger | None = None,
-) -> None:
-    """Declare the visit and carer agents on the app (``rotas``: rota realism, by carer)."""
+def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:
+    """Declare the visit and carer agents on the app."""
     app, publisher = topology.app, Publisher(topology)
 
     @app.agent(topology.visit_inputs, name="visits")
@@ -128,8 +121,6 @@ def install_agents(
                     watermark = _watermark(topology, ledger, position.partition)
                     call = visit_event(decoded, ledger.reference)
                     emission = ledger.on_event(position, call, watermark)
-                    for carer, plan in rota_routes(ledger, call):  # rota realism, by carer
-                        await publisher.send(topics.CARER_CALLS, carer, plan)
                     if isinstance(decoded, c.CallEvent):
                         carer = decoded.carer_id.encode()
                         plain = c.dump_event(without_location(decoded))
@@ -154,25 +145,16 @@ def install_agents(
         async for event in stream.events():
             try:
                 decoded = c.parse_event(event.value)
-                if isinstance(decoded, c.ScheduleEvent) and rotas is not None:
-                    schedule = visit_event(decoded)
-                    assert isinstance(schedule, ScheduleEvent)
-                    await publisher.publish(rotas.on_schedule(event.key.decode(), schedule))
-                    continue
                 if not isinstance(decoded, c.CallEvent):
                     raise c.ContractError([c.FieldError("event_type", "not a call event")])
                 call = visit_event(decoded)
                 assert isinstance(call, CarerCall | CallTimeCorrected)
                 records = carers.on_call(call)
-                doubts = carers.take_whereabouts()
             except Exception as exc:  # already validated upstream: only a bug lands here
                 log.exception("carer processing failed")
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
             await publisher.publish(records)
-            for fact in doubts:  # to the visit's partition (co-partitioned command topic)
-                key, value, headers = visit_fact(fact)
-                await publisher.send(topics.DEADLINE_COMMANDS, key, value, headers)
 
     del visits, carer_calls  # registered on the app
 
