@@ -55,6 +55,9 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         # session expires; 20 s (not Faust's 60) bounds how long they go unwatched.
         broker_session_timeout=20.0,
         broker_heartbeat_interval=3.0,
+        # Static membership (KIP-345): a worker restarted under the same id takes its
+        # partitions back at once instead of waiting for its old session to expire.
+        consumer_group_instance_id=f"{topics.worker_group(kafka)}-{worker_id}",
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,

@@ -52,6 +52,12 @@ def _planned(visit_id: str, start: datetime, time_critical: bool = False) -> c.V
 def test_live_worker_raises_not_arrived_by_the_wall_clock_and_a_check_in_first_wins(
     pipeline: Pipeline,
 ) -> None:
+    # The worker is up and has caught up (a visit planned for tomorrow) before the clock
+    # starts: on a loaded machine a worker can take longer to start than the lead below.
+    warm_up = _planned("V-LIVE-WARM-UP", datetime.now(UTC) + timedelta(days=1))
+    pipeline.send([*_reference(), warm_up])
+    pipeline.start_worker("1", clock="live")
+    pipeline.wait_until_idle(timeout_s=120, settle_s=1)
     now = datetime.now(UTC).replace(microsecond=0)
     # Both fall due within seconds: "not arrived" is planned start + 30 minutes.
     start = now - timedelta(minutes=30) + timedelta(seconds=8)
@@ -61,8 +67,7 @@ def test_live_worker_raises_not_arrived_by_the_wall_clock_and_a_check_in_first_w
         event_id="V-LIVE-KEPT.in", occurred_at=now, provider_id="P017", visit_id="V-LIVE-KEPT",
         client_id="C04211", carer_id="K0815", method=c.CheckMethod.NFC,
     )
-    pipeline.send([*_reference(), late, kept, check_in])
-    pipeline.start_worker("1", clock="live")
+    pipeline.send([late, kept, check_in])
 
     alerts = [json.loads(r.value) for r in _read(pipeline, ALERTS, expect=1)]
 
