@@ -79,7 +79,10 @@ class KafkaEventPublisher:
         self._producer = AIOKafkaProducer(
             enable_idempotence=True,
             acks="all",
-            linger_ms=2,
+            # No lingering: a record is sent at once when no produce request is in flight
+            # to the broker; records arriving while one is (aiokafka keeps one in flight
+            # per broker) go together in the next. No request waits for company.
+            linger_ms=0,
             request_timeout_ms=int(self._timeout * 1000),
             client_id="ecm-api",
             **aiokafka_options(self._kafka),

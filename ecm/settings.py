@@ -78,6 +78,10 @@ class ApiSettings(BaseModel):
     publish_timeout_seconds: float = Field(default=15.0, gt=0)
     retry_after_seconds: int = Field(default=5, ge=1)
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    workers: int = Field(default=1, ge=1, description="Processes serving the API (set by "
+                         "``ecm api --workers``); each enforces 1/workers of a rate limit.")
+    ownership_timeout_seconds: float = Field(default=5.0, gt=0, description="How long an "
+                                             "unknown visit or carer waits for the topics.")
 
 
 class MetricsSettings(BaseModel):

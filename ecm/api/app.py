@@ -18,6 +18,7 @@ from ecm.api.errors import install_handlers
 from ecm.api.keys import KeyStore
 from ecm.api.metrics import ApiMetrics, NoMetrics
 from ecm.api.middleware import ApiMiddleware
+from ecm.api.ownership import KafkaOwnershipFeed, Ownership, PgOwnerStore
 from ecm.api.ratelimit import TokenBuckets
 from ecm.api.readmodel import ReadModel
 from ecm.api.routers import events as events_router
@@ -61,9 +62,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if pool is not None:
         await pool.open(wait=False)
     await app.state.publisher.start()
+    await app.state.ownership.start()
     try:
         yield
     finally:
+        await app.state.ownership.stop()
         await app.state.publisher.stop()
         if pool is not None:
             await pool.close()
@@ -78,6 +81,7 @@ def create_app(
     metrics: ApiMetrics | None = None,
     workflow: WorkflowReads | None = None,
     accounts: AccountStore | None = None,
+    ownership: Ownership | None = None,
 ) -> FastAPI:
     """Build the API; adapters not given are the production ones from ``settings``."""
     settings = settings or get_settings()
@@ -96,9 +100,9 @@ def create_app(
     state.workflow = workflow or (WorkflowReads(reads) if isinstance(reads, ReadModel) else None)
     state.publisher = publisher or KafkaEventPublisher(
         settings.kafka, settings.api.publish_timeout_seconds)
+    state.ownership = ownership or _ownership(settings, getattr(state, "pool", None))
     state.authenticator = Authenticator(keystore, settings.api.auth_cache_seconds)
-    state.rate_limiter = TokenBuckets(settings.api.rate_limit_per_minute,
-                                      settings.api.rate_limit_burst)
+    state.rate_limiter = process_rate_limiter(settings)
     state.uploads = UploadStore(settings.state_dir / "uploads")
     install_handlers(app)
     for module in (health_router, events_router, uploads_router, reads_router, keys_router,
@@ -114,6 +118,27 @@ def create_app(
         install_portal(app, accounts)
     app.add_middleware(ApiMiddleware, limit_for=_limits(settings), metrics=state.metrics)
     return app
+
+
+def _ownership(settings: Settings, pool: Any) -> Ownership:
+    """The production ownership (the topics and the database), or, with fakes, memory only."""
+    if pool is None:
+        return Ownership(None, None)
+    return Ownership(PgOwnerStore(pool),
+                     KafkaOwnershipFeed(settings.kafka, settings.api.ownership_timeout_seconds))
+
+
+def process_rate_limiter(settings: Settings) -> TokenBuckets:
+    """This process's share of every key's rate limit: 1/``workers`` of it.
+
+    With ``ecm api --workers N`` each process keeps its own buckets; each takes an N-th
+    of the limit and of the burst, so all processes together never allow a key more
+    than the configured limit (a client on one connection, served by one process, gets
+    an N-th of it).
+    """
+    workers = settings.api.workers
+    return TokenBuckets(max(1, settings.api.rate_limit_per_minute // workers),
+                        max(1, -(-settings.api.rate_limit_burst // workers)))
 
 
 def _mount_metrics(app: FastAPI, settings: Settings) -> None:

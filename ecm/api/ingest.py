@@ -6,11 +6,13 @@ What is checked before anything is published:
 2. the event type: providers send schedule and call events; reference data comes from
    admins; outputs (outcomes, alerts, exceptions) are never accepted from outside;
 3. for a provider key, the event's ``provider_id`` is the key's provider, the visit is
-   not known (in ``visit_outcomes``) as another provider's, and the carer is not known
-   (in ``carers``) as employed only by other providers. Any such attempt refuses the
-   whole request with 403 and is logged as a security event.
+   not known as another provider's, and the carer is not known as employed only by
+   other providers (``ecm.api.ownership``: from memory, kept current from the topics).
+   Any such attempt refuses the whole request with 403 and is logged as a security event.
 
-Valid items are then published together and answered only once Kafka acknowledged all.
+Each item is validated once, by the contract's model, from the request's bytes (a single
+event) or from the decoded batch. Valid items are then published together and answered
+only once Kafka acknowledged all.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from fastapi import Request
 from ecm.api.auth import Principal, refuse
 from ecm.api.errors import Unavailable
 from ecm.api.keys import Role
-from ecm.api.readmodel import Owners, ReadModel
+from ecm.api.ownership import Owners, Ownership, OwnershipUnavailable, owned_ids
 from ecm.contracts import (
     CallTimeCorrected,
     CarerCheckedIn,
@@ -86,14 +88,14 @@ def _event_id(raw: Any) -> str | None:
 
 
 def validate_items(raw_items: Sequence[Any]) -> Checked:
-    """Parse every item; reject invalid ones, outputs and repeated event ids."""
+    """Parse every item (decoded JSON or JSON bytes); reject invalid ones, outputs, repeats."""
     checked = Checked([], [])
     seen: set[str] = set()
     for index, raw in enumerate(raw_items):
         result = ItemResult(index, _event_id(raw))
         checked.results.append(result)
         try:
-            event = parse_event(raw if isinstance(raw, dict) else {})
+            event = parse_event(raw if isinstance(raw, dict | bytes) else {})
             if not isinstance(event, VISIT_TYPES + REFERENCE_TYPES):
                 raise ContractError([FieldError("event_type", "emitted by the service only")])
             if event.event_id in seen:
@@ -107,7 +109,7 @@ def validate_items(raw_items: Sequence[Any]) -> Checked:
 
 
 async def authorise(
-    principal: Principal, request: Request, events: Sequence[Event], reads: ReadModel | None
+    principal: Principal, request: Request, events: Sequence[Event], ownership: Ownership
 ) -> None:
     """Raise 403 (logged) unless ``principal`` may submit every one of ``events``."""
     if principal.role is Role.ADMIN:
@@ -118,12 +120,16 @@ async def authorise(
         if event.provider_id != principal.provider_id:
             raise refuse(principal, request, "event for another provider",
                          attempted_provider=event.provider_id, event_id=event.event_id)
-    if reads is not None:
-        owners = await reads.owners(
-            [e.visit_id for e in events if isinstance(e, VISIT_TYPES)],
-            [e.carer_id for e in events if isinstance(e, CarerCheckedIn | CarerCheckedOut)],
-        )
-        _check_owners(principal, request, events, owners)
+    _check_owners(principal, request, events, await known_owners(ownership, events))
+
+
+async def known_owners(ownership: Ownership, events: Sequence[ContractEvent]) -> Owners:
+    """The owners of the events' visits and carers, or 503 when they cannot be told."""
+    try:
+        return await ownership.owners(*owned_ids(events))
+    except OwnershipUnavailable as exc:
+        raise Unavailable(f"ownership could not be checked ({exc}); nothing was accepted; "
+                          "retry the same request later", 5) from None
 
 
 def _check_owners(
@@ -135,7 +141,7 @@ def _check_owners(
         if owner != mine:
             raise refuse(principal, request, "visit belongs to another provider",
                          visit_id=str(getattr(event, "visit_id", "")))
-        employers = owners.carers.get(getattr(event, "carer_id", ""), {mine})
+        employers = owners.carers.get(getattr(event, "carer_id", ""), frozenset({mine}))
         if mine not in employers:
             raise refuse(principal, request, "carer is registered to another provider",
                          carer_id=str(getattr(event, "carer_id", "")))

@@ -21,8 +21,8 @@ from typing import IO, Any
 
 from ecm.api.csvfeed import CsvFormatError, csv_rows
 from ecm.api.csvlayouts import Layout, RowContext, normalise_header
-from ecm.api.readmodel import ReadModel
-from ecm.contracts import CarerCheckedIn, CarerCheckedOut, ContractError, InputEvent
+from ecm.api.ownership import Ownership, owned_ids
+from ecm.contracts import ContractError, InputEvent
 from ecm.producer import EventPublisher
 
 security_log = logging.getLogger("ecm.api.security")
@@ -90,10 +90,10 @@ class UploadRun:
 
     def __init__(
         self, layout: Layout, ctx: RowContext, publisher: EventPublisher,
-        reads: ReadModel | None, batch_size: int,
+        ownership: Ownership, batch_size: int,
     ) -> None:
         self.layout, self.ctx, self.publisher = layout, ctx, publisher
-        self.reads, self.batch_size = reads, batch_size
+        self.ownership, self.batch_size = ownership, batch_size
         self.pending = _Pending()
         self.columns: list[str] = []
 
@@ -151,13 +151,9 @@ class UploadRun:
         self.summary.events_published += len(events)
 
     async def _owned(self, rows: list[_Row]) -> list[_Row]:
-        if self.reads is None or not rows:
+        if not rows:
             return rows
-        events = [e for _, evs in rows for e in evs]
-        owners = await self.reads.owners(
-            [getattr(e, "visit_id", "") for e in events],
-            [e.carer_id for e in events if isinstance(e, CarerCheckedIn | CarerCheckedOut)],
-        )
+        owners = await self.ownership.owners(*owned_ids([e for _, evs in rows for e in evs]))
         kept = []
         for number, evs in rows:
             problems = _foreign(evs, owners.visits, owners.carers, self.ctx.provider_id)
@@ -171,13 +167,14 @@ class UploadRun:
 
 
 def _foreign(
-    events: list[InputEvent], visits: dict[str, str], carers: dict[str, set[str]], mine: str
+    events: list[InputEvent], visits: dict[str, str], carers: dict[str, frozenset[str]],
+    mine: str,
 ) -> list[tuple[str, str]]:
     problems = []
     for event in events:
         if visits.get(getattr(event, "visit_id", ""), mine) != mine:
             problems.append(("visit_id", "visit belongs to another provider"))
-        if mine not in carers.get(getattr(event, "carer_id", ""), {mine}):
+        if mine not in carers.get(getattr(event, "carer_id", ""), frozenset({mine})):
             problems.append(("carer_id", "carer is registered to another provider"))
     return list(dict.fromkeys(problems))
 

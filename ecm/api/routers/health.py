@@ -16,13 +16,19 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Kafka and the database answer",
+    summary="Kafka and the database answer; owners are loaded",
     responses={503: {"description": "A dependency is down"}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    """200 when Kafka answers a metadata request and PostgreSQL ``SELECT 1``, else 503."""
+    """200 when Kafka, PostgreSQL and the owners of visits and carers are ready, else 503.
+
+    Kafka answers a metadata request, PostgreSQL ``SELECT 1``, and the topics the owners
+    come from have been read to their end once.
+    """
     state = request.app.state
     kafka = await state.publisher.ready()
     db = await state.reads.ping() if state.reads is not None else False
-    body = {"kafka": "ok" if kafka else "down", "db": "ok" if db else "down"}
-    return JSONResponse(body, status_code=200 if kafka and db else 503)
+    owners = state.ownership.ready()
+    body = {"kafka": "ok" if kafka else "down", "db": "ok" if db else "down",
+            "ownership": "ok" if owners else "loading"}
+    return JSONResponse(body, status_code=200 if kafka and db and owners else 503)

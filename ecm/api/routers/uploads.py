@@ -15,6 +15,7 @@ from ecm.api.csvlayouts import LAYOUTS, RowContext
 from ecm.api.errors import NotFound, Unavailable, ValidationFailed
 from ecm.api.keys import Role
 from ecm.api.models import ErrorOut, UploadOut
+from ecm.api.ownership import OwnershipUnavailable
 from ecm.api.uploads import UploadRun, UploadStore, UploadSummary, finish
 from ecm.producer import PublishError
 
@@ -62,7 +63,7 @@ async def upload_csv(
     store: UploadStore = state.uploads
     summary = store.new(layout.value, principal.provider_id)
     ctx = RowContext(principal.provider_id, ZoneInfo(state.settings.timezone))
-    run = UploadRun(LAYOUTS[layout.value], ctx, state.publisher, state.reads,
+    run = UploadRun(LAYOUTS[layout.value], ctx, state.publisher, state.ownership,
                     state.settings.api.upload_batch_size)
     try:
         with store.errors_path(summary.upload_id).open("w", newline="") as report:
@@ -73,6 +74,10 @@ async def upload_csv(
         retry = Unavailable("Kafka did not acknowledge; upload the same file again later",
                             state.settings.api.retry_after_seconds)
         raise _failed(store, summary, retry, "Kafka unavailable") from None
+    except OwnershipUnavailable:
+        retry = Unavailable("ownership could not be checked; upload the same file again later",
+                            state.settings.api.retry_after_seconds)
+        raise _failed(store, summary, retry, "ownership unavailable") from None
     out = _out(finish(summary, "completed"))
     store.save(summary)
     state.metrics.events_accepted("csv", summary.events_published)

@@ -82,10 +82,10 @@ def test_keys_from_the_cli_authenticate_and_revoking_refuses_them(
         assert client.get("/v1/visits", headers={"X-API-Key": new_token}).status_code == 401
 
 
-def test_readiness_sees_kafka_and_the_database(
+def test_readiness_sees_kafka_the_database_and_the_owners(
     kafka_settings: KafkaSettings, api_dsn: str, state_dir: Path
 ) -> None:
     with TestClient(create_app(settings_for(kafka_settings, api_dsn, state_dir))) as client:
-        response = client.get("/readyz")
+        response = client.get("/readyz")  # serving at all means the owners were read
         assert response.status_code == 200, response.text
-        assert response.json() == {"kafka": "ok", "db": "ok"}
+        assert response.json() == {"kafka": "ok", "db": "ok", "ownership": "ok"}

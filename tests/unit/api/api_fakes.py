@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from ecm.api import create_app
 from ecm.api.keys import Role, StoredKey, new_key
-from ecm.api.readmodel import Owners, ReadModelUnavailable, VisitQuery
+from ecm.api.ownership import Ownership, OwnershipDirectory, OwnershipUnavailable, learn_record
+from ecm.api.readmodel import ReadModelUnavailable, VisitQuery
 from ecm.api.workflowreads import ExceptionQuery
 from ecm.contracts import ContractEvent
 from ecm.domain.workflow import CodeList
@@ -46,6 +47,44 @@ class FakePublisher:
 
     async def ready(self) -> bool:
         return self.is_ready
+
+
+class FakeOwnershipFeed:
+    """The topics as the fake publisher wrote them (plus records others put there).
+
+    Catching up reads every record not yet read, as the Kafka feed reads to the end.
+    """
+
+    def __init__(self, publisher: FakePublisher) -> None:
+        self.publisher = publisher
+        self.others: list[Record] = []  # written by another process or ``ecm publish``
+        self.read = 0
+        self.rounds = 0
+        self.down = False
+        self.directory = OwnershipDirectory()
+
+    async def start(self, directory: OwnershipDirectory) -> None:
+        self.directory = directory
+
+    async def stop(self) -> None:
+        pass
+
+    async def caught_up(self) -> None:
+        if self.down:
+            raise OwnershipUnavailable("the topics could not be read in time")
+        self.rounds += 1
+        self.tail()
+
+    def tail(self) -> None:
+        """Read what is there, as the real feed does in the background."""
+        topic = [*self.publisher.records, *self.others]
+        for record in topic[self.read:]:
+            kind = record.topic.split(".", 1)[1]
+            learn_record(self.directory, kind, record.key, record.value)
+        self.read = len(topic)
+
+    def ready(self) -> bool:
+        return not self.down
 
 
 class MemoryKeyStore:
@@ -82,6 +121,7 @@ class FakeReadModel:
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     carers: dict[str, set[str]] = field(default_factory=dict)
     down: bool = False
+    owner_queries: int = 0
 
     def _check(self) -> None:
         if self.down:
@@ -104,10 +144,17 @@ class FakeReadModel:
         self._check()
         return [e for e in self.exceptions if provider_id in (None, e["provider_id"])]
 
-    async def owners(self, visit_ids: Sequence[str], carer_ids: Sequence[str]) -> Owners:
-        visits = {r["visit_id"]: r["provider_id"] for r in self.visits_rows}
-        return Owners({v: visits[v] for v in visit_ids if v in visits},
-                      {c: self.carers[c] for c in carer_ids if c in self.carers})
+    async def visit_owners(self, visit_ids: Sequence[str]) -> dict[str, str]:
+        """The owner store's port: owners of visits with a stored outcome."""
+        self.owner_queries += 1
+        if self.down:
+            raise OwnershipUnavailable("the database is unreachable")
+        owners = {r["visit_id"]: r["provider_id"] for r in self.visits_rows}
+        return {v: owners[v] for v in visit_ids if v in owners}
+
+    async def carer_employers(self) -> dict[str, set[str]]:
+        """The owner store's port: every registered carer (read at start-up)."""
+        return {c: set(p) for c, p in self.carers.items()}
 
     async def ping(self) -> bool:
         return not self.down
@@ -173,6 +220,7 @@ class Api:
     reads: FakeReadModel
     settings: Settings
     workflow: FakeWorkflowReads = field(default_factory=FakeWorkflowReads)
+    feed: FakeOwnershipFeed | None = None
 
     def headers(self, provider_id: str = "P1", role: Role = Role.PROVIDER) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys.issue(provider_id, role)}"}
@@ -185,11 +233,12 @@ def make_api(tmp_path: Path, **api: Any) -> Api:
         state_dir=tmp_path,
     )
     publisher, keys, reads = FakePublisher(settings.kafka), MemoryKeyStore(), FakeReadModel()
-    workflow = FakeWorkflowReads()
+    workflow, feed = FakeWorkflowReads(), FakeOwnershipFeed(publisher)
     app = create_app(settings, publisher=publisher, keystore=keys, reads=reads,  # type: ignore[arg-type]
-                     workflow=workflow)  # type: ignore[arg-type]
+                     workflow=workflow,  # type: ignore[arg-type]
+                     ownership=Ownership(reads, feed))
     client = TestClient(app, raise_server_exceptions=False)
-    return Api(client, publisher, keys, reads, settings, workflow)
+    return Api(client, publisher, keys, reads, settings, workflow, feed)
 
 
 def check_in(**overrides: Any) -> dict[str, Any]:

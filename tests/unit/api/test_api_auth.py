@@ -106,11 +106,19 @@ def test_a_visit_known_as_another_providers_is_refused(api: Api) -> None:
     assert "another provider" in response.json()["message"]
 
 
+def _register_carer(api: Api, provider_id: str, event_id: str) -> None:
+    event = {"event_type": "carer_registered", "event_id": event_id,
+             "occurred_at": "2026-01-01T00:00:00+00:00", "provider_id": provider_id,
+             "carer_id": "K1", "effective_from": "2026-01-01"}
+    admin = api.headers("COUNCIL", Role.ADMIN)
+    assert api.client.post("/v1/events", json=event, headers=admin).status_code == 202
+
+
 def test_a_carer_registered_only_to_another_provider_is_refused(api: Api) -> None:
-    api.reads.carers["K1"] = {"P2"}
+    _register_carer(api, "P2", "r-1")
     response = api.client.post("/v1/events", json=check_in(), headers=api.headers("P1"))
     assert response.status_code == 403
-    api.reads.carers["K1"] = {"P2", "P1"}  # moved between providers: still ours too
+    _register_carer(api, "P1", "r-2")  # moved between providers: still ours too
     assert api.client.post("/v1/events", json=check_in(),
                            headers=api.headers("P1")).status_code == 202
 

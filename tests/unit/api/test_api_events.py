@@ -118,3 +118,36 @@ def test_request_without_json_body_is_422_not_500(api: Api) -> None:
     response = api.client.post("/v1/events", content=b"{not json", headers={
         **api.headers(), "content-type": "application/json"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/v1/events", b"[]", "(event)"),
+    ("/v1/events", b"", "(event)"),
+    ("/v1/events/batch", b"{not json", "(body)"),
+    ("/v1/events/batch", b'{"events": []}', "events"),
+    ("/v1/events/batch", b'{"events": {"a": 1}}', "events"),
+    ("/v1/events/batch", b"[]", "events"),
+])
+def test_a_body_of_the_wrong_shape_is_422_naming_what(
+        api: Api, path: str, body: bytes, field: str) -> None:
+    response = api.client.post(path, content=body, headers={
+        **api.headers(), "content-type": "application/json"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_each_item_is_validated_once(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ecm.api.ingest as ingest
+
+    calls: list[object] = []
+
+    def counted(payload: object) -> object:
+        calls.append(payload)
+        return parse_event(payload)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "parse_event", counted)
+    one = api.client.post("/v1/events", json=check_in(), headers=api.headers())
+    assert one.status_code == 202 and len(calls) == 1 and isinstance(calls[0], bytes)
+    batch = [check_in(event_id=f"e-{n}") for n in range(3)]
+    many = api.client.post("/v1/events/batch", json={"events": batch}, headers=api.headers())
+    assert many.status_code == 202 and len(calls) == 4
