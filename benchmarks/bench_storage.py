@@ -3,8 +3,12 @@
 Measures the p95 latency of the league-table query for a month and of the 12-week trend
 for one provider (target < 200 ms each), the database size per million visits, and the
 sink's ingest rates side by side with a bare COPY of the same rows (the ceiling) in the
-same run: outcome rows (upsert + rollups), raw-event appends, and whole mixed batches
-through ``OutcomeSink.write`` (raw events, outcomes, alerts, exceptions).
+same run: outcome rows (write + rollups, with the µs per row of each step), revisions of
+them (updates), raw-event appends, and whole mixed batches through ``OutcomeSink.write``
+(raw events, outcomes, alerts, exceptions). Then a simulated week (``--week-scale``) is
+replayed and written through the sink into a database of its own, and every table and
+index is measured, scaled per million visits, with how many outcome revisions were
+updated in place and the dead rows left (no VACUUM).
 
     .venv/bin/python benchmarks/bench_storage.py --scale 0.1   # a tenth (~370k visits)
     .venv/bin/python benchmarks/bench_storage.py               # a Kent year (~3.7M visits)
@@ -37,6 +41,7 @@ from ecm.contracts import (
     CarePackageAgreed,
     CarerCheckedIn,
     CheckMethod,
+    ContractError,
     ContractEvent,
     ExceptionKind,
     Punctuality,
@@ -46,6 +51,9 @@ from ecm.contracts import (
     VisitStatus,
 )
 from ecm.kpi import Period, league_table, trend
+from ecm.replay import parse_line
+from ecm.replay import run as replay_run
+from ecm.simulate import SimulationConfig, simulate
 from ecm.storage import sink_sql
 from ecm.storage.migrate import migrate
 from ecm.storage.rows import OUTCOME_COLUMNS, RAW_EVENT_COLUMNS, Row, outcome_row, raw_event_row
@@ -56,6 +64,7 @@ KENT_CLIENTS = 4_700
 PROVIDERS = 130
 LOTS = 12
 YEAR_START = date(2025, 1, 6)  # Monday of 2025-W02; 52 weeks
+BATCH = 2000  # streams/sink.py: the stream worker's sink batch
 SERVICES = [Service.HOME_CARE] * 8 + [Service.SUPPORTING_INDEPENDENCE, Service.DISABLED_CHILDREN]
 
 
@@ -224,13 +233,16 @@ def bench_queries(conn: psycopg.Connection, rng: random.Random, reps: int) -> No
 
 def _side_by_side(
     conn: psycopg.Connection, name: str, write: object, rows: list[Row], batch: int,
-    table: str, columns: tuple[str, ...],
+    table: str, columns: tuple[str, ...], steps: dict[str, float] | None = None,
 ) -> float:  # fmt: skip
     """Per batch: a bare COPY of it into ``table`` (rolled back), then the sink (committed).
 
     Interleaving the two cancels the drift of a shared machine's load between them.
+    ``steps`` gains the sink's seconds per step (``write`` adds its own; stage and commit
+    are added here).
     """
     copy_s = sink_s = 0.0
+    split: dict[str, float] = steps if steps is not None else {}
     for i in range(0, len(rows), batch):
         chunk = rows[i : i + batch]
         copy_s += copy_rows(conn, table, chunk, columns)
@@ -238,8 +250,13 @@ def _side_by_side(
         started = time.perf_counter()
         with conn.transaction():
             conn.execute(sink_sql.STAGE_TABLES)
+            staged = time.perf_counter()
             write(conn, chunk)  # type: ignore[operator]
-        sink_s += time.perf_counter() - started
+            written = time.perf_counter()
+        done = time.perf_counter()
+        split["stage"] = split.get("stage", 0.0) + staged - started
+        split["commit"] = split.get("commit", 0.0) + done - written
+        sink_s += done - started
     n = len(rows)
     print(
         f"  {name:26s} n={n:7,d}  bare COPY {n / copy_s:8,.0f} rows/s"
@@ -249,7 +266,23 @@ def _side_by_side(
         emit("storage_sink_rows_per_s", n / sink_s, "rows/s")
         emit("storage_copy_rows_per_s", n / copy_s, "rows/s")
         emit("storage_sink_ratio_to_copy", copy_s / sink_s, "ratio")
+        print(f"  {'':26s} sink µs/row: bare COPY {copy_s / n * 1e6:.1f}; " + ", ".join(
+            f"{step} {seconds / n * 1e6:.1f}" for step, seconds in split.items()))
     return copy_s
+
+
+def bench_revisions(conn: psycopg.Connection, rows: list[Row], batch: int) -> None:
+    """The sink's µs per row by step for revisions of stored visits (updates, not inserts)."""
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        with conn.transaction():
+            conn.execute(sink_sql.STAGE_TABLES)
+            OutcomeSink.write_outcome_rows(conn, rows[i : i + batch], steps)
+    took = time.perf_counter() - started
+    n = len(rows)
+    print(f"  {'revised outcomes (update)':26s} n={n:7,d}  sink {n / took:8,.0f} rows/s;"
+          " µs/row: " + ", ".join(f"{k} {v / n * 1e6:.1f}" for k, v in steps.items()))
 
 
 def bench_ingest(conn: psycopg.Connection, rows: list[Row], raw: list[Row], batch: int) -> None:
@@ -257,9 +290,13 @@ def bench_ingest(conn: psycopg.Connection, rows: list[Row], raw: list[Row], batc
     conn.execute("SELECT ecm_ensure_partitions('2026-01-01', 2)")
     conn.commit()
     print(f"  ingest, sink batches of {batch:,}:")
-    write = OutcomeSink.write_outcome_rows
+    steps: dict[str, float] = {}
+
+    def write(c: psycopg.Connection, chunk: list[Row]) -> int:
+        return OutcomeSink.write_outcome_rows(c, chunk, steps)
+
     copy_s = _side_by_side(conn, "outcomes (upsert+rollups)", write, rows, batch,
-                           "visit_outcomes", OUTCOME_COLUMNS)  # fmt: skip
+                           "visit_outcomes", OUTCOME_COLUMNS, steps)  # fmt: skip
     started = time.perf_counter()
     for i in range(0, len(rows), batch):  # a redelivery: every row is already stored
         with conn.transaction():
@@ -285,6 +322,83 @@ def bench_mixed(conn: psycopg.Connection, events: list[ContractEvent], batch: in
     print(f"  mixed write(), n={len(events):,} events: {len(events) / took:8,.0f} events/s")
 
 
+def simulated_week(scale: float, seed: int) -> list[ContractEvent]:
+    """A simulated week's inputs and the records the engine derives, in the live order.
+
+    Each input event is followed by the records its replay published (outcome revisions,
+    alerts, exceptions), as the sink's consumer meets them on the topics.
+    """
+    stream: list[ContractEvent] = []
+
+    def inputs() -> Iterator[bytes]:
+        for line in simulate(SimulationConfig(seed=seed, scale=scale, malformed_rate=0.0)):
+            try:
+                stream.append(parse_line(line.payload))
+            except ContractError:
+                continue
+            yield line.payload
+
+    replay_run(inputs(), story=stream.append)
+    return stream
+
+
+def relation_sizes(conn: psycopg.Connection) -> dict[str, int]:
+    """Bytes of every table of the database with its indexes and TOAST, by table.
+
+    Partitions (and TimescaleDB chunks) count under the table they belong to.
+    """
+    rows = conn.execute(
+        "SELECT coalesce(p.relname, c.relname), sum(pg_total_relation_size(c.oid))"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_inherits i ON i.inhrelid = c.oid"
+        " LEFT JOIN pg_class p ON p.oid = i.inhparent"
+        " WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " AND n.nspname NOT LIKE 'pg_toast%%' AND n.nspname NOT LIKE 'pg_temp%%'"
+        " GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
+    return {name: int(size) for name, size in rows}
+
+
+def bench_week_storage(admin_dsn: str, scale: float, seed: int, batch: int) -> None:
+    """Every table and index after a simulated week replayed through the sink, scaled.
+
+    A scratch database of its own: the inputs and every record (each outcome revision
+    included) are written by ``OutcomeSink.write`` in batches, as the stream worker's sink
+    writes them, then every relation is measured (no VACUUM: dead rows count).
+    """
+    events = simulated_week(scale, seed)
+    name, dsn = scratch_dsn(admin_dsn)
+    try:
+        migrate(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            sink, started = OutcomeSink(conn), time.perf_counter()
+            for i in range(0, len(events), batch):
+                sink.write(events[i : i + batch])
+            took = time.perf_counter() - started
+            visits = conn.execute("SELECT count(*) FROM visit_outcomes").fetchone()[0]
+            conn.execute("SELECT pg_stat_force_next_flush()")
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            dead, updated, hot = conn.execute(
+                "SELECT coalesce(sum(n_dead_tup), 0), coalesce(sum(n_tup_upd), 0),"
+                " coalesce(sum(n_tup_hot_upd), 0) FROM pg_stat_user_tables"
+                " WHERE relname LIKE 'visit_outcomes%'"
+            ).fetchone()
+            sizes = relation_sizes(conn)
+    finally:
+        drop_database(admin_dsn, name)
+    total = sum(sizes.values())
+    per_million = total / 2**20 / visits * 1e6
+    print(f"  simulated week at scale {scale}: {len(events):,} events and records,"
+          f" {visits:,} visits, sunk in {took:.1f} s ({len(events) / took:,.0f}/s);"
+          f" visit_outcomes: {updated:,} revisions updated, {hot / max(updated, 1):.0%} in"
+          f" place (HOT), {dead:,} dead rows")  # fmt: skip
+    print(f"  all tables and indexes {total / 2**20:,.1f} MiB = {per_million:,.0f} MiB"
+          " per million visits; by table (MiB per million visits):")
+    print("   " + ", ".join(f"{t} {b / 2**20 / visits * 1e6:,.0f}"
+                            for t, b in sizes.items() if b))  # fmt: skip
+    emit("storage_mib_per_million_visits_all_tables", per_million, "MiB")
+
+
 def scratch_dsn(admin_dsn: str) -> tuple[str, str]:
     name = f"ecm_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_dsn, autocommit=True) as admin:
@@ -304,6 +418,7 @@ def run(args: argparse.Namespace) -> None:
     finally:
         if not args.keep:
             drop_database(args.admin_dsn, name)
+    bench_week_storage(args.admin_dsn, args.week_scale, args.seed, BATCH)
 
 
 def drop_database(admin_dsn: str, name: str) -> None:
@@ -365,6 +480,10 @@ def load_and_measure(
     week = sorted(outcomes(rng, share, 1, date(2026, 1, 5), "s"), key=lambda o: o.planned_start)
     raw = [raw_event_row(e) for o in week for e in visit_events(o) if isinstance(e, CarerCheckedIn)]
     bench_ingest(conn, [outcome_row(o) for o in week], raw, args.batch)
+    revised = [o.model_copy(update={"event_id": f"{o.event_id}:2",
+                                    "occurred_at": o.occurred_at + timedelta(hours=1)})
+               for o in week]  # fmt: skip
+    bench_revisions(conn, [outcome_row(o) for o in revised], args.batch)
     later = sorted(outcomes(rng, share, 1, date(2026, 1, 12), "m"), key=lambda o: o.planned_start)
     mixed = [e for o in later for e in visit_events(o)]
     bench_mixed(conn, mixed, args.batch)
@@ -382,6 +501,10 @@ def main() -> None:
         help="share of clients whose next week goes through the sink",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--week-scale", type=float, default=0.1,
+        help="scale of the simulated week replayed through the sink for the storage figure",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--admin-dsn",

@@ -2,22 +2,21 @@
 
 Tables and columns relied on (written by storage migration 0001):
 
-* ``visit_outcomes``: ``visit_id``, ``provider_id``, ``status``, ``local_date`` (date)
-  and ``payload`` (jsonb, the ``visit_outcome_recorded`` event);
+* ``visit_outcomes``: the outcome's typed columns (storage migration 0017), from which a
+  visit's ``payload``, the ``visit_outcome_recorded`` event, is put together again
+  (``ecm.storage.records``);
 * ``alerts``: ``alert_id``, ``provider_id``, ``visit_id``; an alert is open while its
   row has no (or a null) ``resolved_at``;
 * ``visit_exceptions``: ``exception_id``, ``provider_id``, ``visit_id``; an exception
   is open while its row has no (or a null) ``resolved_at``;
-* ``carers``: ``carer_id``, ``provider_id`` (for the ownership check only).
 
 Alert and exception rows are returned whole (``to_jsonb(row)``) so extra columns reach
 the client without code changes here. A missing table makes reads raise
-``ReadModelUnavailable`` (503) and ownership checks skip that source.
+``ReadModelUnavailable`` (503). Who owns a visit or carer is ``ecm.api.ownership``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, LiteralString
@@ -25,6 +24,8 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_json
 
 
 class ReadModelUnavailable(RuntimeError):
@@ -64,16 +65,8 @@ class VisitQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class Owners:
-    """Which provider each known visit belongs to, and which providers employ each carer."""
-
-    visits: dict[str, str]
-    carers: dict[str, set[str]]
-
-
 _VISITS = (
-    "SELECT visit_id, provider_id, status, local_date, payload FROM visit_outcomes"
+    "SELECT " + OUTCOME_EVENT_COLUMNS + " FROM visit_outcomes"
     " WHERE (%(p)s::text IS NULL OR provider_id = %(p)s)"
     " AND (%(f)s::date IS NULL OR local_date >= %(f)s)"
     " AND (%(t)s::date IS NULL OR local_date <= %(t)s)"
@@ -86,6 +79,13 @@ _OPEN = (
     " AND (to_jsonb(r) ->> 'resolved_at') IS NULL"
     " ORDER BY {id} LIMIT %(l)s OFFSET %(o)s"
 )
+
+
+def _visit(row: dict[str, Any]) -> dict[str, Any]:
+    """A visit as the routes read it: its keys and ``payload``, the outcome event."""
+    return {"visit_id": row["visit_id"], "provider_id": row["provider_id"],
+            "status": row["status"], "local_date": row["local_date"],
+            "payload": outcome_json(row)}
 
 
 class ReadModel:
@@ -111,16 +111,15 @@ class ReadModel:
         """Visit outcomes matching ``q``, by local date then visit id."""
         params = {"p": q.provider_id, "f": q.date_from, "t": q.date_to,
                   "s": q.status, "l": q.limit, "o": q.offset}
-        return await self._fetch(_VISITS, params)
+        return [_visit(row) for row in await self._fetch(_VISITS, params)]
 
     async def visit(self, visit_id: str) -> dict[str, Any] | None:
         """One visit outcome (of any provider; the caller filters), or None."""
         rows = await self._fetch(
-            "SELECT visit_id, provider_id, status, local_date, payload FROM visit_outcomes"
-            " WHERE visit_id = %(v)s",
+            "SELECT " + OUTCOME_EVENT_COLUMNS + " FROM visit_outcomes WHERE visit_id = %(v)s",
             {"v": visit_id},
         )
-        return rows[0] if rows else None
+        return _visit(rows[0]) if rows else None
 
     async def open_alerts(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved alerts (of one provider, or all)."""
@@ -133,30 +132,6 @@ class ReadModel:
         sql = _OPEN.format(table="visit_exceptions", id="exception_id")
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
-
-    async def owners(self, visit_ids: Sequence[str], carer_ids: Sequence[str]) -> Owners:
-        """Known owners of these visits and carers; a missing table yields no owners."""
-        visits: dict[str, str] = {}
-        carers: dict[str, set[str]] = {}
-        if visit_ids:
-            for row in await self._maybe(
-                "SELECT visit_id, provider_id FROM visit_outcomes WHERE visit_id = ANY(%(ids)s)",
-                list(set(visit_ids)),
-            ):
-                visits[row["visit_id"]] = row["provider_id"]
-        if carer_ids:
-            for row in await self._maybe(
-                "SELECT carer_id, provider_id FROM carers WHERE carer_id = ANY(%(ids)s)",
-                list(set(carer_ids)),
-            ):
-                carers.setdefault(row["carer_id"], set()).add(row["provider_id"])
-        return Owners(visits, carers)
-
-    async def _maybe(self, sql: LiteralString, ids: list[str]) -> list[dict[str, Any]]:
-        try:
-            return await self._fetch(sql, {"ids": ids})
-        except ReadModelMissing:
-            return []
 
     async def ping(self) -> bool:
         """Whether the database answers ``SELECT 1``."""

@@ -2,8 +2,9 @@
 
 Tables relied on (storage migrations 0001, 0012): ``visit_exceptions`` with its workflow
 columns, ``workflow_acts`` (each act as sent), ``alerts`` with its handling columns,
-``alert_history`` (each alert's timeline), ``visit_outcomes`` (``payload`` holds an
-outcome's ``held_corrections``), ``raw_events`` (the held ``call_time_corrected``) and
+``alert_history`` (each alert's timeline), ``visit_outcomes`` (``extra`` holds an
+outcome's ``held_corrections``), ``raw_events`` (the held ``call_time_corrected``, as
+``ecm_input_event`` puts it together from its row, storage migration 0017) and
 ``reason_code_lists``. The routes check every act against this stored state with the
 rules of ``ecm.domain.workflow`` before publishing it; the engine judges it again.
 """
@@ -69,12 +70,11 @@ _TIMELINE: LiteralString = (
 )
 _HELD: LiteralString = (
     "SELECT h.event_id, o.visit_id, o.provider_id, o.local_date, r.occurred_at,"
-    " r.payload AS correction"
+    " CASE WHEN r.event_id IS NOT NULL THEN ecm_input_event(r) END AS correction"
     " FROM visit_outcomes o"
-    " CROSS JOIN LATERAL jsonb_array_elements_text("
-    "   coalesce(o.payload -> 'held_corrections', '[]'::jsonb)) AS h(event_id)"
+    " CROSS JOIN LATERAL jsonb_array_elements_text(o.extra -> 'held_corrections') AS h(event_id)"
     " LEFT JOIN raw_events r ON r.event_id = h.event_id AND r.visit_id = o.visit_id"
-    " WHERE jsonb_array_length(coalesce(o.payload -> 'held_corrections', '[]'::jsonb)) > 0"
+    " WHERE o.extra ? 'held_corrections'"
     " AND (%(p)s::text IS NULL OR o.provider_id = %(p)s)"
     " AND (%(e)s::text IS NULL OR h.event_id = %(e)s)"
     " ORDER BY o.local_date, h.event_id LIMIT %(l)s OFFSET %(o)s"
@@ -84,10 +84,9 @@ _CORRECTION: LiteralString = (
     " WHERE event_id = %(id)s AND event_type = 'call_time_corrected' LIMIT 1"
 )
 _STORY: LiteralString = (
-    "SELECT occurred_at AS at, received_at AS learned_at, event_type AS what,"
-    " payload || jsonb_strip_nulls(jsonb_build_object('distance_m', distance_m,"
-    "  'accuracy_m', accuracy_m)) AS payload, provider_id, 0 AS rank"
-    " FROM raw_events WHERE visit_id = %(id)s"
+    "SELECT r.occurred_at AS at, r.received_at AS learned_at, r.event_type AS what,"
+    " coalesce(a.payload, ecm_input_event(r)) AS payload, r.provider_id, 0 AS rank"
+    " FROM raw_events r LEFT JOIN workflow_acts a USING (event_id) WHERE r.visit_id = %(id)s"
     " UNION ALL SELECT h.occurred_at, h.learned_at, 'alert:' || h.action,"
     " jsonb_build_object('kind', a.kind, 'tier', h.tier, 'by', h.by_user, 'code', h.code,"
     "  'note', h.note), a.provider_id, 1"

@@ -37,9 +37,9 @@ SELECT o.provider_id, o.visit_id, o.local_date, o.client_id, o.lot_id, o.service
                  FROM visit_exceptions e
                  WHERE e.visit_id = o.visit_id AND e.status IN ('open', 'explained', 'rejected')
                    AND NOT e.kind = ANY(%(informational)s::text[])), '{}') AS open_exception_ids,
-       ARRAY(SELECT jsonb_array_elements_text(coalesce(o.payload -> 'held_corrections',
+       ARRAY(SELECT jsonb_array_elements_text(coalesce(o.extra -> 'held_corrections',
                                                        '[]'::jsonb))) AS held_corrections,
-       o.payload ->> 'frustrated_reason' AS frustrated_reason
+       o.extra ->> 'frustrated_reason' AS frustrated_reason
 FROM visit_outcomes o
 WHERE o.local_date >= %(start)s AND o.local_date <= %(end)s
   AND (%(provider_id)s::text IS NULL OR o.provider_id = %(provider_id)s)

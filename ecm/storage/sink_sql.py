@@ -34,6 +34,8 @@ def _set_excluded(columns: tuple[str, ...]) -> sql.Composable:
 
 ENSURE_PARTITIONS = "SELECT ecm_ensure_partitions(%s, 1)"
 
+_UPDATED = tuple(c for c in OUTCOME_COLUMNS if c not in ("visit_id", "local_date"))
+
 # Run first in every sink transaction. Staging tables are created once per session and
 # emptied at every commit; the sink COPYs a batch into them, then changes each stored table
 # with one statement. JIT is off: compiling the plans of these short statements over many
@@ -44,6 +46,7 @@ SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raw (LIKE raw_events INCLUDING DEFAULTS)
     ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_outcomes (LIKE visit_outcomes) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS ecm_stage_replaced (LIKE visit_outcomes) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_prior (
     visit_id text, local_date date, provider_id text, client_id text, stale boolean,
     moved boolean) ON COMMIT DELETE ROWS;
@@ -93,30 +96,68 @@ DELETE FROM ecm_stage_outcomes s USING ecm_stage_prior p WHERE p.visit_id = s.vi
 MOVED_OUTCOMES = "SELECT visit_id, local_date FROM ecm_stage_prior WHERE moved AND NOT stale"
 DELETE_OUTCOME = "DELETE FROM visit_outcomes WHERE visit_id = %s AND local_date = %s"
 
-UPSERT_OUTCOMES = sql.SQL(
-    "INSERT INTO visit_outcomes ({cols}) SELECT {cols} FROM ecm_stage_outcomes"
-    " ON CONFLICT (visit_id, local_date) DO UPDATE SET {updates}"
+# The stored versions the batch replaces (moved or not), for the rollups' difference:
+# one index scan of each partition of the days concerned. A range of days, not a list:
+# the executor prunes the partitions outside a range of parameters, not those outside a
+# list (measured: probing every monthly partition tripled the cost of a revision).
+KEEP_REPLACED = """
+INSERT INTO ecm_stage_replaced
+SELECT o.* FROM visit_outcomes o
+WHERE o.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_prior WHERE NOT stale))
+  AND o.local_date BETWEEN (SELECT min(local_date) FROM ecm_stage_prior WHERE NOT stale)
+                       AND (SELECT max(local_date) FROM ecm_stage_prior WHERE NOT stale)
+  AND EXISTS (SELECT 1 FROM ecm_stage_prior p
+              WHERE p.visit_id = o.visit_id AND p.local_date = o.local_date AND NOT p.stale)
+"""
+
+# A revision on the same day changes its row in place (a HOT update: no column of an
+# index changes, and partitions leave room for it); a new visit, or one moved to another
+# day (its old row deleted), is a plain insert. Neither needs ON CONFLICT: the prior
+# lookup said which is which, and a sink racing another for the same new visit fails
+# its batch on the key, to write it again as a revision.
+UPDATE_OUTCOMES = sql.SQL(
+    "UPDATE visit_outcomes o SET ({cols}) = ({values}) FROM ecm_stage_outcomes s"
+    " WHERE o.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_prior"
+    "                               WHERE NOT stale AND NOT moved))"
+    " AND o.local_date BETWEEN (SELECT min(local_date) FROM ecm_stage_prior"
+    "                           WHERE NOT stale AND NOT moved)"
+    "                      AND (SELECT max(local_date) FROM ecm_stage_prior"
+    "                           WHERE NOT stale AND NOT moved)"
+    " AND s.visit_id = o.visit_id AND s.local_date = o.local_date"
 ).format(
-    cols=_names(OUTCOME_COLUMNS),
-    updates=_set_excluded(tuple(c for c in OUTCOME_COLUMNS if c not in ("visit_id", "local_date"))),
+    cols=_names(_UPDATED),
+    values=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in _UPDATED),
 )
 
-UPSERT_VISIT_LATEST = """
-INSERT INTO visit_latest (visit_id, local_date, provider_id, client_id, recorded_at, event_id)
-SELECT visit_id, local_date, provider_id, client_id, recorded_at, event_id FROM ecm_stage_outcomes
-ON CONFLICT (visit_id) DO UPDATE SET local_date = EXCLUDED.local_date,
-    provider_id = EXCLUDED.provider_id, client_id = EXCLUDED.client_id,
-    recorded_at = EXCLUDED.recorded_at, event_id = EXCLUDED.event_id
+INSERT_OUTCOMES = sql.SQL(
+    "INSERT INTO visit_outcomes ({cols}) SELECT {cols} FROM ecm_stage_outcomes s"
+    " WHERE NOT EXISTS (SELECT 1 FROM ecm_stage_prior p"
+    "                   WHERE p.visit_id = s.visit_id AND NOT p.stale AND NOT p.moved)"
+).format(cols=_names(OUTCOME_COLUMNS))
+
+INSERT_ALL_OUTCOMES = sql.SQL(
+    "INSERT INTO visit_outcomes ({cols}) SELECT {cols} FROM ecm_stage_outcomes"
+).format(cols=_names(OUTCOME_COLUMNS))
+"""The insert when no visit of the batch is stored yet."""
+
+UPDATE_VISIT_LATEST = """
+UPDATE visit_latest v SET local_date = s.local_date, provider_id = s.provider_id,
+    client_id = s.client_id, recorded_at = s.recorded_at, event_id = s.event_id
+FROM ecm_stage_outcomes s
+WHERE v.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_prior WHERE NOT stale))
+  AND s.visit_id = v.visit_id
 """
 
-# Once per batch: the distinct rollup keys of the new versions and of the old ones they
-# replace (the old day of a moved visit, the old provider or client of a corrected one).
-REFRESH_TOUCHED_ROLLUPS = """
-SELECT ecm_refresh_rollups(array_agg(provider_id), array_agg(local_date), array_agg(client_id))
-FROM (SELECT provider_id, local_date, client_id FROM ecm_stage_outcomes
-      UNION
-      SELECT provider_id, local_date, client_id FROM ecm_stage_prior WHERE NOT stale) t
+INSERT_VISIT_LATEST = """
+INSERT INTO visit_latest (visit_id, local_date, provider_id, client_id, recorded_at, event_id)
+SELECT visit_id, local_date, provider_id, client_id, recorded_at, event_id
+FROM ecm_stage_outcomes s
+WHERE NOT EXISTS (SELECT 1 FROM ecm_stage_prior p WHERE p.visit_id = s.visit_id)
 """
+
+# Once per batch: the rollups gain the difference between the new versions and those
+# they replace (ecm/storage/functions/ecm_refresh_batch_rollups.*).
+REFRESH_BATCH_ROLLUPS = "SELECT ecm_refresh_batch_rollups()"
 
 COPY_RAISED = sql.SQL("COPY ecm_stage_raised ({}) FROM STDIN").format(_names(ALERT_RAISED_COLUMNS))
 COPY_RESOLVED = sql.SQL("COPY ecm_stage_resolved ({}) FROM STDIN").format(

@@ -32,8 +32,8 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
     "client": (
         Place("clients", "client_id", "text"), Place("clients", "payload", "json"),
         Place("care_packages", "client_id", "text"), Place("care_packages", "payload", "json"),
-        Place("raw_events", "payload", "json"),
-        Place("visit_outcomes", "client_id", "text"), Place("visit_outcomes", "payload", "json"),
+        Place("raw_events", "detail", "json"),
+        Place("visit_outcomes", "client_id", "text"),
         Place("visit_latest", "client_id", "text"),
         Place("alerts", "client_id", "text"),
         Place("visit_exceptions", "client_id", "text"),
@@ -43,13 +43,16 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
     ),
     "carer": (
         Place("carers", "carer_id", "text"), Place("carers", "payload", "json"),
-        Place("raw_events", "payload", "json"),
-        Place("visit_outcomes", "carer_ids", "array"), Place("visit_outcomes", "payload", "json"),
+        Place("raw_events", "detail", "json"),
+        Place("visit_outcomes", "carer_ids", "array"), Place("visit_outcomes", "extra", "json"),
         Place("visit_exceptions", "carer_id", "text"),
         Place("visit_exceptions", "detail", "words"),
         Place("kpi_client_week", "carer_ids", "array"),
     ),
 }
+
+JSONB_COLUMNS = frozenset({"payload", "detail", "extra"})
+"""The ``json`` places whose column is jsonb (the others are text)."""
 
 NOT_ERASED = (
     "the Kafka input topic (visit-events) keeps events as sent, the person's id included, "
@@ -64,6 +67,9 @@ NOT_ERASED = (
     "id (e.g. a visit id made from a client id); they are keys everywhere and are left "
     "as they are",
     "copies outside ecm: webhook receivers, exports already downloaded, backups",
+    "raw_events.digest, the SHA-256 of each input event as it arrived, is kept as the "
+    "audit's proof of what was received: it cannot be turned back into the id, but with "
+    "the rest of the event it could confirm a guessed one",
 )
 """What ``erase`` cannot reach, and why."""
 
@@ -157,6 +163,6 @@ def _replacement(place: Place) -> sql.Composable:
     if place.how == "array":
         return sql.SQL("array_replace({}, %(id)s, %(new)s)").format(column)
     if place.how == "json":
-        cast = sql.SQL("::jsonb") if place.column == "payload" else sql.SQL("")
+        cast = sql.SQL("::jsonb") if place.column in JSONB_COLUMNS else sql.SQL("")
         return sql.SQL("replace({}::text, %(quoted)s, %(quoted_new)s){}").format(column, cast)
     return sql.SQL("regexp_replace({}, %(word)s, %(new_word)s, 'g')").format(column)

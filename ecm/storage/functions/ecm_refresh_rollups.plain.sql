@@ -4,7 +4,9 @@
 -- kpi_weekly's weeks. Takes a transaction-level advisory lock per (provider, ISO week)
 -- in a fixed order, so concurrent sinks touching the same rows serialise instead of
 -- losing updates. visit_outcomes is read one touched key at a time (LATERAL), so each
--- uses the (provider_id, local_date) index of the one partition concerned.
+-- uses the (provider_id, local_date) index of the one partition concerned. The sink
+-- adjusts the rollups by the batch's difference instead (ecm_refresh_batch_rollups); this
+-- recomputes them (migrations, bulk loaders).
 CREATE OR REPLACE FUNCTION ecm_refresh_rollups(p_provider text[], p_date date[], p_client text[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -47,7 +49,8 @@ BEGIN
                sum(CASE WHEN o.verification = 'verified' THEN 1 ELSE 0 END),
                sum(CASE WHEN o.status = 'frustrated' THEN 1 ELSE 0 END),
                sum(o.verified_gbp),
-               sum(o.disputed_gbp)
+               sum(o.disputed_gbp),
+               count(*)
         FROM visit_outcomes o
         WHERE o.provider_id = k.p AND o.local_date = k.d
         GROUP BY 1, 2

@@ -1,0 +1,127 @@
+"""Each fact stored once (storage migration 0017): outcomes and inputs read back whole,
+and rollups kept by difference equal to a recomputation. How many revisions are updated
+in place, and the dead rows left, are measured by benchmarks/bench_storage.py."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+from builders import at, check_in, outcome, package
+from psycopg.rows import dict_row
+
+from ecm.contracts import (
+    CorrectionAudit,
+    Location,
+    Verification,
+    VisitOutcomeRecordedV2,
+    VisitStatus,
+    dump_event,
+)
+from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_event
+from ecm.storage.sink import OutcomeSink
+from ecm.visits.translate import without_location
+
+pytestmark = pytest.mark.postgres
+
+MON = date(2024, 6, 3)
+ROLLUPS = ("kpi_daily", "kpi_client_week", "kpi_weekly", "kpi_continuity_weekly")
+
+
+def _rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall() for t in ROLLUPS
+    }
+
+
+def _recomputed(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    with conn.transaction(force_rollback=True):
+        conn.execute("; ".join(f"DELETE FROM {t}" for t in ROLLUPS))
+        conn.execute(
+            "SELECT ecm_refresh_rollups(array_agg(provider_id), array_agg(local_date),"
+            " array_agg(client_id)) FROM visit_outcomes"
+        )
+        return _rollups(conn)
+
+
+def _stored_outcome(conn: psycopg.Connection, visit_id: str) -> object:
+    row = conn.cursor(row_factory=dict_row).execute(
+        "SELECT " + OUTCOME_EVENT_COLUMNS + " FROM visit_outcomes WHERE visit_id = %s",
+        (visit_id,)).fetchone()
+    assert row is not None
+    return outcome_event(row)
+
+
+def test_an_outcome_is_read_back_as_the_event_written_with_no_payload_column(
+    conn: psycopg.Connection,
+) -> None:
+    plain = outcome("V1", MON)
+    disputed = VisitOutcomeRecordedV2(**{
+        **outcome("V2", MON).model_dump(), "schema_version": 2,
+        "verification": Verification.IN_DISPUTE, "verified_gbp": Decimal("0.00"),
+        "disputed_gbp": Decimal("24.00"), "held_corrections": ("corr-1",),
+        "corrections": (CorrectionAudit(
+            event_id="corr-0", carer_id="K1", corrects="check_in", original_time=None,
+            corrected_time=at(MON, 9, 5), corrected_by="office", corrected_at=at(MON, 12),
+            reason_code="forgot"),),
+    })  # fmt: skip
+    OutcomeSink(conn).write([plain, disputed])
+
+    assert _stored_outcome(conn, "V1") == plain
+    assert _stored_outcome(conn, "V2") == disputed
+    columns = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'visit_outcomes'")}
+    assert "payload" not in columns
+    extra = conn.execute("SELECT visit_id, extra IS NULL FROM visit_outcomes ORDER BY 1").fetchall()
+    assert extra == [("V1", True), ("V2", False)]  # only fields with no column, when any
+
+
+def test_an_input_keeps_who_sent_what_when_its_digest_and_its_own_fields_never_coordinates(
+    conn: psycopg.Connection,
+) -> None:
+    call = check_in("in-1", "V1", at(MON, 9)).model_copy(
+        update={"location": Location(lat=51.2, lon=1.1, accuracy_m=9.0)})
+    OutcomeSink(conn).write([package("PK1", "7", date(2024, 1, 1)), call])
+
+    rows = conn.cursor(row_factory=dict_row).execute(
+        "SELECT event_type, provider_id, visit_id, occurred_at, digest, detail,"
+        " ecm_input_event(r) AS shown FROM raw_events r ORDER BY event_type").fetchall()
+    stored_call = next(r for r in rows if r["event_type"] == "carer_checked_in")
+    assert stored_call["digest"] == hashlib.sha256(dump_event(without_location(call))).digest()
+    assert stored_call["detail"] == {"client_id": call.client_id, "carer_id": call.carer_id,
+                                     "method": call.method.value}  # fmt: skip
+    assert stored_call["shown"]["carer_id"] == call.carer_id
+    assert stored_call["shown"]["accuracy_m"] == 9
+    assert "51.2" not in str(rows) and "lat" not in str(rows)
+    assert next(r for r in rows if r["event_type"] == "care_package_agreed")["detail"] is None
+
+
+def test_rollups_kept_by_difference_equal_a_recomputation_after_random_revisions(
+    conn: psycopg.Connection,
+) -> None:
+    rng, sink = random.Random(18), OutcomeSink(conn)
+    statuses = (VisitStatus.COMPLETED, VisitStatus.MISSED, VisitStatus.CANCELLED)
+    for batch in range(6):
+        events = []
+        for n in rng.sample(range(40), 25):
+            day = MON + timedelta(days=rng.randrange(10))
+            status = rng.choice(statuses)
+            done = status is VisitStatus.COMPLETED
+            events.append(outcome(
+                f"V{n}", day, version=batch, occurred_at=at(MON, 8) + timedelta(hours=batch),
+                provider_id=rng.choice(("P1", "P2")), client_id=rng.choice(("C1", "C2", "C3")),
+                service=rng.choice(("home_care", "supporting_independence")), status=status,
+                carer_ids=tuple(rng.sample(("K1", "K2", "K3"), rng.randrange(1, 3))) if done
+                else (), first_check_in=at(day, 9) if done else None,
+                punctuality=rng.choice(("on_time", "late")) if done else None,
+                lateness_minutes=rng.randrange(30) if done else None,
+                delivered_seconds=3600 if done else 0,
+                payable_gbp=Decimal(rng.randrange(10, 40)) if done else Decimal(0),
+                electronic=done))  # fmt: skip
+        sink.write(events)
+
+        assert _rollups(conn) == _recomputed(conn), f"after batch {batch}"
