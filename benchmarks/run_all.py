@@ -58,6 +58,8 @@ BENCHES = [
     Bench("replay", "bench_replay.py", [], ["--scale", "0.1"]),
     Bench("storage", "bench_storage.py", [], ["--scale", "0.1"]),
     Bench("api", "bench_api.py", [], ["--seconds", "5", "--csv-rows", "20000"]),
+    # Issue 19: rota realism and "at risk" alerts against the simulator's ground truth.
+    Bench("features", "bench_features.py", [], ["--scale", "0.03", "--weeks", "1"]),
     # Issue 17: four weeks at STREAM_WEEKS_SCALE each; recovery with a Kent week open.
     Bench("stream", "bench_stream.py",
           ["--scale", STREAM_FULL_SCALE, "--weeks-scale", STREAM_WEEKS_SCALE,
@@ -208,8 +210,9 @@ def previous(rerun: set[str]) -> list[Outcome]:
     runs = {r["bench"]: r for r in old.get("_meta", {}).get("runs", [])}
     kept = []
     for bench in BENCHES:
-        figures = {n: (f["value"], f["unit"]) for n, f in old.items()
-                   if n.startswith(f"{bench.name}_") and isinstance(f, dict)}  # fmt: skip
+        named = set(runs.get(bench.name, {}).get("figures", ()))  # older files: by prefix
+        figures = {n: (f["value"], f["unit"]) for n, f in old.items() if isinstance(f, dict)
+                   and (n in named or n.startswith(f"{bench.name}_"))}  # fmt: skip
         if bench.name in rerun or not (figures or bench.name in runs):
             continue
         run = runs.get(bench.name, {})
@@ -238,7 +241,8 @@ def main() -> None:
                       key=lambda o: [b.name for b in BENCHES].index(o.bench.name))  # fmt: skip
     meta["failed"] = [o.bench.name for o in outcomes if not o.ok]
     meta["runs"] = [{"bench": o.bench.name, "command": o.command, "seconds": round(o.seconds, 1),
-                     "returncode": o.returncode} for o in outcomes]  # fmt: skip
+                     "returncode": o.returncode, "figures": sorted(o.figures)}
+                    for o in outcomes]  # fmt: skip
     print("\n" + "\n".join(table(outcomes)))
     write_json(outcomes, meta)
     write_markdown(outcomes, meta, target)

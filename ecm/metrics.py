@@ -25,7 +25,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, Info, make_asgi_app, start_http_server
 
-from ecm.contracts import EVENT_MODELS, AlertKind, VisitStatusV2
+from ecm.contracts import EVENT_MODELS, AlertKindV2, VisitStatusV2
 from ecm.settings import MetricsSettings
 
 FORBIDDEN_LABELS = frozenset(
@@ -133,9 +133,9 @@ NOTIFY_SKIPPED = Counter(
 )
 
 _EVENT_TYPES = frozenset(EVENT_MODELS)
-_ALERT_KINDS = frozenset(k.value for k in AlertKind)
+_ALERT_KINDS = frozenset(k.value for k in AlertKindV2)
 _STATUSES = frozenset(s.value for s in VisitStatusV2)
-_DEADLINE_KINDS = _ALERT_KINDS | {"escalation"}
+_DEADLINE_KINDS = _ALERT_KINDS | {"escalation", "onward"}
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _TARGETS = frozenset({"provider", "duty_team", "manager"})
 _SKIP_REASONS = frozenset({"no_endpoint", "too_old", "unreadable", "not_notified",

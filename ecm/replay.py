@@ -23,17 +23,31 @@ from typing import BinaryIO
 from ecm import contracts as c
 from ecm.domain.deadlines import END_OF_TIME
 from ecm.domain.events import CallTimeCorrected, CarerCall, VisitEvent
-from ecm.domain.kpis import KPI_COLUMNS, aggregate, format_row
+from ecm.domain.kpis import (
+    KPI_COLUMNS,
+    ROTA_COLUMNS,
+    aggregate,
+    aggregate_gaps,
+    format_rota_row,
+    format_row,
+)
 from ecm.domain.reference import ReferenceData
+from ecm.domain.rota import ScheduleEvent
 from ecm.domain.serial import compact_json
 from ecm.domain.watermark import Watermark
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import DictStore, Emission, Position, Store, VisitLedger
+from ecm.visits.rota import RotaLedger, rota_messages
 from ecm.visits.state import StoredVisit
-from ecm.visits.translate import outcome_from_record, reference_record, visit_event
+from ecm.visits.translate import (
+    gap_from_record,
+    outcome_from_record,
+    reference_record,
+    visit_event,
+)
 
 OUTPUT_FILES = ("outcomes.jsonl", "alerts.jsonl", "exceptions.jsonl", "kpis.csv",
-                "records.jsonl", "refused.jsonl")
+                "records.jsonl", "refused.jsonl", "rota.csv")
 FREEZE_EVERY = 20_000
 """Visit events between two ``gc.freeze()`` calls (see ``Replayer.visit``)."""
 SOURCE = "replay"
@@ -84,6 +98,8 @@ class ReplayResult:
     exceptions: list[c.VisitExceptionRaised]
     kpi_rows: list[list[str]]
     refused: list[RefusedAct] = field(default_factory=list)
+    rota_rows: list[list[str]] = field(default_factory=list)
+    """Rota realism per provider × lot × week (``ROTA_COLUMNS``)."""
 
 
 @dataclass(slots=True)
@@ -94,6 +110,7 @@ class _EndState:
     alerts: dict[str, c.AlertRaised | c.AlertResolved] = field(default_factory=dict)
     exceptions: dict[str, c.VisitExceptionRaised | c.VisitExceptionResolved] = field(
         default_factory=dict)
+    gaps: dict[str, c.TravelGapJudged] = field(default_factory=dict)
 
     def add(self, record: c.ContractEvent) -> None:
         if isinstance(record, c.VisitOutcomeRecorded):
@@ -102,6 +119,8 @@ class _EndState:
             self.alerts[record.event_id] = record
         elif isinstance(record, c.VisitExceptionRaised | c.VisitExceptionResolved):
             self.exceptions[record.exception_id] = record
+        elif isinstance(record, c.TravelGapJudged):
+            self.gaps[record.gap_id] = record
 
 
 def parse_line(raw: bytes) -> c.InputEvent:
@@ -179,9 +198,10 @@ class Replayer:
     ) -> None:
         self.reference = ReferenceData()
         self._visits = VisitLedger(self.reference, visit_store or DictStore())
-        self._carers = CarerLedger(DictStore())
+        self._carers = CarerLedger(DictStore(), self.reference)
+        self._rotas = RotaLedger(self.reference, DictStore())
         self._clock, self._end, self._story = Watermark(), _EndState(), story
-        self._applied = 0
+        self._applied = self._offset = 0
         self.refused: list[RefusedAct] = []
 
     @property
@@ -204,20 +224,34 @@ class Replayer:
             # collector walks all of it again and again as it grows (18% of a Kent week,
             # and the reason the cost per event grew with the size of the extract).
             gc.freeze()
-        position = Position(0, SOURCE, offset)
+        position, self._offset = Position(0, SOURCE, offset), offset
         emission = self._visits.on_event(position, event, self._visits.watermark(0))
         self._publish(emission)
         self.refused += [RefusedAct(offset, act.event_id, event_type, refusal.field,
                                     refusal.reason) for act, refusal in emission.refused]
         if isinstance(event, CarerCall | CallTimeCorrected):
-            self._publish(Emission(self._carers.on_call(event)))
+            records = self._carers.on_call(event)  # and doubts about stays, for their visits
+            self._publish(Emission(records, whereabouts=list(self._carers.take_whereabouts())))
+        elif isinstance(event, ScheduleEvent):
+            records = self._rota_records(event)  # and where carers go next (at risk)
+            self._publish(Emission(records, whereabouts=list(self._rotas.take_whereabouts())))
         moved = self._clock.advance(event.occurred_at)
         if moved is not None:
             self._publish(self._visits.on_watermark(position, moved))
 
+    def _rota_records(self, event: ScheduleEvent) -> list[c.ContractEvent]:
+        """Rota realism: the event re-keyed to each carer it concerns (as the worker does)."""
+        state = self._visits.state(event.visit_id)
+        if state is None:
+            return []
+        records: list[c.ContractEvent] = []
+        for carer_id, message in rota_messages(state, event):
+            records += self._rotas.on_schedule(carer_id, message)
+        return records
+
     def finish(self, offset: int, until: datetime | None = None) -> ReplayResult:
         """Flush every deadline (or those up to ``until``) and return the end state."""
-        flush = Position(0, SOURCE, offset)
+        flush, self._offset = Position(0, SOURCE, offset), offset
         self._publish(self._visits.on_watermark(flush, until or END_OF_TIME, flush=True))
         result = _collect(self._end, self.reference)
         result.refused = list(self.refused)
@@ -229,6 +263,11 @@ class Replayer:
             self._end.add(record)
             if self._story is not None:
                 self._story(record)
+        # Facts for other visits (docs/rules.md, "At risk"): delivered at once, as the
+        # worker sends them to the visit's partition on the deadline-commands topic.
+        for fact in emission.whereabouts:
+            position = Position(0, SOURCE, self._offset)
+            self._publish(self._visits.on_event(position, fact, self._visits.watermark(0)))
 
 
 def _collect(end: _EndState, reference: ReferenceData) -> ReplayResult:
@@ -239,11 +278,16 @@ def _collect(end: _EndState, reference: ReferenceData) -> ReplayResult:
                   if isinstance(e, c.VisitExceptionRaised)]
     measured = (outcome_from_record(o) for o in outcomes)
     rows = [format_row(row) for row in aggregate(measured, reference)]
-    return ReplayResult(outcomes, alerts, exceptions, rows)
+    gaps = (gap_from_record(end.gaps[k]) for k in sorted(end.gaps))
+    rota = [format_rota_row(row) for row in aggregate_gaps(gaps)]
+    return ReplayResult(outcomes, alerts, exceptions, rows, rota_rows=rota)
 
 
 def write_outputs(result: ReplayResult, out_dir: Path) -> None:
-    """Write outcomes.jsonl, alerts.jsonl, exceptions.jsonl, refused.jsonl and kpis.csv."""
+    """Write the end state: outcomes, alerts, exceptions, refused acts, KPIs and rota.csv.
+
+    ``rota.csv`` is rota realism per provider × lot × week (``ROTA_COLUMNS``).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_jsonl(out_dir / "outcomes.jsonl", result.outcomes)
     _write_jsonl(out_dir / "alerts.jsonl", result.alerts)
@@ -258,6 +302,10 @@ def write_outputs(result: ReplayResult, out_dir: Path) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(KPI_COLUMNS)
         writer.writerows(result.kpi_rows)
+    with (out_dir / "rota.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(ROTA_COLUMNS)
+        writer.writerows(result.rota_rows)
 
 
 def _write_jsonl(path: Path, records: Iterable[c.ContractEvent]) -> None:

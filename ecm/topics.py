@@ -25,6 +25,7 @@ from ecm.contracts import (
     ProviderRegistered,
     RateCardPublished,
     ReasonCodesPublished,
+    TravelGapJudged,
     VisitExceptionRaised,
     VisitExceptionResolved,
     VisitOutcomeRecorded,
@@ -115,7 +116,8 @@ def route(event: ContractEvent) -> Route:
         return Route(OUTCOMES, event.visit_id)
     if isinstance(event, AlertRaised | AlertResolved | AlertHandled):
         return Route(ALERTS, event.visit_id)
-    if isinstance(event, VisitExceptionRaised | VisitExceptionResolved | ExceptionStatusChanged):
+    if isinstance(event, VisitExceptionRaised | VisitExceptionResolved | ExceptionStatusChanged
+                  | TravelGapJudged):
         return Route(EXCEPTIONS, event.visit_id)
     visit_id = getattr(event, "visit_id", None)
     if isinstance(visit_id, str):

@@ -1,8 +1,11 @@
 """The agents: decode, call the ledger, publish what it returns. No rules, no SQL here.
 
 * ``visits`` owns the visit-events and deadline-commands partitions: schedule, call and
-  workflow events, watermark ticks (replay mode) and deadline-due commands (live mode).
-* ``carers`` owns call events re-keyed by carer: overlapping visits.
+  workflow events, watermark ticks (replay mode), deadline-due commands (live mode) and
+  visit facts (what another visit or a carer's rota says about a carer they share:
+  docs/rules.md, "At risk"), which it applies like any event of the visit.
+* ``carers`` owns call events re-keyed by carer: overlapping visits; and schedule
+  events re-keyed to each carer planned on the visit: rota realism.
 * Anything that cannot be decoded, and any act the workflow refuses, goes to the
   dead-letter topic with the reason and its original bytes; a worker never stops on bad
   input.
@@ -12,24 +15,30 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from ecm import contracts as c
 from ecm import metrics, topics
-from ecm.domain.events import CallTimeCorrected, CarerCall
+from ecm.domain.events import CallTimeCorrected, CarerCall, CarerWhereabouts
+from ecm.domain.rota import ScheduleEvent
 from ecm.kafka.records import (
     DEADLINE_DUE,
     FLUSH,
+    VISIT_FACT,
     WATERMARK,
     DeadLetter,
     control_instant,
     control_kind,
     decode_visit_event,
+    decode_visit_fact,
+    visit_fact,
 )
 from ecm.topics import route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, Position, VisitLedger
+from ecm.visits.rota import RotaLedger, rota_routes
 from ecm.visits.translate import visit_event, without_location
 from streams.app import Topology
 
@@ -103,8 +112,11 @@ class Publisher:
         )
 
 
-def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger) -> None:
-    """Declare the visit and carer agents on the app."""
+def install_agents(
+    topology: Topology, ledger: VisitLedger, carers: CarerLedger,
+    rotas: RotaLedger | None = None,
+) -> None:
+    """Declare the visit and carer agents on the app (``rotas``: rota realism, by carer)."""
     app, publisher = topology.app, Publisher(topology)
 
     @app.agent(topology.visit_inputs, name="visits")
@@ -121,10 +133,16 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                     watermark = _watermark(topology, ledger, position.partition)
                     call = visit_event(decoded, ledger.reference)
                     emission = ledger.on_event(position, call, watermark)
+                    for carer, plan in rota_routes(ledger, call):  # rota realism, by carer
+                        await publisher.send(topics.CARER_CALLS, carer, plan)
                     if isinstance(decoded, c.CallEvent):
                         carer = decoded.carer_id.encode()
                         plain = c.dump_event(without_location(decoded))
                         await publisher.send(topics.CARER_CALLS, carer, plain)
+                elif kind == VISIT_FACT:  # what another visit or a carer's rota says
+                    fact = decode_visit_fact(event.value)
+                    watermark = _watermark(topology, ledger, position.partition)
+                    emission = ledger.on_event(position, fact, watermark)
                 else:
                     emission = _on_control(ledger, position, kind, event)
             except c.ContractError as exc:
@@ -135,6 +153,7 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
             await publisher.emit(emission, position.partition)
+            await _send_facts(publisher, emission.whereabouts)  # e.g. a carer running late
             for _, refusal in emission.refused:  # an act the workflow refused: kept, with why
                 await publisher.dead_letter(event, DeadLetter.from_refusal(refusal.field,
                                                                            refusal.reason))
@@ -145,18 +164,33 @@ def install_agents(topology: Topology, ledger: VisitLedger, carers: CarerLedger)
         async for event in stream.events():
             try:
                 decoded = c.parse_event(event.value)
+                if isinstance(decoded, c.ScheduleEvent) and rotas is not None:
+                    schedule = visit_event(decoded)
+                    assert isinstance(schedule, ScheduleEvent)
+                    await publisher.publish(rotas.on_schedule(event.key.decode(), schedule))
+                    await _send_facts(publisher, rotas.take_whereabouts())  # where carers go next
+                    continue
                 if not isinstance(decoded, c.CallEvent):
                     raise c.ContractError([c.FieldError("event_type", "not a call event")])
                 call = visit_event(decoded)
                 assert isinstance(call, CarerCall | CallTimeCorrected)
                 records = carers.on_call(call)
+                doubts = carers.take_whereabouts()
             except Exception as exc:  # already validated upstream: only a bug lands here
                 log.exception("carer processing failed")
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
             await publisher.publish(records)
+            await _send_facts(publisher, doubts)
 
     del visits, carer_calls  # registered on the app
+
+
+async def _send_facts(publisher: Publisher, facts: Iterable[CarerWhereabouts]) -> None:
+    """Send facts for visits to each visit's partition (the co-partitioned command topic)."""
+    for fact in facts:
+        key, value, headers = visit_fact(fact)
+        await publisher.send(topics.DEADLINE_COMMANDS, key, value, headers)
 
 
 def _watermark(topology: Topology, ledger: VisitLedger, partition: int) -> datetime | None:

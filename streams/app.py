@@ -31,6 +31,7 @@ class Topology:
     carer_calls: Any
     visits: CoalescedTable  # visit id -> ledger state
     carers: CoalescedTable  # carer id -> carer timeline
+    rotas: CoalescedTable  # carer/visit -> the visit's schedule events (rota realism)
     outcomes: HeldRecords  # each visit's latest outcome revision, until the commit point
 
     def topic_name(self, logical: str) -> str:
@@ -79,8 +80,9 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
 
     visits = _table(app, "visits", kafka.partitions)
     carers = _table(app, "carers", kafka.partitions)
+    rotas = _table(app, "rotas", kafka.partitions)
     outcomes = HeldRecords(app, c.dump_event)
-    commit_point = CommitPoint([visits, carers], [outcomes])
+    commit_point = CommitPoint([visits, carers, rotas], [outcomes])
     app.sensors.add(commit_point)
 
     async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -95,6 +97,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         carer_calls=topic(topics.CARER_CALLS),
         visits=visits,
         carers=carers,
+        rotas=rotas,
         outcomes=outcomes,
     )
 

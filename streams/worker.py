@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from typing import Any
 
 import faust
 
@@ -14,6 +15,7 @@ from ecm.kafka.admin import ensure_topics
 from ecm.settings import Settings, get_settings
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import EncodedVisits, VisitLedger
+from ecm.visits.rota import RotaLedger
 from streams.agents import install_agents
 from streams.app import Topology, build_topology
 from streams.deadlines import DeadlineAlarm, install_timer
@@ -34,11 +36,17 @@ def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = T
     reader = ReferenceReader(settings.kafka, reference)
     alarm = DeadlineAlarm()
     ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)), alarm.ring)
-    carers = CarerLedger(TableStore(topology.carers))
+    carers = CarerLedger(TableStore(topology.carers), reference)
     asyncio.run(reader.catch_up())
     gc.freeze()  # reference data lives as long as the worker: the collector skips it
-    install_agents(topology, ledger, carers)
+    rotas = RotaLedger(reference, TableStore(topology.rotas))
+    install_agents(topology, ledger, carers, rotas)
     install_timer(topology, ledger, carers, alarm)
+
+    async def release_rotas(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        rotas.release()  # read from the table again at the next schedule event
+
+    topology.app.on_partitions_revoked.connect(release_rotas)  # type: ignore[arg-type]
     topology.app.task(reader.follow)
 
     async def database_sink() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +34,25 @@ def fresh_database(admin_dsn: str, prefix: str = "ecm_t", migrated: bool = True)
             migrate(dsn)
         yield dsn
     finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin_dsn, name)
+
+
+def drop_database(admin_dsn: str, name: str, attempts: int = 30) -> None:
+    """Drop a scratch database, its connections with it.
+
+    WITH (FORCE) refuses when a session on it belongs to a role the test role may not
+    signal (seen, rarely, right after a migration under load); such a session has been
+    gone within seconds, so try again for a while before failing.
+    """
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(admin_dsn, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
 
 
 def free_port() -> int:

@@ -17,6 +17,7 @@ from ecm.cli import (
     notify_cmd,
     providers_cmd,
     publish_cmd,
+    recalc_cmd,
     replay_cmd,
     report_cmd,
     schemas_cmd,
@@ -52,6 +53,7 @@ monitoring_cmd.register(app)
 corrections_cmd.register(app)
 visits_cmd.register(app)
 users_cmd.register(app)
+recalc_cmd.register(app)
 
 
 # Commands of packages that depend on ecm (the Faust worker in ``streams``) plug in

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,6 +14,7 @@ import typer
 from ecm.settings import get_settings
 from ecm.simulate import SimulationConfig, Summary, simulate
 from ecm.simulate.emit import JsonlSink, KafkaSink, Sink, paced
+from ecm.simulate.truth import Truth, truth_path, write_truth
 
 DEFAULT_START = datetime(2026, 11, 16)  # noqa: DTZ001 - a calendar day, parsed naive by Typer
 
@@ -38,6 +39,16 @@ def _progress(enabled: bool, summary: Summary, days: int) -> Iterator[None]:
         task = progress.add_task("simulating days", total=days)
         summary.on_day = lambda _day: progress.advance(task)
         yield
+
+
+@contextmanager
+def _truth_file(path: str | None) -> Iterator[Callable[[list[Truth]], None] | None]:
+    """Open the ground-truth file (if any) and give the writer of each day's records."""
+    if path is None:
+        yield None
+        return
+    with open(path, "wb") as handle:
+        yield lambda records: write_truth(handle, records)
 
 
 def _sink(out: str | None, kafka: bool) -> Sink:
@@ -79,6 +90,11 @@ def run(
     progress: Annotated[
         bool, typer.Option("--progress", help="Show a progress bar even when stderr is no TTY.")
     ] = False,
+    truth: Annotated[
+        str | None,
+        typer.Option(help="Ground-truth JSONL file (why visits were late; rota gaps too "
+                     "short for travel). Default: next to --out FILE as FILE.truth.jsonl."),
+    ] = None,
 ) -> None:
     """Generate synthetic homecare data (reference, rotas, calls) in contract v1."""
     config = SimulationConfig(
@@ -91,8 +107,9 @@ def run(
     sink = _sink(out, kafka)
     summary = Summary()
     show = progress or (sys.stderr.isatty() and out != "-")
-    with _progress(show, summary, weeks * 7):
-        lines = simulate(config, summary)
+    target = truth or (str(truth_path(out)) if out not in (None, "-") else None)
+    with _progress(show, summary, weeks * 7), _truth_file(target) as record_truth:
+        lines = simulate(config, summary, record_truth)
         if mode is Mode.LIVE:
             lines = paced(lines, speed)
         try:

@@ -26,19 +26,28 @@ from ecm.contracts.common import (
 from ecm.contracts.errors import ContractError, FieldError
 from ecm.contracts.outputs import (
     AlertKind,
+    AlertKindV2,
     AlertRaised,
+    AlertRaisedV2,
     AlertResolved,
+    AlertResolvedV2,
     CorrectionAudit,
     ExceptionKind,
     ExceptionKindV2,
+    ExceptionKindV3,
+    PublishedVersion,
     Punctuality,
+    TrustDeduction,
     Verification,
     VisitExceptionRaised,
     VisitExceptionRaisedV2,
+    VisitExceptionRaisedV3,
     VisitExceptionResolved,
     VisitExceptionResolvedV2,
+    VisitExceptionResolvedV3,
     VisitOutcomeRecorded,
     VisitOutcomeRecordedV2,
+    VisitOutcomeRecordedV3,
     VisitStatus,
     VisitStatusV2,
 )
@@ -50,12 +59,21 @@ from ecm.contracts.reference import (
     ContractRules,
     ContractRulesSet,
     ContractRulesSetV2,
+    ContractRulesSetV3,
     ContractRulesV2,
+    ContractRulesV3,
     LotDefined,
     ProviderRegistered,
     RateCardPublished,
 )
-from ecm.contracts.schedule import VisitCancelled, VisitChanged, VisitPlanned
+from ecm.contracts.rota import GapStatus, TravelGapJudged
+from ecm.contracts.schedule import (
+    VisitCancelled,
+    VisitChanged,
+    VisitChangedV2,
+    VisitPlanned,
+    VisitPlannedV2,
+)
 from ecm.contracts.workflow import (
     ActorRole,
     AlertAcknowledged,
@@ -63,6 +81,7 @@ from ecm.contracts.workflow import (
     AlertClosed,
     AlertEscalated,
     AlertHandled,
+    AlertHandledV2,
     AlertMonitoringSet,
     AlertTier,
     CodeCategory,
@@ -109,6 +128,7 @@ OutputEvent = (
     | VisitExceptionResolved
     | ExceptionStatusChanged
     | AlertHandled
+    | TravelGapJudged
 )
 InputEvent = ReferenceEvent | VisitEvent
 Event = InputEvent | OutputEvent
@@ -145,17 +165,39 @@ EVENT_MODELS: dict[str, type[ContractEvent]] = {
         VisitExceptionResolved,
         ExceptionStatusChanged,
         AlertHandled,
+        TravelGapJudged,
     )
 }
 """Every event type of contract v1, by its ``event_type``."""
 
-EVENT_MODELS_V2: dict[str, type[ContractEvent]] = {
-    "visit_exception_raised": VisitExceptionRaisedV2,
-    "visit_exception_resolved": VisitExceptionResolvedV2,
-    "visit_outcome_recorded": VisitOutcomeRecordedV2,
-    "contract_rules_set": ContractRulesSetV2,
+EVENT_VERSIONS: dict[int, dict[str, type[ContractEvent]]] = {
+    2: {
+        "visit_exception_raised": VisitExceptionRaisedV2,
+        "visit_exception_resolved": VisitExceptionResolvedV2,
+        "visit_outcome_recorded": VisitOutcomeRecordedV2,
+        "contract_rules_set": ContractRulesSetV2,
+        "visit_planned": VisitPlannedV2,
+        "visit_changed": VisitChangedV2,
+        "alert_raised": AlertRaisedV2,
+        "alert_resolved": AlertResolvedV2,
+        "alert_handled": AlertHandledV2,
+    },
+    3: {
+        "visit_exception_raised": VisitExceptionRaisedV3,
+        "visit_exception_resolved": VisitExceptionResolvedV3,
+        "contract_rules_set": ContractRulesSetV3,
+        "visit_outcome_recorded": VisitOutcomeRecordedV3,
+    },
 }
+"""Event types with a later schema version, by version then ``event_type``.
+
+Every earlier version of a type stays valid: a version is added, never changed.
+"""
+
+EVENT_MODELS_V2 = EVENT_VERSIONS[2]
 """Event types with a schema version 2, by ``event_type`` (version 1 stays valid)."""
+EVENT_MODELS_V3 = EVENT_VERSIONS[3]
+"""Event types with a schema version 3, by ``event_type`` (versions 1 and 2 stay valid)."""
 
 
 def _field(value: Any, name: str) -> Any:
@@ -163,18 +205,19 @@ def _field(value: Any, name: str) -> Any:
 
 
 def _version_tag(value: Any) -> str | None:
-    """``event_type``, with ``@2`` for a version 2 event of a type that has one."""
+    """``event_type``, with ``@2`` (``@3``) for a later version of a type that has one."""
     event_type, version = (_field(value, "event_type"), _field(value, "schema_version"))
     if not isinstance(event_type, str):
         return None
-    if version == 2 and event_type in EVENT_MODELS_V2:
-        return f"{event_type}@2"
+    if type(version) is int and event_type in EVENT_VERSIONS.get(version, {}):
+        return f"{event_type}@{version}"
     return event_type
 
 
 _TAGGED: Any = tuple(
     [Annotated[model, Tag(event_type)] for event_type, model in EVENT_MODELS.items()]
-    + [Annotated[model, Tag(f"{event_type}@2")] for event_type, model in EVENT_MODELS_V2.items()]
+    + [Annotated[model, Tag(f"{event_type}@{version}")]
+       for version, models in EVENT_VERSIONS.items() for event_type, model in models.items()]
 )
 _ANY_EVENT: TypeAdapter[Event] = TypeAdapter(
     Annotated[Union[_TAGGED], Discriminator(_version_tag)]  # noqa: UP007
@@ -184,7 +227,7 @@ _ANY_EVENT: TypeAdapter[Event] = TypeAdapter(
 def _field_path(loc: tuple[int | str, ...]) -> str:
     # The first element of a discriminated-union location is the tag; drop it.
     parts = [str(p) for p in loc]
-    if parts and parts[0].removesuffix("@2") in EVENT_MODELS:
+    if parts and parts[0].partition("@")[0] in EVENT_MODELS:
         parts = parts[1:]
     return ".".join(parts) or "(event)"
 
@@ -240,6 +283,8 @@ def dump_event(event: ContractEvent) -> bytes:
 __all__ = [
     "EVENT_MODELS",
     "EVENT_MODELS_V2",
+    "EVENT_MODELS_V3",
+    "EVENT_VERSIONS",
     "SCHEMA_VERSION",
     "ActorRole",
     "AlertAcknowledged",
@@ -247,10 +292,14 @@ __all__ = [
     "AlertClosed",
     "AlertEscalated",
     "AlertHandled",
+    "AlertHandledV2",
     "AlertKind",
+    "AlertKindV2",
     "AlertMonitoringSet",
     "AlertRaised",
+    "AlertRaisedV2",
     "AlertResolved",
+    "AlertResolvedV2",
     "AlertTier",
     "CallEvent",
     "CallLengthFactor",
@@ -269,7 +318,9 @@ __all__ = [
     "ContractRules",
     "ContractRulesSet",
     "ContractRulesSetV2",
+    "ContractRulesSetV3",
     "ContractRulesV2",
+    "ContractRulesV3",
     "CorrectionAudit",
     "CorrectionDecided",
     "Decision",
@@ -278,15 +329,18 @@ __all__ = [
     "ExceptionExplained",
     "ExceptionKind",
     "ExceptionKindV2",
+    "ExceptionKindV3",
     "ExceptionStatus",
     "ExceptionStatusChanged",
     "FieldError",
+    "GapStatus",
     "InputEvent",
     "Location",
     "LotDefined",
     "OutputEvent",
     "ProviderKind",
     "ProviderRegistered",
+    "PublishedVersion",
     "Punctuality",
     "RateCardPublished",
     "ReasonCode",
@@ -296,18 +350,25 @@ __all__ = [
     "ScheduleEvent",
     "Service",
     "Tier",
+    "TravelGapJudged",
+    "TrustDeduction",
     "Verification",
     "VisitCancelled",
     "VisitChanged",
+    "VisitChangedV2",
     "VisitEvent",
     "VisitExceptionRaised",
     "VisitExceptionRaisedV2",
+    "VisitExceptionRaisedV3",
     "VisitExceptionResolved",
     "VisitExceptionResolvedV2",
+    "VisitExceptionResolvedV3",
     "VisitFrustrated",
     "VisitOutcomeRecorded",
     "VisitOutcomeRecordedV2",
+    "VisitOutcomeRecordedV3",
     "VisitPlanned",
+    "VisitPlannedV2",
     "VisitStatus",
     "VisitStatusV2",
     "WorkflowAct",

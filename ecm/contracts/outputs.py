@@ -243,3 +243,110 @@ class VisitOutcomeRecordedV2(VisitOutcomeRecorded):
         description="Late call-time corrections awaiting the council's approval (event ids); "
         "the outcome is judged without them until approved.",
     )
+
+
+ExceptionKindV3 = StrEnum(  # type: ignore[misc]  # members built from version 2's
+    "ExceptionKindV3",
+    [(kind.name, kind.value) for kind in ExceptionKindV2]
+    + [("INSUFFICIENT_TRAVEL_TIME", "insufficient_travel_time")],
+)
+ExceptionKindV3.__doc__ = """Exception kinds of schema version 3: version 2's and one more.
+
+``insufficient_travel_time``: a carer's rota leaves less time between two consecutive
+visits of a day than the travel between the two clients needs (docs/rules.md, "Rota
+realism"). Built from version 2's kinds, so the versions can never drift apart.
+"""
+
+
+class VisitExceptionRaisedV3(VisitExceptionRaised):
+    """An exception to reconcile (schema version 3: a rota that leaves too little travel time).
+
+    ecm sends version 3 only for the kinds versions 1 and 2 lack.
+    """
+
+    schema_version: Literal[3] = 3  # type: ignore[assignment]
+    kind: ExceptionKindV3  # type: ignore[assignment]
+
+
+class VisitExceptionResolvedV3(VisitExceptionResolved):
+    """An exception that no longer holds (schema version 3, as ``VisitExceptionRaisedV3``)."""
+
+    schema_version: Literal[3] = 3  # type: ignore[assignment]
+    kind: ExceptionKindV3  # type: ignore[assignment]
+
+
+class TrustDeduction(BaseModel):
+    """One reason that lowered a visit's trust score, its points and whom it concerns."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=40,
+                        description="e.g. manual_check_in, gps_far (docs/rules.md, 'Trust score').")
+    points: int = Field(ge=1, le=100)
+    carer_id: Identifier | None = None
+    ref: str = Field(default="", max_length=200,
+                     description="The event (call, correction, duplicate) it concerns.")
+
+
+class PublishedVersion(BaseModel):
+    """A published version of a contract rule change or a rate card."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Identifier = Field(description="The rules_id or rate_card_id.")
+    effective_from: date
+    event_id: Identifier = Field(description="The event that published this version.")
+
+
+class VisitOutcomeRecordedV3(VisitOutcomeRecordedV2):
+    """The current outcome of a visit (schema version 3: trust score and what judged it).
+
+    Every outcome says how far the evidence of its calls can be trusted (0-100, with the
+    deductions that lowered it) and which contract rules and rate card judged it, so a
+    rule or rate published later with an effective date in the past can be recalculated
+    and compared (docs/rules.md, "Trust score" and "Recalculation"). As every outcome
+    says this, ecm sends every outcome as version 3; versions 1 and 2 stay valid to read.
+    """
+
+    schema_version: Literal[3] = 3  # type: ignore[assignment]
+    trust_score: int = Field(ge=0, le=100)
+    trust_deductions: tuple[TrustDeduction, ...] = ()
+    rules_applied: tuple[PublishedVersion, ...] = Field(
+        default=(), description="Contract rule changes in force, broadest scope first; "
+        "none: the defaults.")
+    rate_card: PublishedVersion | None = Field(
+        default=None, description="The rate card the visit is paid on, if one is in force.")
+
+
+AlertKindV2 = StrEnum(  # type: ignore[misc]  # members built from version 1's
+    "AlertKindV2",
+    [(kind.name, kind.value) for kind in AlertKind] + [("AT_RISK", "at_risk")],
+)
+AlertKindV2.__doc__ = """Alert kinds of schema version 2: version 1's and ``at_risk``.
+
+A planned carer who cannot reach the visit within its on-time window, known before the
+visit is late (docs/rules.md, "At risk"). Built from version 1's kinds, so the two can
+never drift apart.
+"""
+
+
+class AlertRaisedV2(AlertRaised):
+    """Someone must act (schema version 2: the ``at_risk`` warning, which version 1 lacks).
+
+    ecm sends version 2 only for ``at_risk``: a version 1 reader keeps reading every alert
+    it understands and can set aside the versions it does not.
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    kind: AlertKindV2  # type: ignore[assignment]
+
+
+class AlertResolvedV2(AlertResolved):
+    """An alert closed by what happened afterwards (schema version 2, as ``AlertRaisedV2``).
+
+    An ``at_risk`` warning is resolved by a check-in (``checked_in``), a cancellation
+    (``cancelled``), a frustrated visit (``frustrated``) or a rota change (``rota_changed``).
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    kind: AlertKindV2  # type: ignore[assignment]

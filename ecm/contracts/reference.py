@@ -168,3 +168,28 @@ class ContractRulesSetV2(ContractRulesSet):
 
     schema_version: Literal[2] = 2  # type: ignore[assignment]
     rules: ContractRulesV2
+
+
+class ContractRulesV3(ContractRulesV2):
+    """Version 3 rules: version 2's, and the travel model of rota realism (docs/rules.md).
+
+    Speeds are whole km/h by the rurality class of the clients at either end; the road
+    factor is road distance over straight-line distance.
+    """
+
+    travel_road_factor: Decimal | None = Field(default=None, ge=1, le=5, max_digits=4,
+                                               decimal_places=2)
+    travel_speed_kmh_urban: int | None = Field(default=None, ge=1, le=130)
+    travel_speed_kmh_rural_town_fringe: int | None = Field(default=None, ge=1, le=130)
+    travel_speed_kmh_rural_village_dispersed: int | None = Field(default=None, ge=1, le=130)
+    travel_overhead_minutes: int | None = Field(default=None, ge=0, le=120)
+
+
+class ContractRulesSetV3(ContractRulesSet):
+    """Rules that apply from a date (schema version 3: the travel model of rota realism).
+
+    Sent only when it sets a rule versions 1 and 2 cannot say.
+    """
+
+    schema_version: Literal[3] = 3  # type: ignore[assignment]
+    rules: ContractRulesV3

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ecm.contracts import EVENT_MODELS, EVENT_MODELS_V2, SCHEMA_VERSION, ContractEvent
+from ecm.contracts import EVENT_MODELS, EVENT_VERSIONS, SCHEMA_VERSION, ContractEvent
 
 
 def schema_documents() -> dict[str, str]:
     """Return the JSON Schema text of every event type and version, by relative file path."""
     documents = {}
-    for version, models in ((SCHEMA_VERSION, EVENT_MODELS), (2, EVENT_MODELS_V2)):
+    for version, models in ((SCHEMA_VERSION, EVENT_MODELS), *EVENT_VERSIONS.items()):
         for event_type, model in sorted(models.items()):
             schema = model.model_json_schema(mode="validation")
             schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -54,7 +54,20 @@ def contract_markdown() -> str:
         "for what needs it: `visit_exception_raised` and `visit_exception_resolved` of kind",
         "`location_unverifiable`; `visit_outcome_recorded` of a visit in dispute or frustrated",
         "(a version 1 outcome is a verified visit); `contract_rules_set` setting a rule of",
-        "closing the loop. A version 1 reader keeps reading everything else.",
+        "closing the loop; `alert_raised`, `alert_resolved` and `alert_handled` of kind",
+        "`at_risk`. A version 1 reader keeps reading everything else.",
+        "",
+        "Providers may send `visit_planned` and `visit_changed` as version 2, naming the",
+        "carers planned for the visit (`planned_carer_ids`; a version 1 change keeps them).",
+        "Version 3 of `visit_exception_raised` and `visit_exception_resolved` is sent only for",
+        "kind `insufficient_travel_time` (a carer's rota leaves less time between two visits",
+        "than the travel needs), and version 3 of `contract_rules_set` sets the travel rules.",
+        "",
+        "One exception: every `visit_outcome_recorded` is now sent as version 3",
+        "(`schemas/v3/`): every outcome states its trust score and which contract rules and",
+        "rate card judged it, which versions 1 and 2 cannot say. Versions 1 and 2 of the",
+        "outcome stay valid to read (outcomes recorded before); a reader of outcomes must read",
+        "version 3, a superset of version 2, to keep reading new ones.",
         "",
     ]
     for event in examples():

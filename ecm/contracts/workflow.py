@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ecm.contracts.common import ContractEvent, Effective, Identifier, Service
-from ecm.contracts.outputs import AlertKind, ExceptionKindV2
+from ecm.contracts.outputs import AlertKind, AlertKindV2, ExceptionKindV2
 
 Code = str
 """A reason, resolution or outcome code: lower-case letters, digits and underscores."""
@@ -272,6 +272,17 @@ class AlertHandled(ContractEvent):
     note: str | None = _NOTE
     caused_by: Identifier | None = Field(default=None, description="The act's event_id.")
     learned_at: AwareDatetime
+
+
+class AlertHandledV2(AlertHandled):
+    """An alert was acknowledged, closed or set aside (schema version 2: ``at_risk`` too).
+
+    ecm sends version 2 only for the alert kinds version 1 lacks. An ``at_risk`` warning
+    is never escalated on timeout; it can be acknowledged, closed or escalated by hand.
+    """
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
+    kind: AlertKindV2  # type: ignore[assignment]
 
 
 WORKFLOW_ACTS = (

@@ -25,7 +25,7 @@ from datetime import datetime
 from ecm.domain.alerts import alert_id
 from ecm.domain.calendar import local_date
 from ecm.domain.context import VisitContext
-from ecm.domain.deadlines import AlertTimeline, passed
+from ecm.domain.deadlines import ESCALATING_KINDS, AlertTimeline, passed
 from ecm.domain.events import (
     AlertAcknowledged,
     AlertClosed,
@@ -329,7 +329,12 @@ class _AlertFold:
             by_role, code, note, caused_by))
 
     def next_due(self) -> datetime | None:
-        """When the alert next escalates on timeout (never once settled by later facts)."""
+        """When the alert next escalates on timeout (never once settled by later facts).
+
+        An alert of a kind that does not escalate ("at risk") never does.
+        """
+        if self.line.kind not in ESCALATING_KINDS:
+            return None
         upcoming = next_escalation(self.handling, self.line.due_at, self.timings)
         if upcoming is None:
             return None

@@ -16,10 +16,14 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 
+from ecm.domain.calendar import local_date
 from ecm.domain.calls import fold_carer
 from ecm.domain.events import CallTimeCorrected, CarerCall
 from ecm.domain.exceptions import ExceptionKind, VisitException, exception_id
+from ecm.domain.reference import ReferenceData
+from ecm.domain.travel import client_travel
 
 CARER_HISTORY = timedelta(days=28)
 """How far back a carer's calls are compared for overlaps, from their latest call.
@@ -29,6 +33,14 @@ every call for years); a call arriving or corrected later than this after the vi
 no longer checked against the stays it might overlap."""
 
 CarerEvent = CarerCall | CallTimeCorrected
+
+OVERLAP = "overlap"
+FASTER_THAN_TRAVEL = "faster_than_travel"
+PLAUSIBLE_TRAVEL_SHARE = Fraction(1, 2)
+"""A move between two clients is faster than travel allows when the carer checked in at
+the second sooner after checking out of the first than this share of the travel time the
+contract's travel model estimates (twice its average speed): the model is an average,
+and a carer may well drive faster than it (docs/rules.md, "Trust score")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +120,8 @@ class CarerTimeline:
         started before this one, else the earliest that started after it.
         """
         stay = self.stays.get(visit_id)
-        if stay is None:
-            return None
-        before: Stay | None = None
-        after: Stay | None = None
-        for other in self._around(stay):
-            if other.visit_id == visit_id or other.client_id == stay.client_id:
-                continue
-            if other.order < stay.order:
-                before = before or other
-            else:
-                after = after or other
-        partner = before or after
-        if partner is None:
+        partner = self._overlapping(stay) if stay is not None else None
+        if stay is None or partner is None:
             return None
         return VisitException(
             exception_id(visit_id, ExceptionKind.OVERLAPPING_VISITS, self.carer_id),
@@ -129,6 +130,64 @@ class CarerTimeline:
             f"also checked in at visit {partner.visit_id} (client {partner.client_id}) "
             f"from {partner.start.isoformat()} to {partner.end.isoformat()}",
         )
+
+    def _overlapping(self, stay: Stay) -> Stay | None:
+        before: Stay | None = None
+        after: Stay | None = None
+        for other in self._around(stay):
+            if other.visit_id == stay.visit_id or other.client_id == stay.client_id:
+                continue
+            if other.order < stay.order:
+                before = before or other
+            else:
+                after = after or other
+        return before or after
+
+    def doubts(self, visit_id: str, reference: ReferenceData | None
+               ) -> tuple[tuple[str, str], ...]:
+        """What the carer's other stays say against their stay at one visit.
+
+        ``(overlap, other visit)`` for the stay ``overlap`` names; ``(faster_than_travel,
+        previous visit)`` when the carer's previous stay (by start) was at another client,
+        did not overlap, and the gap from leaving it to arriving here is shorter than
+        ``PLAUSIBLE_TRAVEL_SHARE`` of the estimated travel between the two homes (the
+        travel rules in force for this client's lot on the day of arrival; nothing when a
+        home is unknown or without ``reference``).
+        """
+        stay = self.stays.get(visit_id)
+        if stay is None:
+            return ()
+        found: list[tuple[str, str]] = []
+        partner = self._overlapping(stay)
+        if partner is not None:
+            found.append((OVERLAP, partner.visit_id))
+        previous = self._previous(stay)
+        if (reference is not None and previous is not None and partner is None
+                and previous.client_id != stay.client_id and previous.end <= stay.start
+                and self._too_fast(previous, stay, reference)):
+            found.append((FASTER_THAN_TRAVEL, previous.visit_id))
+        return tuple(found)
+
+    @staticmethod
+    def _too_fast(previous: Stay, stay: Stay, reference: ReferenceData) -> bool:
+        day = local_date(stay.start)
+        client = reference.client(stay.client_id, day)
+        policy = reference.policy(client.lot_id if client else None, None, day)
+        travel = client_travel(reference, previous.client_id, stay.client_id, day, policy)
+        if travel is None:
+            return False
+        gap = Fraction(int((stay.start - previous.end).total_seconds()))
+        return gap < PLAUSIBLE_TRAVEL_SHARE * travel.seconds
+
+    def _previous(self, stay: Stay) -> Stay | None:
+        index = bisect_left(self._starts, stay.order)
+        return self.stays[self._starts[index - 1][1]] if index > 0 else None
+
+    def _next(self, order: tuple[datetime, str]) -> Stay | None:
+        index = bisect_left(self._starts, order)
+        while index < len(self._starts) and self._starts[index] <= order:
+            index += 1
+        return self.stays[self._starts[index][1]] if index < len(self._starts) else None
 
     def overlaps(self) -> list[VisitException]:
         """Every visit's overlapping-visits exception, by exception id."""
@@ -149,13 +208,20 @@ class CarerTimeline:
         if old is not None:
             self._starts.pop(bisect_left(self._starts, old.order))
             affected |= {s.visit_id for s in self._around(old)}
+            affected |= self._following(old.order)
         new = _stay_of(self.carer_id, self.calls[visit_id].values())
         if new is not None:
             self.stays[visit_id] = new
             insort(self._starts, new.order)
             self._longest = max(self._longest, new.end - new.start)
             affected |= {s.visit_id for s in self._around(new)}
+            affected |= self._following(new.order)
         return affected
+
+    def _following(self, order: tuple[datetime, str]) -> set[str]:
+        """The stay after ``order``: its previous stay (and so its travel) may have changed."""
+        after = self._next(order)
+        return {after.visit_id} if after is not None else set()
 
     def _drop(self, visit_id: str) -> None:
         del self.calls[visit_id], self._last_at[visit_id]

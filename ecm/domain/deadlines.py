@@ -1,19 +1,22 @@
-"""Alert deadlines in event time: not arrived, missed, no check-out.
+"""Alert deadlines in event time: at risk, not arrived, missed, no check-out.
 
 An alert fires when the watermark passes its deadline and its condition still holds;
 it fires *at the deadline* (event time), so a replay gives the same alerts however the
 watermark advanced. A later fact resolves it (a check-in, a cancellation, a check-out).
+An "at risk" alert's deadline is the instant the visit before it said its carer could
+no longer be on time (``ecm.domain.atrisk``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
+from ecm.domain.events import CarerRunningLate, VisitChanged, VisitPlanned
 from ecm.domain.rules import Policy
-from ecm.domain.visit import VisitFacts
+from ecm.domain.visit import Plan, VisitFacts, fold_visit, known_at
 
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 """A watermark beyond every deadline: flushes everything."""
@@ -25,6 +28,12 @@ class AlertKind(StrEnum):
     NOT_ARRIVED = "not_arrived"
     MISSED = "missed"
     NO_CHECKOUT = "no_checkout"
+    AT_RISK = "at_risk"
+
+
+ESCALATING_KINDS = frozenset({AlertKind.NOT_ARRIVED, AlertKind.MISSED, AlertKind.NO_CHECKOUT})
+"""Alerts that move up a tier when nobody acknowledges them; "at risk" is a warning to
+the provider and never does (docs/rules.md, "Alerts")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +108,73 @@ def timelines(facts: VisitFacts, policy: Policy) -> list[AlertTimeline]:
     checkout = checkout_deadline(facts, policy)
     if checkout is not None:
         result.append(_checkout(facts, checkout))
+    if facts.running_late:
+        at_risk = _at_risk(facts, arrive, arrived, excused, frustrated)
+        if at_risk is not None:
+            result.insert(0, at_risk)
     return result
+
+
+def _at_risk(
+    facts: VisitFacts, arrive: datetime, arrived: datetime | None, excused: datetime | None,
+    frustrated: datetime | None,
+) -> AlertTimeline | None:
+    """The "at risk" alert: due when the first report that applied to the plan came.
+
+    A report applies when, at its instant, the visit was planned to start when the report
+    says and still named its carer; one at or after the "not arrived" deadline leaves no
+    warning to give. Besides what settles "not arrived", a rota change after the warning
+    (new times or carers) settles it: the warning was about the plan that was changed.
+    """
+    due = next((r.occurred_at for r in sorted(facts.running_late, key=_report_order)
+                if r.occurred_at < arrive and _applies(known_at(facts, r.occurred_at),
+                                                       r.occurred_at, r.planned_start,
+                                                       r.carer_id)), None)
+    if due is None:
+        return None
+    line = _arrival(AlertKind.AT_RISK, due, arrived, excused, frustrated)
+    fires = _fires_as_known(known_at(facts, due), due)
+    changed = _rota_changed_after(facts, due)
+    if changed is not None and (line.resolved_at is None or changed < line.resolved_at):
+        return AlertTimeline(AlertKind.AT_RISK, due, fires, changed, "rota_changed")
+    return replace(line, fires=fires)
+
+
+def _fires_as_known(view: VisitFacts, due: datetime) -> bool:
+    """Whether, as ecm knew it at ``due``, nobody had checked in and it was not excused.
+
+    Nor frustrated. A report may reach the visit later than its instant: what arrived
+    in between does not count.
+    """
+    known = [c.in_known_at for c in view.carers.values() if c.in_known_at is not None]
+    ends = (min(known) if known else None, view.excuse_at(),
+            view.frustration.occurred_at if view.frustration is not None else None)
+    return not any(t is not None and t <= due for t in ends)
+
+
+def _report_order(report: CarerRunningLate) -> tuple[datetime, str]:
+    return (report.occurred_at, report.event_id)
+
+
+def _applies(facts: VisitFacts, at: datetime, start: datetime, carer_id: str) -> bool:
+    plan = plan_at(facts, at)
+    return plan is not None and plan.start == start and carer_id in plan.planned_carer_ids
+
+
+def plan_at(facts: VisitFacts, at: datetime) -> Plan | None:
+    """The visit's plan as it stood at event time ``at`` (its rota events up to then)."""
+    schedule = [e for e in facts.events if isinstance(e, VisitPlanned | VisitChanged)
+                and e.occurred_at <= at]
+    if len(schedule) == len([e for e in facts.events
+                             if isinstance(e, VisitPlanned | VisitChanged)]):
+        return facts.plan
+    return fold_visit(facts.visit_id, schedule).plan
+
+
+def _rota_changed_after(facts: VisitFacts, at: datetime) -> datetime | None:
+    """When the visit's plan was first replanned or changed after ``at``, if it was."""
+    return next((e.occurred_at for e in facts.events
+                 if isinstance(e, VisitPlanned | VisitChanged) and e.occurred_at > at), None)
 
 
 def _arrival(

@@ -45,6 +45,8 @@ class VisitPlanned:
     carers_required: int = 1
     time_critical: bool = False
     package_id: str | None = None
+    planned_carer_ids: tuple[str, ...] = ()
+    """The carers planned for the visit (none named: ``()``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class VisitChanged:
     planned_end: datetime
     carers_required: int = 1
     time_critical: bool = False
+    planned_carer_ids: tuple[str, ...] | None = None
+    """The carers now planned, replacing the old ones; ``None`` keeps the old ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +220,68 @@ class AlertClosed:
     note: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NextVisitPlanned:
+    """Where one carer planned at this visit goes next on their rota (docs/rules.md, "At risk").
+
+    Sent to the visit by the carer's rota, not by a provider. ``leave_by`` is the latest
+    instant the carer can leave this visit and still reach the next one within its on-time
+    window; ``next_visit_id`` ``None``: the carer has no next visit that day any more.
+    The latest word is the highest ``seq`` (the rota's count of words sent to the visit).
+    """
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    carer_id: str
+    seq: int
+    next_visit_id: str | None = None
+    next_provider_id: str | None = None
+    next_start: datetime | None = None
+    leave_by: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CarerRunningLate:
+    """The visit before this one says its planned carer cannot reach this one on time.
+
+    Sent by the previous visit's judgement at ``occurred_at``, the instant that became
+    known; ``planned_start`` is this visit's planned start it was judged against.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    carer_id: str
+    from_visit_id: str
+    planned_start: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StayQuestioned:
+    """What one carer's other calls say against their stay at this visit (carer ledger).
+
+    ``doubts`` are ``(reason, other_visit_id)`` pairs: ``overlap`` (checked in at another
+    client at the same time) or ``faster_than_travel`` (checked in here sooner after
+    leaving the other client than the travel between them allows); empty: none any more.
+    The latest word is the highest ``seq`` (docs/rules.md, "Trust score").
+    """
+
+    event_id: str
+    occurred_at: datetime
+    visit_id: str
+    provider_id: str
+    carer_id: str
+    seq: int
+    doubts: tuple[tuple[str, str], ...] = ()
+
+
+CarerWhereabouts = NextVisitPlanned | CarerRunningLate | StayQuestioned
+"""What one visit learns from another about a carer they share (never from a provider)."""
+
 WorkflowAct = (
     ExceptionExplained | ExceptionDecided | CorrectionDecided | VisitFrustrated
     | AlertAcknowledged | AlertEscalated | AlertClosed
@@ -230,5 +296,6 @@ ExceptionAct = ExceptionExplained | ExceptionDecided
 
 VisitEvent = (
     VisitPlanned | VisitChanged | VisitCancelled | CarerCall | CallTimeCorrected | WorkflowAct
+    | CarerWhereabouts
 )
 """Anything that happens to one visit: its schedule, its calls and what people did."""

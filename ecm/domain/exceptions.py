@@ -45,6 +45,7 @@ class ExceptionKind(StrEnum):
     UNKNOWN_VISIT = "unknown_visit"
     NO_RATE_CARD = "no_rate_card"
     LOCATION_UNVERIFIABLE = "location_unverifiable"
+    INSUFFICIENT_TRAVEL_TIME = "insufficient_travel_time"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,14 @@ from datetime import datetime, timedelta
 
 from ecm.domain.acts import ESCALATION, Workflow, fold_workflow, settle_facts, unknown_visit
 from ecm.domain.alerts import AlertChange, fire, history
+from ecm.domain.atrisk import (
+    ONWARD,
+    Onward,
+    fire_onward,
+    onward,
+    reports_sent,
+    running_late,
+)
 from ecm.domain.context import VisitContext, context_of
 from ecm.domain.deadlines import (
     AlertKind,
@@ -25,6 +33,7 @@ from ecm.domain.deadlines import (
     passed,
     timelines,
 )
+from ecm.domain.events import CarerRunningLate
 from ecm.domain.exceptions import VisitException, orphan_exceptions, visit_exceptions
 from ecm.domain.outcome import VisitOutcome, derive_outcome, implausible_after
 from ecm.domain.reference import ReferenceData
@@ -43,6 +52,9 @@ class Judgement:
     is (``None``: never). ``workflow`` is where its exceptions and alerts stand with the
     acts of people (``None`` for a visit with no act, no exception needing a decision,
     no raised alert); ``refused`` the acts the workflow refuses, by event id, with why.
+    ``reported`` are the reports to the planned carers' next visits that they cannot be
+    on time (docs/rules.md, "At risk") sent for the first time by this judgement;
+    ``reports`` every such report the visit has sent, as remembered.
     """
 
     visit_id: str
@@ -56,6 +68,8 @@ class Judgement:
     wake: tuple[datetime, str] | None
     workflow: Workflow | None = None
     refused: Mapping[str, Refused] = field(default_factory=dict)
+    reported: tuple[CarerRunningLate, ...] = ()
+    reports: tuple[CarerRunningLate, ...] = ()
 
 
 def judge(
@@ -82,13 +96,18 @@ def judge(
         facts = settle_facts(facts, context, reference, refused)
         context = context_of(facts, reference) or context
     lines = tuple(timelines(facts, context.policy))
+    onwards = tuple(onward(facts, context.policy)) if facts.next_visits else ()
     fired: list[AlertChange] = []
+    reported: list[Onward] = []
     if fire_alerts:
         fired, memory = fire(facts.visit_id, context, lines, memory, at, inclusive)
+        if onwards:
+            reported, memory = fire_onward(onwards, memory, at, inclusive)
     outcome = derive_outcome(facts, context, reference, at, inclusive)
     exceptions = tuple(visit_exceptions(facts, context, outcome, reference))
     record = tuple(history(facts.visit_id, context, lines, memory))
     wake = _wake_at(facts, context, lines, memory, at, inclusive)
+    wake = _onward_wake(onwards, memory, at, inclusive, wake)
     workflow = None
     if facts.acts or facts.held or memory.raised or any(
             e.kind.value not in INFORMATIONAL_KINDS for e in exceptions):
@@ -99,7 +118,22 @@ def judge(
         if workflow.wake is not None and (wake is None or workflow.wake < wake[0]):
             wake = (workflow.wake, ESCALATION)
     return Judgement(facts.visit_id, at, inclusive, outcome, exceptions, tuple(fired), record,
-                     memory, wake, workflow, refused)
+                     memory, wake, workflow, refused,
+                     tuple(running_late(facts, line) for line in reported),
+                     tuple(reports_sent(facts, onwards, memory)) if onwards else ())
+
+
+def _onward_wake(
+    onwards: tuple[Onward, ...], memory: AlertMemory, at: datetime, inclusive: bool,
+    wake: tuple[datetime, str] | None,
+) -> tuple[datetime, str] | None:
+    """``wake``, or the next onward warning to send if that is earlier (docs/rules.md)."""
+    for line in onwards:
+        if (line.fires and line.key not in memory.raised
+                and not passed(line.due_at, at, inclusive)
+                and (wake is None or line.due_at < wake[0])):
+            wake = (line.due_at, ONWARD)
+    return wake
 
 
 def _wake_at(

@@ -17,6 +17,7 @@ from ecm.domain.calendar import week_days
 from ecm.domain.outcome import VisitOutcome, VisitStatus
 from ecm.domain.punctuality import Punctuality
 from ecm.domain.reference import ReferenceData
+from ecm.domain.rota import GapStatus, TravelGap
 
 KPI_COLUMNS = (
     "provider_id", "lot_id", "service", "iso_week", "commissioned_hours", "planned_hours",
@@ -57,6 +58,7 @@ class VisitMeasures:
     frustrated: bool
     verified_gbp: Decimal  # payable on a verified visit, else 0
     disputed_gbp: Decimal  # payable - verified_gbp
+    trust_score: int | None  # 0-100; None: an outcome of a version that did not say
 
 
 def visit_measures(outcome: VisitOutcome) -> VisitMeasures:
@@ -98,6 +100,7 @@ def visit_measures(outcome: VisitOutcome) -> VisitMeasures:
         frustrated=status is VisitStatus.FRUSTRATED,
         verified_gbp=outcome.verified_gbp,
         disputed_gbp=outcome.disputed_gbp,
+        trust_score=outcome.trust.score if outcome.trust is not None else None,
     )
 
 
@@ -129,7 +132,14 @@ class KpiRow:
     visits_frustrated: int = 0
     verified_gbp: Decimal = Decimal(0)
     disputed_gbp: Decimal = Decimal(0)
+    trust_sum: int = 0
+    trust_assessed: int = 0
     carers_by_client: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def mean_trust_score(self) -> Decimal | None:
+        """The mean trust score of the row's visits that have one (docs/rules.md, "Trust score")."""
+        return None if not self.trust_assessed else Decimal(self.trust_sum) / self.trust_assessed
 
     @property
     def commissioned_hours(self) -> Decimal:
@@ -159,6 +169,9 @@ class KpiRow:
         self.visits_frustrated += m.frustrated
         self.verified_gbp += m.verified_gbp
         self.disputed_gbp += m.disputed_gbp
+        if m.trust_score is not None:
+            self.trust_assessed += 1
+            self.trust_sum += m.trust_score
         if m.lateness_seconds is not None:
             self.punctual_checked_in += 1
             self.lateness_seconds += m.lateness_seconds
@@ -242,3 +255,57 @@ def format_row(row: KpiRow) -> list[str]:
         _fixed(row.verified_gbp, "0.01"),
         _fixed(row.disputed_gbp, "0.01"),
     ]
+
+
+ROTA_COLUMNS = (
+    "provider_id", "lot_id", "iso_week", "gaps_judged", "gaps_short", "short_gap_share",
+    "travel_minutes_not_allowed",
+)
+"""The columns of rota realism per provider × lot × ISO week (``rota.csv``, the pack)."""
+
+
+@dataclass(slots=True)
+class RotaRow:
+    """Rota realism totals for one provider, lot and week (docs/rules.md, "Rota realism").
+
+    A gap counts in the week and lot of the visit it precedes; a withdrawn one not at all.
+    """
+
+    key: tuple[str, str, str]  # (provider_id, lot_id or "", iso_week)
+    gaps_judged: int = 0
+    gaps_short: int = 0
+    shortfall_seconds: int = 0
+
+    def add(self, gap: TravelGap) -> None:
+        """Add one carer's gap before one visit: judged, short, and the travel not allowed."""
+        self.gaps_judged += gap.status is GapStatus.JUDGED
+        self.gaps_short += gap.short
+        self.shortfall_seconds += gap.shortfall_seconds
+
+    @property
+    def short_gap_share(self) -> Decimal | None:
+        """Short gaps over judged gaps (``None`` when no gap was judged)."""
+        return Decimal(self.gaps_short) / self.gaps_judged if self.gaps_judged else None
+
+
+def aggregate_gaps(gaps: Iterable[TravelGap]) -> list[RotaRow]:
+    """Sum gaps into rota realism rows, sorted by provider, lot and week."""
+    rows: dict[tuple[str, str, str], RotaRow] = {}
+    for gap in gaps:
+        if gap.status is GapStatus.WITHDRAWN:
+            continue
+        key = (gap.provider_id, gap.lot_id or "", gap.week)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = RotaRow(key)
+        row.add(gap)
+    return [rows[k] for k in sorted(rows)]
+
+
+def format_rota_row(row: RotaRow) -> list[str]:
+    """One rota realism row as text: the share to 4 places, minutes to 2, half-up."""
+    share = row.short_gap_share
+    minutes = Decimal(row.shortfall_seconds) / 60
+    return [*row.key, str(row.gaps_judged), str(row.gaps_short),
+            "" if share is None else str(share.quantize(Decimal("0.0001"), ROUND_HALF_UP)),
+            str(minutes.quantize(Decimal("0.01"), ROUND_HALF_UP))]

@@ -13,6 +13,8 @@ from ecm.domain.deadlines import arrival_deadline, checkout_deadline, missed_dea
 from ecm.domain.pay import frustrated_pay, visit_pay
 from ecm.domain.punctuality import Punctuality, classify, lateness_seconds
 from ecm.domain.reference import RateCard, ReferenceData
+from ecm.domain.rules import RuleChange
+from ecm.domain.trust import Trust, trust_of
 from ecm.domain.visit import VisitFacts
 
 
@@ -28,6 +30,36 @@ class VisitStatus(StrEnum):
     CANCELLED = "cancelled"
     FRUSTRATED = "frustrated"
     """The carer arrived but could not deliver care: neither missed nor completed."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVersion:
+    """One published version of a contract rule change or rate card: id, date, event."""
+
+    record_id: str
+    effective_from: date
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedBy:
+    """Which contract rules and rate card judged a visit (docs/rules.md, "Recalculation").
+
+    ``rules`` are the rule changes in force for its lot, service and day, broadest scope
+    first (none: the defaults); ``rate_card`` the card its pay was (or would be) worked
+    out on, if one is in force.
+    """
+
+    rules: tuple[PublishedVersion, ...] = ()
+    rate_card: PublishedVersion | None = None
+
+
+def provenance_of(rules: tuple[RuleChange, ...], card: RateCard | None) -> JudgedBy:
+    """Return the provenance of a judgement from the rule changes and card it used."""
+    return JudgedBy(
+        tuple(PublishedVersion(r.rules_id, r.effective_from, r.event_id) for r in rules),
+        None if card is None else PublishedVersion(card.rate_card_id, card.valid.effective_from,
+                                                     card.valid.event_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +99,13 @@ class VisitOutcome:
     """Some exception needing a decision is not accepted, or a correction is held."""
     needs_decision: bool = False
     """The visit has an exception needing a decision (whatever its status) or a held
-    correction: its record is version 2 (as is a frustrated visit's)."""
+    correction: a contract manager has something to decide about it."""
     frustrated_reason: str | None = None
     held_corrections: tuple[str, ...] = ()
+    trust: Trust | None = None
+    """How far the evidence of the visit's calls can be taken at its word (``trust_of``);
+    ``None`` only for an outcome read from a record of version 1 or 2, which did not say."""
+    judged_by: JudgedBy = JudgedBy()
 
     @property
     def checked_in(self) -> bool:
@@ -230,6 +266,9 @@ def derive_outcome(
         updated_at=facts.last_event_at or context.anchor,
         frustrated_reason=facts.frustration.reason_code if facts.frustration else None,
         held_corrections=facts.held,
+        trust=trust_of(facts, context),
+        judged_by=provenance_of(
+            reference.rules.in_force(context.lot_id, context.service, context.day), card),
     )
 
 

@@ -36,6 +36,14 @@ class Policy:
     escalate_to_council_after_minutes: int = 15
     escalate_to_manager_after_minutes: int = 30
     """Both measured from the raise of an unacknowledged alert."""
+    travel_road_factor: Decimal = Decimal("1.30")
+    """Road distance over straight-line distance between two clients' homes."""
+    travel_speed_kmh_urban: int = 24
+    travel_speed_kmh_rural_town_fringe: int = 40
+    travel_speed_kmh_rural_village_dispersed: int = 48
+    """Average door-to-door driving speeds by the ONS rurality class of a client's home."""
+    travel_overhead_minutes: int = 2
+    """Parking and walking to the door, added to every journey between two homes."""
 
 
 DEFAULT_POLICY = Policy()
@@ -81,11 +89,14 @@ class RuleBook:
     changes: dict[str, RuleChange] = field(default_factory=dict)
     base: Policy = DEFAULT_POLICY
     _cache: dict[tuple[str | None, str | None, date], Policy] = field(default_factory=dict)
+    _in_force: dict[tuple[str | None, str | None, date], tuple[RuleChange, ...]] = field(
+        default_factory=dict)
 
     def add(self, change: RuleChange) -> None:
         """Record a rule change (keyed by its event id, so a redelivery changes nothing)."""
         self.changes[change.event_id or change.rules_id] = change
         self._cache.clear()
+        self._in_force.clear()
 
     def resolve(self, lot_id: str | None, service: str | None, day: date) -> Policy:
         """Return the policy in force on local ``day`` for a lot and service.
@@ -101,17 +112,30 @@ class RuleBook:
             self._cache[key] = policy
         return policy
 
+    def in_force(self, lot_id: str | None, service: str | None, day: date
+                 ) -> tuple[RuleChange, ...]:
+        """Return the changes ``resolve`` applies on ``day``, broadest scope first.
+
+        What judged a visit (docs/rules.md, "Which rules and rates judged a visit"): an
+        empty tuple means the defaults alone.
+        """
+        key = (lot_id, service, day)
+        changes = self._in_force.get(key)
+        if changes is None:
+            latest: dict[int, RuleChange] = {}
+            for change in self.changes.values():
+                if change.effective_from > day:
+                    continue
+                if change.lot_id not in (None, lot_id) or change.service not in (None, service):
+                    continue
+                held = latest.get(change.specificity)
+                if held is None or change.order_key() > held.order_key():
+                    latest[change.specificity] = change
+            changes = self._in_force[key] = tuple(latest[s] for s in sorted(latest))
+        return changes
+
     def _resolve(self, lot_id: str | None, service: str | None, day: date) -> Policy:
-        latest: dict[int, RuleChange] = {}
-        for change in self.changes.values():
-            if change.effective_from > day:
-                continue
-            if change.lot_id not in (None, lot_id) or change.service not in (None, service):
-                continue
-            held = latest.get(change.specificity)
-            if held is None or change.order_key() > held.order_key():
-                latest[change.specificity] = change
         policy = self.base
-        for specificity in sorted(latest):
-            policy = replace(policy, **dict(latest[specificity].overrides))
+        for change in self.in_force(lot_id, service, day):
+            policy = replace(policy, **dict(change.overrides))
         return policy

@@ -14,9 +14,12 @@ from ecm.domain.events import (
     AlertEscalated,
     CallTimeCorrected,
     CarerCall,
+    CarerRunningLate,
     CorrectionDecided,
     ExceptionDecided,
     ExceptionExplained,
+    NextVisitPlanned,
+    StayQuestioned,
     VisitCancelled,
     VisitChanged,
     VisitEvent,
@@ -38,12 +41,17 @@ _TYPES: dict[str, type[VisitEvent]] = {
     "alert_acknowledged": AlertAcknowledged,
     "alert_escalated": AlertEscalated,
     "alert_closed": AlertClosed,
+    "next_visit_planned": NextVisitPlanned,
+    "carer_running_late": CarerRunningLate,
+    "stay_questioned": StayQuestioned,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
-_TIMES = frozenset({"occurred_at", "planned_start", "planned_end", "corrected_time"})
+_TIMES = frozenset({"occurred_at", "planned_start", "planned_end", "corrected_time",
+                    "next_start", "leave_by"})
 
 
 _DROPPED = frozenset({"lat", "lon"})
+_TUPLES = frozenset({"planned_carer_ids"})  # JSON lists read back as the tuples they were
 _FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in _TYPES.values()}
 
 
@@ -54,7 +62,7 @@ def event_to_dict(event: VisitEvent) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in _FIELDS[type(event)]:
         value = getattr(event, name)
-        data[name] = value.isoformat() if name in _TIMES else value
+        data[name] = value.isoformat() if name in _TIMES and value is not None else value
     data["type"] = _NAMES[type(event)]
     return data
 
@@ -67,9 +75,15 @@ def event_from_dict(data: dict[str, Any]) -> VisitEvent:
     call (of a visit in flight when the worker was upgraded) has no distance check.
     """
     values: dict[str, Any] = {
-        k: datetime.fromisoformat(v) if k in _TIMES else v for k, v in data.items()
+        k: datetime.fromisoformat(v) if k in _TIMES and v is not None else v
+        for k, v in data.items()
         if k not in _DROPPED
     }
+    for name in _TUPLES & values.keys():
+        if values[name] is not None:
+            values[name] = tuple(values[name])
+    if "doubts" in values:  # StayQuestioned: pairs, read back as tuples of tuples
+        values["doubts"] = tuple(tuple(pair) for pair in values["doubts"])
     cls = _TYPES[str(values.pop("type"))]
     return cls(**values)
 
@@ -88,9 +102,10 @@ def visit_json(state: VisitState, events: Iterable[bytes]) -> bytes:
     alerts = state.alerts
     raised = {k: v.isoformat() for k, v in sorted(alerts.raised.items())}
     resolved = {k: v.isoformat() for k, v in sorted(alerts.resolved.items())}
-    return b'{"events":[%b],"raised":%b,"resolved":%b,"visit_id":%b}' % (
-        b",".join(events), compact_json(raised), compact_json(resolved),
-        compact_json(state.visit_id))
+    known = {k: v.isoformat() for k, v in sorted(state.known.items())}
+    return b'{"events":[%b],"known":%b,"raised":%b,"resolved":%b,"visit_id":%b}' % (
+        b",".join(events), compact_json(known), compact_json(raised),
+        compact_json(resolved), compact_json(state.visit_id))
 
 
 def compact_json(value: Any) -> bytes:
@@ -99,10 +114,17 @@ def compact_json(value: Any) -> bytes:
 
 
 def visit_from_dict(data: dict[str, Any]) -> VisitState:
-    """Read what ``visit_json`` wrote (parsed): the events, alerts raised and resolved."""
+    """Read what ``visit_json`` wrote (parsed): the events, alerts raised and resolved.
+
+    When each event was received (``known``) was added to format 4 before its release;
+    a state without it reads as every event received before any watermark.
+    """
     state = VisitState(data["visit_id"])
+    known = data.get("known", {})
     for item in data["events"]:
-        state.apply(event_from_dict(item))
+        event = event_from_dict(item)
+        received = known.get(event.event_id)
+        state.apply(event, datetime.fromisoformat(received) if received else None)
     state.alerts = AlertMemory(
         {k: datetime.fromisoformat(v) for k, v in data["raised"].items()},
         {k: datetime.fromisoformat(v) for k, v in data["resolved"].items()},

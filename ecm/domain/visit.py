@@ -17,6 +17,9 @@ from ecm.domain.events import (
     CallTimeCorrected,
     CancelledBy,
     CarerCall,
+    CarerRunningLate,
+    NextVisitPlanned,
+    StayQuestioned,
     VisitCancelled,
     VisitChanged,
     VisitEvent,
@@ -39,6 +42,8 @@ class Plan:
     end: datetime
     carers_required: int
     time_critical: bool
+    planned_carer_ids: tuple[str, ...] = ()
+    """The carers planned for the visit, as the provider named them (none: ``()``)."""
 
     @property
     def seconds(self) -> int:
@@ -81,6 +86,15 @@ class VisitFacts:
     """Late corrections left out until the council approves them (event ids)."""
     frustration: VisitFrustrated | None = None
     """The report that the carer could not deliver care, if one counts."""
+    next_visits: dict[str, NextVisitPlanned] = field(default_factory=dict)
+    """Each planned carer's next visit on their rota, the latest word by carer id."""
+    running_late: list[CarerRunningLate] = field(default_factory=list)
+    """Reports from the visits before this one that a planned carer cannot be on time."""
+    known: Mapping[str, datetime] = field(default_factory=dict)
+    """Event id -> the watermark when ecm received it (``VisitState.known``); absent:
+    before any watermark. What was known at an instant (``known_at``) decides "at risk"."""
+    questioned: dict[str, StayQuestioned] = field(default_factory=dict)
+    """What each carer's other calls say against their stay here, the latest by carer id."""
 
     def excuse_at(self) -> datetime | None:
         """When a cancellation excused the visit from alerts, if one did.
@@ -128,18 +142,26 @@ class VisitState:
     visit_id: str
     events: dict[str, VisitEvent] = field(default_factory=dict)
     alerts: AlertMemory = NO_ALERTS
+    known: dict[str, datetime] = field(default_factory=dict)
+    """Event id -> the watermark when the event was received, if one had started."""
     _facts: VisitFacts | None = None
 
-    def apply(self, event: VisitEvent) -> bool:
-        """Add one event; return False (and change nothing) if its id is already known."""
+    def apply(self, event: VisitEvent, received_at: datetime | None = None) -> bool:
+        """Add one event; return False (and change nothing) if its id is already known.
+
+        ``received_at`` is the watermark when it arrived (``None``: before any).
+        """
         if event.event_id in self.events:
             return False
         self.events[event.event_id] = event
+        if received_at is not None:
+            self.known[event.event_id] = received_at
         self._facts = None
         return True
 
     def forget(self, event_id: str) -> None:
         """Remove an event (an act the workflow refused: it is dead-lettered, not kept)."""
+        self.known.pop(event_id, None)
         if self.events.pop(event_id, None) is not None:
             self._facts = None
 
@@ -147,7 +169,25 @@ class VisitState:
         """Fold the events in ``(occurred_at, event_id)`` order (kept until the next apply)."""
         if self._facts is None:
             self._facts = fold_visit(self.visit_id, self.events.values())
+            self._facts.known = self.known
         return self._facts
+
+
+def known_at(facts: VisitFacts, instant: datetime) -> VisitFacts:
+    """The visit's facts as ecm knew them at watermark ``instant``.
+
+    Only the events received by then; ``facts`` itself when every event was.
+    """
+    late = {i for i, at in facts.known.items() if at > instant}
+    if not late:
+        return facts
+    frustration = facts.frustration
+    if frustration is not None and frustration.event_id in late:
+        frustration = None
+    view = fold_visit(facts.visit_id, [e for e in facts.events if e.event_id not in late],
+                      held=facts.held, frustration=frustration)
+    view.known = facts.known
+    return view
 
 
 def _sort_key(event: VisitEvent) -> tuple[datetime, str]:
@@ -186,11 +226,24 @@ def fold_visit(
             facts.corrections.append(event)
             if event.event_id not in skip:
                 _carer(facts, event.carer_id).apply_correction(event)
+        elif isinstance(event, NextVisitPlanned):
+            word = facts.next_visits.get(event.carer_id)
+            if word is None or (event.seq, event.event_id) > (word.seq, word.event_id):
+                facts.next_visits[event.carer_id] = event
+        elif isinstance(event, CarerRunningLate):
+            facts.running_late.append(event)
+        elif isinstance(event, StayQuestioned):
+            said = facts.questioned.get(event.carer_id)
+            if said is None or (event.seq, event.event_id) > (said.seq, said.event_id):
+                facts.questioned[event.carer_id] = event
         else:
             facts.acts.append(event)
-    if facts.acts:  # what people did about the visit is not a fact of it
+    if facts.acts or facts.next_visits or facts.running_late or facts.questioned:
+        # What people did about the visit, and what other visits said, are not its facts.
         acts = {act.event_id for act in facts.acts}
-        facts_only = [e for e in ordered if e.event_id not in acts]
+        facts_only = [e for e in ordered if e.event_id not in acts
+                      and not isinstance(e, NextVisitPlanned | CarerRunningLate
+                                         | StayQuestioned)]
         facts.last_event_at = facts_only[-1].occurred_at if facts_only else None
     elif ordered:
         facts.last_event_at = ordered[-1].occurred_at
@@ -237,6 +290,8 @@ def _fold_change(facts: VisitFacts, change: VisitChanged) -> None:
         end=change.planned_end,
         carers_required=change.carers_required,
         time_critical=change.time_critical,
+        planned_carer_ids=plan.planned_carer_ids if change.planned_carer_ids is None
+        else change.planned_carer_ids,
     )
     facts.cancellation = None
 
@@ -252,6 +307,7 @@ def _plan_of(event: VisitPlanned) -> Plan:
         end=event.planned_end,
         carers_required=event.carers_required,
         time_critical=event.time_critical,
+        planned_carer_ids=event.planned_carer_ids,
     )
 
 

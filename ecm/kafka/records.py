@@ -5,6 +5,9 @@
   the value. It lets quiet partitions fire their deadlines in event time.
 * A **deadline-due command** (live mode) is sent by a worker's timer to the
   deadline-commands topic, keyed by visit, so the agent that owns the visit re-checks it.
+* A **visit fact** carries what one visit (or a carer's rota) tells another about a
+  carer they share (docs/rules.md, "At risk") to the deadline-commands topic, keyed by
+  the visit it is for: header ``ecm-control: visit-fact``, the domain event as JSON.
 * A **dead letter** keeps the original bytes and key of a message that could not be
   processed, with the reason and the failing fields in headers.
 """
@@ -18,12 +21,20 @@ from datetime import datetime
 
 from ecm import contracts as c
 from ecm.contracts import ContractError
+from ecm.domain.events import (
+    CarerRunningLate,
+    CarerWhereabouts,
+    NextVisitPlanned,
+    StayQuestioned,
+)
+from ecm.domain.serial import event_from_dict, event_json
 from ecm.metrics import DeadLetterReason
 
 CONTROL_HEADER = "ecm-control"
 WATERMARK = "watermark"
 FLUSH = "flush"
 DEADLINE_DUE = "deadline-due"
+VISIT_FACT = "visit-fact"
 
 
 def watermark_tick(
@@ -37,6 +48,26 @@ def watermark_tick(
 def deadline_due(now: datetime) -> tuple[bytes, list[tuple[str, bytes]]]:
     """Return the value and headers of a deadline-due command checked at ``now``."""
     return now.isoformat().encode(), [(CONTROL_HEADER, DEADLINE_DUE.encode())]
+
+
+def visit_fact(fact: CarerWhereabouts) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Return the key, value and headers of a fact for another visit's partition."""
+    return fact.visit_id.encode(), event_json(fact), [(CONTROL_HEADER, VISIT_FACT.encode())]
+
+
+def decode_visit_fact(value: bytes) -> CarerWhereabouts:
+    """Decode a visit fact (``visit_fact``'s value).
+
+    Raises:
+        ContractError: not a visit fact (names the field and the reason).
+    """
+    try:
+        fact = event_from_dict(json.loads(value))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ContractError([c.FieldError("(event)", f"not a visit fact: {exc}")]) from None
+    if not isinstance(fact, NextVisitPlanned | CarerRunningLate | StayQuestioned):
+        raise ContractError([c.FieldError("type", f"{type(fact).__name__} is not a visit fact")])
+    return fact
 
 
 def control_kind(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> str | None:

@@ -49,6 +49,11 @@ def exceptions(provider: str = "NULL", lot: str = "NULL") -> str:
     return grafana_sql("exception_counts", {**PERIOD, "provider_id": provider, "lot_id": lot})
 
 
+def rota(provider: str = "NULL", lot: str = "NULL") -> str:
+    """Rota realism in the time range, per provider, lot and week (docs/rules.md)."""
+    return grafana_sql("rota_realism", {**PERIOD, "provider_id": provider, "lot_id": lot})
+
+
 def sql_variable(name: str, label: str, query: str) -> Json:
     """A single-value variable whose options come from a KPI-layer query."""
     return {"name": name, "label": label, "type": "query", "datasource": PG,
@@ -138,6 +143,10 @@ def contract_overview() -> Json:
         sql("barchart", "Weekly on-time % and missed rate", weeks, (12, 24, 12, 8),
             **bars("iso_week", "on_time_rate", "missed_rate"), **pct),
         sql("table", "Exceptions by provider and kind", exceptions(lot=lot), (0, 32, 24, 8)),
+        sql("table", "Rota realism: gaps too short for travel, by provider, lot and week",
+            rota(lot=lot), (0, 40, 24, 8), transformations=[
+                {"id": "sortBy", "options": {"sort": [{"field": "short_gap_share",
+                                                       "desc": True}]}}]),
     ]
     return dashboard("ecm-contract-overview", "ECM · Contract overview", panels,
                      [sql_variable("lot", "Lot", "lots")], "now-12w/w")
@@ -170,6 +179,8 @@ def provider_scorecard() -> Json:
         sql("table", "Weeks by lot and service", kpi("week", p), (0, 12, 24, 8)),
         sql("table", "Open alerts (oldest first)", open_alerts(p), (0, 20, 14, 8)),
         sql("table", "Exceptions by kind", exceptions(p), (14, 20, 10, 8)),
+        sql("table", "Rota realism: gaps too short for travel, by week and lot", rota(p),
+            (0, 28, 24, 8)),
     ]
     return dashboard("ecm-provider-scorecard", "ECM · Provider scorecard", panels,
                      [sql_variable("provider", "Provider", "providers")], "now-12w/w")

@@ -134,3 +134,13 @@ def exception_counts(
     params = {"start": period.start, "end": period.end, "provider_id": provider_id,
               "lot_id": lot_id}  # fmt: skip
     return _run(conn, "exception_counts", params)
+
+
+def rota_realism(
+    conn: psycopg.Connection[Any], period: Period, provider_id: str | None = None,
+    lot_id: str | None = None,
+) -> Rows:  # fmt: skip
+    """Return rota realism per provider × lot × ISO week of ``period`` (``ROTA_COLUMNS``)."""
+    params = {"start": period.start, "end": period.end, "provider_id": provider_id,
+              "lot_id": lot_id}  # fmt: skip
+    return _run(conn, "rota_realism", params)

@@ -1,5 +1,8 @@
 """Who is told about which alert, and what they are sent (pure: no I/O, no clock).
 
+* ``at_risk`` (a warning that the planned carer cannot be on time) goes to the provider's
+  on-call endpoint only, and only ever to it: it never escalates on timeout, and an
+  escalation by hand is not re-notified (the "not arrived" alert that may follow is);
 * ``not_arrived`` goes to the provider's on-call endpoint;
 * ``missed`` goes to the provider's on-call endpoint and the council's duty team;
 * ``no_checkout`` is not notified by webhook (it is on the dashboards and in metrics).
@@ -29,11 +32,13 @@ from ecm.contracts import (
     AlertAction,
     AlertHandled,
     AlertKind,
+    AlertKindV2,
     AlertRaised,
     AlertResolved,
     AlertTier,
 )
 
+AT_RISK = AlertKindV2("at_risk").value
 DUTY_TEAM = "duty_team"
 MANAGER = "manager"
 _PROVIDER_PREFIX = "provider:"
@@ -137,11 +142,15 @@ def idempotency_key(alert_id: str, event: Event, tier: AlertTier | None = None) 
     return f"{alert_id}:{event.value}"
 
 
-def endpoints_for(kind: AlertKind, provider_id: str) -> list[str]:
+PROVIDER_ONLY = frozenset({AT_RISK})
+"""Alert kinds told to the provider alone, whatever happens to them afterwards."""
+
+
+def endpoints_for(kind: str, provider_id: str) -> list[str]:
     """Return the endpoint names told about alerts of ``kind`` for ``provider_id``."""
-    if kind is AlertKind.NOT_ARRIVED:
+    if kind in (AlertKind.NOT_ARRIVED.value, AT_RISK):
         return [provider_endpoint(provider_id)]
-    if kind is AlertKind.MISSED:
+    if kind == AlertKind.MISSED.value:
         return [provider_endpoint(provider_id), DUTY_TEAM]
     return []
 
@@ -170,9 +179,11 @@ def next_state(state: AlertState, alert: AlertEvent) -> AlertState:
 
 def _recipients(alert: AlertEvent, event: Event, state: AlertState) -> list[str]:
     """Endpoint names told about ``event``: the new tier's, or everyone told so far."""
-    told = endpoints_for(alert.kind, alert.provider_id)
+    told = endpoints_for(alert.kind.value, alert.provider_id)
     if not told:
         return []
+    if alert.kind.value in PROVIDER_ONLY:  # never re-notified up the tiers
+        return [] if event is Event.ESCALATED else told
     if event is Event.RAISED:
         return told
     if event is Event.ESCALATED and isinstance(alert, AlertHandled):

@@ -54,8 +54,10 @@ from ecm.portal.web import (
 from ecm.report.svg import dot_chart, line_chart
 
 KIND_LABELS = {"missed": "Missed call", "not_arrived": "Not arrived",
-               "no_checkout": "No check-out"}
-URGENCY = {"missed": 0, "not_arrived": 1, "no_checkout": 2}
+               "no_checkout": "No check-out", "at_risk": "At risk"}
+URGENCY = {"missed": 0, "not_arrived": 1, "at_risk": 2, "no_checkout": 3}
+PROVIDER_ONLY_KINDS = frozenset({"at_risk"})
+"""Warnings for the provider to act on: not on the council's board (docs/rules.md)."""
 TIER_LABELS = {AlertTier.PROVIDER_ON_CALL: "Provider on-call",
                AlertTier.COUNCIL_DUTY: "Council duty team", AlertTier.MANAGER: "Named manager"}
 EXCEPTION_STATUSES = ("needs action", "open", "explained", "rejected", "accepted", "settled")
@@ -135,7 +137,7 @@ def _form_model(model: type[Any], who: Visitor, **fields: Any) -> Any:
 async def _board(request: Request, who: Visitor) -> dict[str, Any]:
     scope = who.user.provider_id if who.user.role is Role.PROVIDER else None
     rows = [r for r in await w.guard(_reads(request).open_alerts(scope, 500, 0))
-            if not r.get("closed_at")]
+            if not r.get("closed_at") and (scope or r["kind"] not in PROVIDER_ONLY_KINDS)]
     now = now_of(request)
     role = who.user.role.value
     codes = await w.guard(w.workflow_reads(request).codes(w.local_day(now)))
@@ -499,9 +501,27 @@ async def visit(request: Request, visit_id: str) -> Response:
                "verified_gbp": payload.get("verified_gbp", payload.get("payable_gbp")),
                "disputed_gbp": payload.get("disputed_gbp", "0.00"),
                "max_distance_m": payload.get("max_distance_m"),
-               "carer_ids": ", ".join(payload.get("carer_ids") or ())}
+               "carer_ids": ", ".join(payload.get("carer_ids") or ()),
+               **_trust_and_provenance(payload)}
     return page(request, "visit.html", who, f"Visit {visit_id}", visit=summary,
                 timeline=timeline)
+
+
+def _trust_and_provenance(payload: dict[str, Any]) -> dict[str, Any]:
+    """An outcome's trust score, its reasons and which rules and rate card judged it.
+
+    Outcomes recorded before version 3 say none of it (docs/rules.md, "Trust score").
+    """
+    reasons = [f"{d['reason'].replace('_', ' ')} −{d['points']}"
+               + (f" ({d['carer_id']})" if d.get("carer_id") else "")
+               for d in payload.get("trust_deductions") or ()]
+    rules = ", ".join(f"{v['id']} from {v['effective_from']}"
+                      for v in payload.get("rules_applied") or ()) or "the defaults"
+    card = payload.get("rate_card")
+    judged = (f"rules: {rules}; rate card: "
+              + (f"{card['id']} from {card['effective_from']}" if card else "none"))
+    return {"trust_score": payload.get("trust_score"), "trust_reasons": "; ".join(reasons),
+            "judged_by": judged if payload.get("schema_version", 1) >= 3 else None}
 
 
 _ALERT_ACTS = ("alert_acknowledged", "alert_escalated", "alert_closed")

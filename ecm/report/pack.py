@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from ecm.kpi import Period, exception_counts, league_table, open_alerts, trend
+from ecm.kpi import Period, exception_counts, league_table, open_alerts, rota_realism, trend
+from ecm.report.audit import trust_by_provider, visits_to_audit
 
 Rows = list[dict[str, Any]]
 
@@ -35,6 +36,12 @@ class MonitoringPack:
     trend: Rows
     open_alerts: Rows
     exceptions: Rows
+    trust: Rows = field(default_factory=list)
+    """Mean trust score per provider (docs/rules.md, "Trust score")."""
+    audit: Rows = field(default_factory=list)
+    """The visits most worth auditing: the least trusted first."""
+    rota: Rows = field(default_factory=list)
+    """Rota realism per provider, lot and week: gaps too short for travel (docs/rules.md)."""
 
     def title(self) -> str:
         """Return the pack's title, naming the period and the filters."""
@@ -50,6 +57,9 @@ class MonitoringPack:
             "trend": self.trend,
             "open_alerts": self.open_alerts,
             "exceptions": self.exceptions,
+            "trust": self.trust,
+            "visits_to_audit": self.audit,
+            "rota_realism": self.rota,
         }
 
 
@@ -71,4 +81,10 @@ def build_pack(
     alerts = open_alerts(conn, period, provider_id, lot_id)
     progress("exceptions")
     exceptions = exception_counts(conn, period, provider_id, lot_id)
-    return MonitoringPack(period, provider_id, lot_id, now, league, weekly, alerts, exceptions)
+    progress("trust")
+    trust = trust_by_provider(conn, period, provider_id, lot_id)
+    audit = visits_to_audit(conn, period, provider_id, lot_id)
+    progress("rota realism")
+    rota = rota_realism(conn, period, provider_id, lot_id)
+    return MonitoringPack(period, provider_id, lot_id, now, league, weekly, alerts, exceptions,
+                          trust, audit, rota)

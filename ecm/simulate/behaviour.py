@@ -69,6 +69,16 @@ class VisitStory:
     cancel: tuple[CancelledBy, int] | None = None
     checks: list[Check] = field(default_factory=list)
     corrections: list[Correction] = field(default_factory=list)
+    planned_carers: tuple[str, ...] = ()
+    """The carers the rota names (empty when the provider does not name them)."""
+    recrew: tuple[tuple[str, ...], int] | None = None
+    """(carers now planned, when the provider changed the rota to say so)."""
+    squeezed_after: str | None = None
+    """The visit this one was planned too soon after (deliberately), if it was."""
+    cause: str | None = None
+    """Why the visit was late or missed (ground truth, never on the wire)."""
+    root_cause: str | None = None
+    """What started the delay this visit inherited (``cause`` when it is its own)."""
 
     @property
     def actual_start(self) -> int:
@@ -178,14 +188,19 @@ def is_missed(rng: random.Random, rates: Rates) -> bool:
     return rng.random() < rates.missed
 
 
-def arrival_time(rng: random.Random, story: VisitStory, rates: Rates, earliest: int) -> int:
-    """When the carer checks in: never before they could get there."""
+def intended_arrival(rng: random.Random, story: VisitStory, rates: Rates) -> tuple[int, bool]:
+    """When the carer would arrive were they free: the time, and whether they ran late."""
     target = story.actual_start + int(rng.gauss(0, 4) * MINUTE)
     if rng.random() < rates.late_tail(story.time_critical):
-        target += int(rng.expovariate(1 / 25) * MINUTE) + 16 * MINUTE
-    elif rng.random() < 0.04:
+        return target + int(rng.expovariate(1 / 25) * MINUTE) + 16 * MINUTE, True
+    if rng.random() < 0.04:
         target -= rng.randint(16, 30) * MINUTE
-    return max(earliest, target)
+    return target, False
+
+
+def arrival_time(rng: random.Random, story: VisitStory, rates: Rates, earliest: int) -> int:
+    """When the carer checks in: never before they could get there."""
+    return max(earliest, intended_arrival(rng, story, rates)[0])
 
 
 def stay_seconds(rng: random.Random, story: VisitStory, rates: Rates) -> int:

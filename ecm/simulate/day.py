@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from ecm.contracts import CancelledBy
 from ecm.simulate import behaviour as bh
+from ecm.simulate import truth
 from ecm.simulate.clock import local_ts
 from ecm.simulate.config import SimulationConfig
 from ecm.simulate.episodes import active_on, episodes, is_short_term
@@ -76,6 +77,8 @@ class DayPlan:
     stories: list[bh.VisitStory] = field(default_factory=list)
     new_episodes: list[Package] = field(default_factory=list)
     published: dict[str, int] = field(default_factory=dict)
+    truth: list[dict[str, object]] = field(default_factory=list)
+    """Ground truth of the day (``ecm.simulate.truth``): never on the wire."""
 
 
 def publication_time(provider_id: str, day: date) -> int:
@@ -105,24 +108,35 @@ def crew_for(
     day: date,
     rng: random.Random,
     used_relief: dict[tuple[str, str, int], int],
-) -> tuple[str, ...]:
-    """Choose the carers working a run today: regulars, or relief carers on their days off."""
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Choose the carers of a run today: (planned on the rota, who actually works it).
+
+    A regular carer's day off is planned: a relief carer is on the rota instead. A
+    regular who does not turn up (more often at a poor provider) is replaced by a relief
+    carer on the day: planned and actual crews then differ.
+    """
     team = world.teams[(run.provider_id, run.lot_id)]
     poor = world.rates[run.provider_id].poor
-    crew = []
+    planned, actual = [], []
     for carer in run.carers:
         off = (int(carer[1:]) + day.weekday()) % 7 in (0, 3)
+        absent = not off and rng.random() < 0.15 * poor
         key = (run.provider_id, run.lot_id, run.slot)
-        if (off or rng.random() < 0.15 * poor) and used_relief.get(key, 0) < len(team.relief):
-            carer = team.relief[used_relief.get(key, 0)]
+        if (off or absent) and used_relief.get(key, 0) < len(team.relief):
+            relief = team.relief[used_relief.get(key, 0)]
             used_relief[key] = used_relief.get(key, 0) + 1
-        crew.append(carer)
-    return tuple(crew)
+            planned.append(carer if absent else relief)
+            actual.append(relief)
+        else:
+            planned.append(carer)
+            actual.append(carer)
+    return tuple(planned), tuple(actual)
 
 
 def plan_day(world: World, day: date) -> DayPlan:
     """Simulate one local day: planned visits, cancellations, changes and every check."""
     rng = world.config.rng("day", day.isoformat())
+    absence = world.config.rng("absence", day.isoformat())
     plan = DayPlan(day)
     for provider in world.population.providers:
         plan.published[provider.provider_id] = publication_time(provider.provider_id, day)
@@ -132,10 +146,35 @@ def plan_day(world: World, day: date) -> DayPlan:
     for run in world.rota.runs:
         stories = run_stories(world, run, day, admitted, rng)
         if stories:
-            crew = crew_for(world, run, day, rng, used_relief)
-            work_run(world, run, stories, crew, rng)
+            planned, crew = crew_for(world, run, day, rng, used_relief)
+            late_start = plan_crew(stories, planned, crew, absence)
+            work_run(world, run, stories, crew, rng, late_start)
             plan.stories.extend(stories)
+    plan.truth = truth.day_truth(plan.stories)
     return plan
+
+
+def plan_crew(
+    stories: list[bh.VisitStory], planned: tuple[str, ...], crew: tuple[str, ...],
+    rng: random.Random,
+) -> int:
+    """Put the planned carers on the run's visits; return how late a stand-in starts.
+
+    When a planned carer does not turn up, the stand-in starts the run 20 to 60 minutes
+    late, and half the time the provider changes the rota to name them, 5 to 45
+    minutes before the run's first visit.
+    """
+    for story in stories:
+        story.planned_carers = planned
+    if planned == crew:
+        return 0
+    first = min(s.actual_start for s in stories)
+    if rng.random() < 0.5:
+        at = first - rng.randint(5, 45) * bh.MINUTE
+        for story in stories:
+            if story.cancel is None or story.cancel[1] > at:
+                story.recrew = (crew, at)
+    return rng.randint(20, 60) * bh.MINUTE
 
 
 def run_stories(
@@ -160,23 +199,67 @@ def run_stories(
 
 
 def work_run(
-    world: World, run: Run, stories: list[bh.VisitStory], crew: tuple[str, ...], rng: random.Random
+    world: World, run: Run, stories: list[bh.VisitStory], crew: tuple[str, ...],
+    rng: random.Random, late_start: int = 0,
 ) -> None:
-    """Walk the crew along the run in order, adding each visit's checks."""
+    """Walk the crew along the run in order, adding each visit's checks.
+
+    For each visit the carer reaches after its start, or never, the simulator's ground
+    truth records why (``VisitStory.cause``); a visit planned too soon after the one
+    before it on purpose records which (``VisitStory.squeezed_after``).
+    """
     rates = world.rates[run.provider_id]
-    travel_by_visit = {s.package.client.client_id: s.travel_in for s in run.stops}
+    stops = {s.package.client.client_id: s for s in run.stops}
     stories.sort(key=lambda s: s.actual_start)
     free = stories[0].actual_start + int(max(-5.0, rng.gauss(6 * rates.poor, 5)) * bh.MINUTE)
-    for story in stories:
-        if story.cancel is not None or bh.is_missed(rng, rates):
+    free += late_start
+    held_up = "carer_absent" if late_start else "crew_started_late"
+    previous: bh.VisitStory | None = None  # the last visit the crew worked
+    for prior, story in zip([None, *stories], stories, strict=False):
+        stop = stops[story.package.client.client_id]
+        if prior is not None and stop.squeezed:
+            story.squeezed_after = prior.visit_id
+        if story.cancel is not None:
             continue
-        travel = travel_by_visit[story.package.client.client_id] * rng.uniform(0.8, 1.6)
-        arrive = bh.arrival_time(rng, story, rates, free + int(travel * bh.MINUTE))
+        if bh.is_missed(rng, rates):
+            story.cause = story.root_cause = "carer_did_not_come"
+            continue
+        travel = int(stop.travel_in * rng.uniform(0.8, 1.6) * bh.MINUTE)
+        intended, ran_late = bh.intended_arrival(rng, story, rates)
+        arrive = max(free + travel, intended)
+        if arrive > story.actual_start:
+            _delay_cause(story, previous, free, travel, intended, ran_late, held_up)
         leave = arrive + bh.stay_seconds(rng, story, rates)
         add_checks(story, crew, arrive, leave, rates, rng)
-        free = leave
+        free, previous = leave, story
     if rng.random() < 0.01:
         stories.append(unscheduled_visit(stories[-1], crew[0], free, rates, rng))
+
+
+def _delay_cause(
+    story: bh.VisitStory, previous: bh.VisitStory | None, free: int, travel: int,
+    intended: int, ran_late: bool, held_up: str,
+) -> None:
+    """Record why the carer reached ``story`` after its start, and what started it.
+
+    The carer's own lateness when they would have arrived late anyway; else, on the
+    run's first visit, what held the crew up (a stand-in, a late start); else the
+    previous visit running over its planned end, or the travel taking longer than the
+    rota allowed (``rota_gap_too_short`` when the gap was planned too short on purpose).
+    """
+    if intended >= free + travel:
+        story.cause = story.root_cause = "carer_late" if ran_late else "carer_slightly_late"
+    elif previous is None:
+        story.cause = story.root_cause = held_up
+    else:
+        planned_end = previous.actual_start + previous.minutes * bh.MINUTE
+        overrun, allowed = free - planned_end, story.actual_start - planned_end
+        if overrun >= travel - allowed:
+            story.cause = "previous_overran"
+            story.root_cause = previous.root_cause or "previous_overran"
+        else:
+            story.cause = "rota_gap_too_short" if story.squeezed_after else "travel"
+            story.root_cause = story.cause
 
 
 def add_checks(

@@ -13,22 +13,28 @@ from ecm.contracts import (
     Location,
     VisitCancelled,
     VisitChanged,
+    VisitChangedV2,
     VisitPlanned,
+    VisitPlannedV2,
 )
 from ecm.simulate.behaviour import Check, VisitStory
 from ecm.simulate.clock import to_local
 from ecm.simulate.day import DayPlan
 from ecm.simulate.geo import offset
 from ecm.simulate.reference import package_agreed
+from ecm.simulate.truth import names_planned_carers
 
 Arrival = tuple[float, ContractEvent]
 """When an event reaches the service (epoch seconds), and the event."""
 
 
 def planned(story: VisitStory, published: int) -> VisitPlanned:
-    """Build the rota entry for a visit, published the day before."""
+    """Build the rota entry for a visit, published the day before.
+
+    Version 2, naming the planned carers, for the providers that name them.
+    """
     p = story.package
-    return VisitPlanned(
+    fields = dict(
         event_id=f"{story.visit_id}.plan",
         occurred_at=to_local(published),
         provider_id=p.provider_id,
@@ -41,6 +47,28 @@ def planned(story: VisitStory, published: int) -> VisitPlanned:
         planned_end=to_local(story.start + story.minutes * 60),
         carers_required=story.carers_required,
         time_critical=story.time_critical,
+    )
+    if names_planned_carers(p.provider_id) and story.planned_carers:
+        return VisitPlannedV2(**fields, planned_carer_ids=story.planned_carers)
+    return VisitPlanned(**fields)
+
+
+def recrewed(story: VisitStory) -> VisitChangedV2:
+    """Build the rota change naming the carers who stand in for one who did not turn up."""
+    assert story.recrew is not None
+    carers, at = story.recrew
+    start = story.change[0] if story.change is not None and story.change[1] <= at else story.start
+    return VisitChangedV2(
+        event_id=f"{story.visit_id}.crew",
+        occurred_at=to_local(at),
+        provider_id=story.package.provider_id,
+        visit_id=story.visit_id,
+        planned_start=to_local(start),
+        planned_end=to_local(start + story.minutes * 60),
+        carers_required=story.carers_required,
+        time_critical=story.time_critical,
+        reason="planned carer unavailable",
+        planned_carer_ids=carers,
     )
 
 
@@ -102,6 +130,8 @@ def story_events(story: VisitStory, published: int) -> Iterator[Arrival]:
         yield published, planned(story, published)
     if story.change is not None:
         yield story.change[1], changed(story)
+    if story.recrew is not None and names_planned_carers(story.package.provider_id):
+        yield story.recrew[1], recrewed(story)
     if story.cancel is not None:
         yield story.cancel[1], cancelled(story)
     for check in story.checks:

@@ -5,11 +5,16 @@ clients are ordered into geographic runs (nearest neighbour from the lot centre)
 visit's planned start follows the previous visit plus travel, so a late carer stays
 late along the run. Runs are stable from week to week; a carer works five days in
 seven and a relief carer covers the rest (continuity of care).
+
+Some providers (``squeezes_gaps``) plan some visits too soon after the previous one for
+the travel between them (the regulator's "no time allowed for travel between visits"):
+those stops are marked ``squeezed``, the simulator's ground truth for rota realism.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 
 from ecm.contracts import Rurality
@@ -18,6 +23,15 @@ from ecm.simulate.patterns import SLOT_WINDOWS, PlannedCall
 from ecm.simulate.population import Lot, Package, Population
 
 RUN_STAGGER_MINUTES = (0, 15, 30)
+SQUEEZE_SHARE = 0.2
+"""Share of a squeezing provider's stops (after a run's first) planned too soon."""
+SQUEEZE_MIN_TRAVEL = 5
+"""Only a journey of at least this many minutes is squeezed (shorter ones barely can be)."""
+
+
+def squeezes_gaps(provider_id: str) -> bool:
+    """Whether a provider plans some gaps too short for travel: one provider in four."""
+    return int(provider_id[1:]) % 4 == 2
 
 
 @dataclass(frozen=True)
@@ -28,7 +42,9 @@ class Stop:
     call: PlannedCall
     start_minute: int
     travel_in: int
-    """Planned travel from the previous stop (0 for the first)."""
+    """Travel from the previous stop (0 for the first), what the carer really needs."""
+    squeezed: bool = False
+    """Planned deliberately less than ``travel_in`` after the previous stop ends."""
 
 
 @dataclass
@@ -81,8 +97,13 @@ def _sq(a: tuple[float, float], b: tuple[float, float]) -> float:
     return (a[0] - b[0]) ** 2 + dlon**2
 
 
-def _chunk_runs(calls: list[tuple[Package, PlannedCall]], slot: int) -> list[list[Stop]]:
-    """Cut an ordered tour into runs that fit the slot window."""
+def _chunk_runs(
+    calls: list[tuple[Package, PlannedCall]], slot: int, squeeze: random.Random | None = None
+) -> list[list[Stop]]:
+    """Cut an ordered tour into runs that fit the slot window.
+
+    With ``squeeze``, some stops are planned with less than half their travel allowed.
+    """
     first, last = SLOT_WINDOWS[slot]
     runs: list[list[Stop]] = []
     t, prev = first, None
@@ -92,8 +113,12 @@ def _chunk_runs(calls: list[tuple[Package, PlannedCall]], slot: int) -> list[lis
         if not runs or t + travel + call.minutes > last:
             runs.append([])
             t, travel = first + RUN_STAGGER_MINUTES[len(runs) % 3], 0
-        start = 5 * math.ceil((t + travel) / 5)
-        runs[-1].append(Stop(package, call, start, travel))
+        start, squeezed = 5 * math.ceil((t + travel) / 5), False
+        if (squeeze is not None and travel >= SQUEEZE_MIN_TRAVEL
+                and squeeze.random() < SQUEEZE_SHARE):
+            allowed = travel * squeeze.uniform(0.0, 0.5)
+            start, squeezed = max(t, 5 * math.floor((t + allowed) / 5)), True
+        runs[-1].append(Stop(package, call, start, travel, squeezed))
         t, prev = start + call.minutes, package.client.location
     return runs
 
@@ -114,16 +139,19 @@ def _group_calls(
     return groups
 
 
-def build_rota(population: Population) -> Rota:
+def build_rota(population: Population, seed: int = 42) -> Rota:
     """Build the week's run template and the carers who work it.
 
     Guarantees: every call of every package is on exactly one run; a carer has at
-    most one run per slot; carer ids are unique across providers.
+    most one run per slot; carer ids are unique across providers; only providers that
+    ``squeezes_gaps`` plan stops ``squeezed`` (from ``seed``, deterministically).
     """
     lots = {lot.lot_id: lot for lot in population.lots}
     runs: list[Run] = []
     for (provider_id, lot_id, slot, pair), calls in sorted(_group_calls(population).items()):
-        for seat, stops in enumerate(_chunk_runs(_tour(calls, lots[lot_id]), slot)):
+        squeeze = (random.Random(f"{seed}/squeeze/{provider_id}/{lot_id}/{slot}/{pair}")
+                   if squeezes_gaps(provider_id) else None)
+        for seat, stops in enumerate(_chunk_runs(_tour(calls, lots[lot_id]), slot, squeeze)):
             runs.append(Run(provider_id, lot_id, slot, pair, seat, stops=stops))
     return Rota(runs, _staff(runs))
 

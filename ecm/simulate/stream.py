@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -25,6 +25,7 @@ from ecm.simulate.population import build_population
 from ecm.simulate.reference import reference_events
 from ecm.simulate.rota import build_rota
 from ecm.simulate.summary import Summary
+from ecm.simulate.truth import Truth
 from ecm.topics import VISIT_EVENTS, route
 
 DUPLICATE_RATE = 0.003
@@ -80,17 +81,22 @@ def _push_visit_event(
         heap.push(Line(arrival + 1, bad, VISIT_EVENTS, line.key, "malformed"))
 
 
-def simulate(config: SimulationConfig, summary: Summary | None = None) -> Iterator[Line]:
+def simulate(
+    config: SimulationConfig, summary: Summary | None = None,
+    truth: Callable[[list[Truth]], None] | None = None,
+) -> Iterator[Line]:
     """Yield every line of the run in arrival order; same config, same lines.
 
     Args:
         config: The run.
         summary: Filled in as lines are yielded (counts, planned visits, hours).
+        truth: Called with each day's ground truth (``ecm.simulate.truth``) as the day
+            is generated; it never goes on the wire.
 
     """
     summary = summary if summary is not None else Summary()
     population = build_population(config)
-    rota = build_rota(population)
+    rota = build_rota(population, config.seed)
     world = World.build(config, population, rota)
     summary.note_population(world)
     published = to_local(local_ts(config.start - timedelta(days=1), 12 * 60))
@@ -98,7 +104,7 @@ def simulate(config: SimulationConfig, summary: Summary | None = None) -> Iterat
         yield summary.count(_line(published.timestamp(), event))
     heap = _Heap()
     for day in config.days:
-        _push_day(world, day, heap)
+        _push_day(world, day, heap, truth)
         for line in heap.pop_before(local_ts(day, PUBLISH_MINUTE)):
             yield summary.count(line)
         summary.day_done(day)
@@ -106,10 +112,15 @@ def simulate(config: SimulationConfig, summary: Summary | None = None) -> Iterat
         yield summary.count(line)
 
 
-def _push_day(world: World, day: date, heap: _Heap) -> None:
+def _push_day(
+    world: World, day: date, heap: _Heap, truth: Callable[[list[Truth]], None] | None
+) -> None:
     """Generate a day and push its lines, with duplicates and malformed ones."""
     rng = world.config.rng("delivery", day.isoformat())
-    for arrival, event in day_events(plan_day(world, day)):
+    plan = plan_day(world, day)
+    if truth is not None:
+        truth(plan.truth)
+    for arrival, event in day_events(plan):
         if hasattr(event, "visit_id"):
             _push_visit_event(heap, arrival, event, world.config, rng)
         else:

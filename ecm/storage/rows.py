@@ -6,6 +6,8 @@ migrations are what change; the sink and the KPI queries only see the columns.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,7 @@ from ecm.contracts import (
     AlertMonitoringSet,
     AlertRaised,
     AlertResolved,
+    CallTimeCorrected,
     CarePackageAgreed,
     CarerCheckedIn,
     CarerCheckedOut,
@@ -32,10 +35,14 @@ from ecm.contracts import (
     ProviderRegistered,
     RateCardPublished,
     ReasonCodesPublished,
+    VisitCancelled,
+    VisitChanged,
     VisitExceptionRaised,
     VisitOutcomeRecorded,
     VisitOutcomeRecordedV2,
+    VisitPlanned,
     WorkflowAct,
+    dump_event,
 )
 from ecm.domain.events import CarerCall
 from ecm.domain.kpis import visit_measures
@@ -43,6 +50,13 @@ from ecm.domain.reference import ReferenceData
 from ecm.visits.translate import outcome_from_record, visit_event, without_location
 
 Row = tuple[Any, ...]
+
+VISIT_INPUTS = (
+    VisitPlanned, VisitChanged, VisitCancelled, CarerCheckedIn, CarerCheckedOut,
+    CallTimeCorrected,
+)  # fmt: skip
+"""The inputs whose own fields ``raw_events.detail`` keeps: the visit page tells them, and
+a recalculation judges the visit again from them (``ecm.recalc.store``)."""
 
 OUTCOME_COLUMNS = (
     "visit_id", "local_date", "iso_week", "provider_id", "lot_id", "service", "tier",
@@ -52,14 +66,22 @@ OUTCOME_COLUMNS = (
     "single_handed", "manual_entry", "electronic", "max_distance_m", "kpi_cancelled",
     "kpi_missed", "kpi_completed", "kpi_checked_in", "kpi_no_checkout", "kpi_planned_seconds",
     "kpi_lateness_seconds", "verification", "verified_gbp", "disputed_gbp", "event_id",
-    "recorded_at", "payload",
+    "recorded_at", "schema_version", "extra", "trust_score",
 )  # fmt: skip
 """Columns of ``visit_outcomes``, in the order of ``outcome_row``."""
 
+OUTCOME_EXTRA_FIELDS = (
+    "corrections", "frustrated_reason", "held_corrections", "trust_deductions", "rules_applied",
+    "rate_card",
+)  # fmt: skip
+"""Fields of an outcome that no column holds: its ``extra`` (absent when empty)."""
+
 RAW_EVENT_COLUMNS = (
-    "event_id", "event_type", "provider_id", "visit_id", "occurred_at", "payload",
+    "event_id", "event_type", "provider_id", "visit_id", "occurred_at", "digest", "detail",
     "distance_m", "accuracy_m",
 )  # fmt: skip
+RAW_ENVELOPE = ("event_id", "event_type", "occurred_at", "provider_id", "visit_id", "location")
+"""Fields of an input event that ``detail`` leaves out: its columns, and the coordinates."""
 ALERT_RAISED_COLUMNS = (
     "alert_id", "kind", "visit_id", "provider_id", "client_id", "lot_id", "due_at",
     "raised_at", "raised_event_id", "raised_learned_at",
@@ -98,8 +120,28 @@ def outcome_row(o: VisitOutcomeRecorded) -> Row:
         o.delivered_seconds, o.payable_gbp, o.short, o.single_handed, o.manual_entry,
         o.electronic, o.max_distance_m, m.cancelled, m.missed, m.completed, m.checked_in,
         m.no_checkout, m.planned_seconds, m.lateness_seconds, *verification(o), o.event_id,
-        o.occurred_at, payload(o),
+        o.occurred_at, o.schema_version, outcome_extra(o), getattr(o, "trust_score", None),
     )  # fmt: skip
+
+
+def outcome_extra(o: VisitOutcomeRecorded) -> Jsonb | None:
+    """Return the outcome's fields that no column holds, as JSON (None when all are empty)."""
+    extra = {
+        name: value for name in OUTCOME_EXTRA_FIELDS
+        if (value := getattr(o, name, None))
+    }  # fmt: skip
+    if not extra:
+        return None
+    if "corrections" in extra:
+        extra["corrections"] = [c.model_dump(mode="json") for c in o.corrections]
+    if "held_corrections" in extra:
+        extra["held_corrections"] = list(extra["held_corrections"])
+    for name in ("trust_deductions", "rules_applied"):  # version 3
+        if name in extra:
+            extra[name] = [v.model_dump(mode="json") for v in extra[name]]
+    if "rate_card" in extra:
+        extra["rate_card"] = extra["rate_card"].model_dump(mode="json")
+    return Jsonb(extra)
 
 
 def verification(o: VisitOutcomeRecorded) -> tuple[str, Decimal, Decimal]:
@@ -132,21 +174,38 @@ def call_measures(
 def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) -> Row:
     """Return the ``raw_events`` row of an input event (``received_at`` is the insert time).
 
-    A call's coordinates stay on the input topic: the row keeps its distance from the
-    client's registered location (known from ``reference``) and the phone's accuracy,
-    measured as the visit engine measures them (``ecm.visits.translate.visit_event``).
+    Who sent what and when, and the SHA-256 digest of the event as stored (its compact
+    JSON without the location). ``detail`` is a visit input's own fields that no column
+    holds (``VISIT_INPUTS``, nulls left out); reference events and workflow acts have
+    none here, their own tables keeping them. A call's coordinates stay
+    on the input topic: the row keeps its distance from the client's registered location
+    (known from ``reference``) and the phone's accuracy, measured as the visit engine
+    measures them (``ecm.visits.translate.visit_event``).
     """
     distance, accuracy = call_measures(event, reference)
+    stored = without_location(event)
+    wire = dump_event(stored)
     return (
         event.event_id,
         getattr(event, "event_type", type(event).__name__),
         getattr(event, "provider_id", None),
         getattr(event, "visit_id", None),
         event.occurred_at,
-        payload(without_location(event)),
+        hashlib.sha256(wire).digest(),
+        _detail(stored, wire),
         distance,
         accuracy,
     )
+
+
+def _detail(event: ContractEvent, wire: bytes) -> Jsonb | None:
+    """The visit input's fields but those of ``RAW_ENVELOPE``, from its JSON ``wire`` form."""
+    if not isinstance(event, VISIT_INPUTS):
+        return None
+    fields = json.loads(wire)
+    if fields.get("schema_version") == 1:
+        del fields["schema_version"]
+    return Jsonb({k: v for k, v in fields.items() if v is not None and k not in RAW_ENVELOPE})
 
 
 def alert_raised_row(a: AlertRaised, learned_at: datetime | None = None) -> Row:

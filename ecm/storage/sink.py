@@ -14,7 +14,8 @@ What ``write`` guarantees:
   updated; reference events also upsert their versioned reference table;
 * the latest ``VisitOutcomeRecorded`` per visit wins (by ``occurred_at``; an older one
   arriving late is ignored) and the KPI rollups of every provider-day and client-week it
-  touches (old and new, if the visit moved) are recomputed in the same transaction;
+  touches (old and new, if the visit moved) are brought up to date in the same
+  transaction;
 * an alert keeps its first raise; its resolution is the last one sent (the records of one
   visit share a partition, so they arrive in the order they were decided: a later fact
   can move a resolution earlier), and a resolution may arrive before its raise;
@@ -31,6 +32,7 @@ What ``write`` guarantees:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ from ecm.contracts import (
     ClientRegistered,
     ContractEvent,
     ExceptionStatusChanged,
+    TravelGapJudged,
     VisitExceptionRaised,
     VisitExceptionResolved,
     VisitOutcomeRecorded,
@@ -58,6 +61,7 @@ from ecm.contracts import (
 from ecm.contracts.workflow import WORKFLOW_ACTS
 from ecm.domain.reference import ClientRecord, ReferenceData
 from ecm.storage import sink_sql as q
+from ecm.storage.rota_gaps import write_rota_gaps
 from ecm.storage.rows import (
     ALERT_HANDLED_COLUMNS,
     EXCEPTION_STATUS_COLUMNS,
@@ -97,6 +101,7 @@ class Batch:
     status_changes: list[ExceptionStatusChanged] = field(default_factory=list)
     handled: list[AlertHandled] = field(default_factory=list)
     history: list[Row] = field(default_factory=list)
+    gaps: dict[str, TravelGapJudged] = field(default_factory=dict)  # rota realism: last wins
 
     @classmethod
     def of(
@@ -131,6 +136,8 @@ class Batch:
                 batch.exceptions_resolved.pop(event.exception_id, None)  # open again
             elif isinstance(event, VisitExceptionResolved):
                 batch.exceptions_resolved[event.exception_id] = event
+            elif isinstance(event, TravelGapJudged):
+                batch.gaps[event.gap_id] = event
             else:
                 batch.raw.append(event)
         return batch
@@ -153,6 +160,7 @@ class WriteResult:
     reference: int
     workflow_acts: int = 0
     alert_history: int = 0
+    rota_gaps: int = 0
 
 
 MAX_UNMEASURED = 50_000
@@ -219,6 +227,7 @@ class OutcomeSink:
             reference=reference,
             workflow_acts=acts,
             alert_history=_copy_apply(conn, q.COPY_HISTORY, q.INSERT_HISTORY, batch.history),
+            rota_gaps=write_rota_gaps(conn, batch.gaps.values()),
         ), unmeasured  # fmt: skip
 
     def _measure_waiting(
@@ -270,16 +279,21 @@ class OutcomeSink:
         return _copy_apply(conn, q.COPY_RAW, q.INSERT_RAW, rows)
 
     @staticmethod
-    def write_outcome_rows(conn: psycopg.Connection[Any], rows: Sequence[Row]) -> int:
-        """Upsert ``visit_outcomes`` rows (one per visit) and refresh the rollups they touch.
+    def write_outcome_rows(
+        conn: psycopg.Connection[Any], rows: Sequence[Row], steps: dict[str, float] | None = None
+    ) -> int:
+        """Write ``visit_outcomes`` rows (one per visit) and bring the rollups up to date.
 
         A row older than the stored outcome of its visit, or of the same event, changes
-        nothing; a visit moved to another day loses its old row. ``visit_latest`` is kept
+        nothing; a revision on the same day updates its row in place; a visit moved to
+        another day loses its old row. The rollups gain the difference between the new
+        rows and those they replace. ``visit_latest`` is kept
         in step, so loaders that write ``visit_outcomes`` directly must rebuild it
         (``SELECT ecm_rebuild_visit_latest()``).
 
         Must run inside the caller's transaction, after ``STAGE_TABLES``; exposed for
-        bulk loaders and benchmarks that build rows without models.
+        bulk loaders and benchmarks that build rows without models. ``steps``, if given,
+        gains the seconds spent in each step (copy, prior, write, visit_latest, rollups).
 
         Returns:
             The number of visits inserted or changed.
@@ -287,19 +301,31 @@ class OutcomeSink:
         """
         if not rows:
             return 0
+        clock = _Steps(steps)
         with conn.cursor() as cur:
             _copy(cur, q.COPY_OUTCOMES, rows)
+            clock.lap("copy")
             cur.execute(q.FIND_PRIOR)
-            if cur.rowcount:
+            known = cur.rowcount
+            clock.lap("prior")
+            if known:
                 cur.execute(q.DROP_STALE_OUTCOMES)
+                cur.execute(q.KEEP_REPLACED)
                 moved = cur.execute(q.MOVED_OUTCOMES).fetchall()
                 if moved:
                     cur.executemany(q.DELETE_OUTCOME, moved)
-            cur.execute(q.UPSERT_OUTCOMES)
-            changed = cur.rowcount
+                changed = cur.execute(q.UPDATE_OUTCOMES).rowcount
+                changed += cur.execute(q.INSERT_OUTCOMES).rowcount
+            else:
+                changed = cur.execute(q.INSERT_ALL_OUTCOMES).rowcount
+            clock.lap("write")
             if changed:
-                cur.execute(q.UPSERT_VISIT_LATEST)
-                cur.execute(q.REFRESH_TOUCHED_ROLLUPS)
+                if known:
+                    cur.execute(q.UPDATE_VISIT_LATEST)
+                cur.execute(q.INSERT_VISIT_LATEST)
+                clock.lap("visit_latest")
+                cur.execute(q.REFRESH_BATCH_ROLLUPS)
+                clock.lap("rollups")
             return changed
 
     @staticmethod
@@ -348,6 +374,20 @@ def _clients_of(
             reference.add(record)
             known.add(record.client_id)
     return reference, known
+
+
+class _Steps:
+    """Adds the seconds since the previous lap to ``into[name]`` (nothing if ``into`` is None)."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self._into = into
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self._into is not None:
+            now = time.perf_counter()
+            self._into[name] = self._into.get(name, 0.0) + now - self._last
+            self._last = now
 
 
 def _copy(cur: psycopg.Cursor[Any], copy_sql: Any, rows: Iterable[Row]) -> None:

@@ -30,14 +30,14 @@ from typing import Protocol, TypeVar
 
 from ecm import contracts as c
 from ecm.domain.alerts import AlertChange
-from ecm.domain.events import WORKFLOW_ACTS, VisitEvent
+from ecm.domain.events import WORKFLOW_ACTS, CarerWhereabouts, VisitEvent
 from ecm.domain.exceptions import VisitException
 from ecm.domain.judgement import Judgement, judge
 from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import VisitState
 from ecm.domain.workflow import INFORMATIONAL_KINDS, Refused
 from ecm.visits.deadlines import DeadlineIndex
-from ecm.visits.state import Published, StoredVisit
+from ecm.visits.state import Published, StoredVisit, StoredWake, stored_wake
 from ecm.visits.translate import (
     alert_handled_record,
     alert_record,
@@ -111,6 +111,10 @@ class EncodedVisits:
         for key, raw in self._store.items():
             yield key, StoredVisit.decode(raw)
 
+    def raw_items(self) -> Iterable[tuple[str, bytes]]:
+        """Every visit held locally, as stored."""
+        return self._store.items()
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -130,18 +134,23 @@ class Emission:
     ``records`` is what is new; counters and pagers count only ``records`` and ``fired``.
     ``refused`` holds an act the workflow refused, with why: it changed nothing and is
     set aside (the worker's dead-letter topic, ``ecm replay``'s refused list).
+    ``whereabouts`` are facts for other visits (a carer's next visit told that the carer
+    cannot be on time, docs/rules.md "At risk"): deliver each to its ``visit_id``'s
+    ledger, which applies it like any visit event (a repeat changes nothing there).
     """
 
     records: list[c.ContractEvent] = field(default_factory=list)
     fired: list[AlertChange] = field(default_factory=list)
     again: list[c.ContractEvent] = field(default_factory=list)
     refused: list[tuple[VisitEvent, Refused]] = field(default_factory=list)
+    whereabouts: list[CarerWhereabouts] = field(default_factory=list)
 
     def __iadd__(self, other: Emission) -> Emission:
         self.records += other.records
         self.fired += other.fired
         self.again += other.again
         self.refused += other.refused
+        self.whereabouts += other.whereabouts
         return self
 
 
@@ -167,6 +176,8 @@ class VisitLedger:
         self._visits: dict[str, StoredVisit] = {}
         # (partition, topic) pairs whose resume point has been checked since indexing.
         self._resumed: set[tuple[int, str]] = set()
+        # Stored visits indexed but not decoded: where each was last changed (``_resume``).
+        self._positions: dict[str, StoredWake] = {}
 
     def watermark(self, partition: int) -> datetime | None:
         """The latest watermark tick seen on a partition (replay mode)."""
@@ -180,6 +191,11 @@ class VisitLedger:
                 visit = self._visits[visit_id] = stored
             yield visit
 
+    def state(self, visit_id: str) -> VisitState | None:
+        """A visit's state as held now (its events and alert memory), if the visit is known."""
+        visit = self._visits.get(visit_id) or self._decode(visit_id)
+        return None if visit is None else visit.state
+
     def on_event(
         self, position: Position, event: VisitEvent, watermark: datetime | None
     ) -> Emission:
@@ -192,7 +208,10 @@ class VisitLedger:
         """
         emission = self._resume(position)
         visit = self._load(event.visit_id, position.partition)
-        if not visit.state.apply(event):
+        # When each fact of the visit arrived decides what was known at an instant ("at
+        # risk"); what other visits say counts from when it was said.
+        received = None if isinstance(event, CarerWhereabouts) else watermark
+        if not visit.state.apply(event, received):
             return emission  # already applied; a redelivery was republished by _resume
         at = watermark or visit.state.facts().last_event_at or event.occurred_at
         clock = watermark is not None
@@ -282,6 +301,7 @@ class VisitLedger:
             if partition not in partitions:
                 del self._deadlines[partition]
         self._visits = {k: v for k, v in self._visits.items() if v.partition in partitions}
+        self._positions = {}
         return self._index_partitions(partitions)
 
     def release(self, partitions: set[int]) -> None:
@@ -290,6 +310,8 @@ class VisitLedger:
             self._deadlines.pop(partition, None)
             self._watermarks.pop(partition, None)
         self._visits = {k: v for k, v in self._visits.items() if v.partition not in partitions}
+        self._positions = {k: v for k, v in self._positions.items()
+                           if v.partition not in partitions}
         self._resumed = {r for r in self._resumed if r[0] not in partitions}
 
     def _resume(self, position: Position) -> Emission:
@@ -305,13 +327,20 @@ class VisitLedger:
         self._ensure_indexed(position.partition)
         self._resumed.add(key)
         records: list[c.ContractEvent] = []
+        reports: list[CarerWhereabouts] = []
         source, offset = position.source, position.offset
-        for _, visit in sorted(self._visits.items()):
-            if (visit.partition == position.partition and visit.judged is not None
-                    and visit.changed_since(source, offset)):
+        candidates = {visit_id for visit_id, known in self._positions.items()
+                      if known.partition == position.partition and known.source == source
+                      and known.offset >= offset}
+        candidates.update(visit_id for visit_id, visit in self._visits.items()
+                          if visit.partition == position.partition)
+        for visit_id in sorted(candidates):
+            visit = self._load(visit_id, position.partition)
+            if visit.judged is not None and visit.changed_since(source, offset):
                 judgement = self._judgement(visit, visit.judged, visit.inclusive, True)
                 records += self._records(visit, judgement, everything=True)
-        return Emission(again=records)
+                reports += judgement.reports
+        return Emission(again=records, whereabouts=reports)
 
     def _ensure_indexed(self, partition: int) -> None:
         if partition not in self._deadlines:
@@ -322,11 +351,34 @@ class VisitLedger:
         self._resumed = {r for r in self._resumed if r[0] not in fresh}
         for partition in partitions:
             self._deadlines[partition] = DeadlineIndex(self._on_earlier)
-        for visit_id, visit in self.store.items():
-            if visit.partition in partitions:
-                self._visits[visit_id] = visit
-                self._deadlines[visit.partition].set(visit_id, self._wake(visit))
+        for visit_id, known in self._stored_wakes():
+            if known.partition in partitions:
+                self._deadlines[known.partition].set(visit_id, known.wake)
+                self._positions[visit_id] = known
         return sum(len(self._deadlines[p]) for p in partitions)
+
+    def _stored_wakes(self) -> Iterator[tuple[str, StoredWake]]:
+        """Every stored visit's partition, next wake-up and last change.
+
+        Read from the stored bytes where the format keeps them (a worker's table), so a
+        worker taking partitions over decodes no visit; a visit stored without them is
+        decoded and judged at its last judgement's instant.
+        """
+        if isinstance(self.store, EncodedVisits):
+            for visit_id, raw in self.store.raw_items():
+                known = stored_wake(raw)
+                if known is None:
+                    yield visit_id, self._index_decoded(visit_id, StoredVisit.decode(raw))
+                else:
+                    yield visit_id, known
+            return
+        for visit_id, visit in self.store.items():
+            yield visit_id, self._index_decoded(visit_id, visit)
+
+    def _index_decoded(self, visit_id: str, visit: StoredVisit) -> StoredWake:
+        self._visits[visit_id] = visit
+        wake = visit.wake if visit.wake_known else self._wake(visit)
+        return StoredWake(visit.partition, wake, visit.source, visit.offset)
 
     def _load(self, visit_id: str, partition: int) -> StoredVisit:
         visit = self._visits.get(visit_id) or self._decode(visit_id)
@@ -376,8 +428,9 @@ class VisitLedger:
         visit.state.alerts = judgement.memory
         visit.judged, visit.inclusive = at, inclusive
         visit.source, visit.offset = position.source, position.offset
+        visit.wake, visit.wake_known = judgement.wake, True
         self.store.put(visit.state.visit_id, visit)
-        return Emission(records, list(judgement.fired))
+        return Emission(records, list(judgement.fired), whereabouts=list(judgement.reported))
 
     def _records(
         self, visit: StoredVisit, judgement: Judgement, everything: bool

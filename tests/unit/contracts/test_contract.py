@@ -51,7 +51,8 @@ def test_a_version_2_event_round_trips_and_version_1_refuses_what_it_cannot_say(
         parse_event(as_version_1)
     v1_schema = json.dumps(
         json.loads((ROOT / "schemas" / "v1" / f"{event_type}.json").read_text()))
-    for added in ("location_unverifiable", "frustrated", "verified_gbp", "late_correction_days"):
+    for added in ("location_unverifiable", "frustrated", "verified_gbp", "late_correction_days",
+                  "planned_carer_ids", "at_risk"):
         assert added not in v1_schema  # version 1 unchanged
 
 
@@ -60,6 +61,11 @@ V2_REFUSED_BY_V1 = {
     "visit_exception_resolved": "kind: Input should be",
     "visit_outcome_recorded": "status: Input should be",
     "contract_rules_set": "rules.late_correction_days: Extra inputs are not permitted",
+    "visit_planned": "planned_carer_ids: Extra inputs are not permitted",
+    "visit_changed": "planned_carer_ids: Extra inputs are not permitted",
+    "alert_raised": "kind: Input should be",
+    "alert_resolved": "kind: Input should be",
+    "alert_handled": "kind: Input should be",
 }
 
 

@@ -17,7 +17,7 @@ from ecm.domain.outcome import VisitStatus
 
 @pytest.mark.parametrize(
     ("wire", "domain"),
-    [(c.ExceptionKindV2, ExceptionKind), (c.AlertKind, AlertKind), (c.VisitStatusV2, VisitStatus)],
+    [(c.ExceptionKindV3, ExceptionKind), (c.AlertKindV2, AlertKind), (c.VisitStatusV2, VisitStatus)],
 )
 def test_contract_and_domain_enums_have_the_same_values(
     wire: type[Enum], domain: type[Enum]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -232,7 +233,10 @@ def test_call_naming_another_client_is_a_client_mismatch():
 def test_same_fact_with_a_new_event_id_is_a_duplicate_and_changes_nothing_else():
     base, _, _ = outcome_of(planned(), check_in(0), check_out(60))
     again, kinds, _ = outcome_of(planned(), check_in(0), check_in(0, eid="resent"), check_out(60))
-    assert "duplicate_event" in kinds and again == base
+    # Only the trust score counts it (docs/rules.md, "Trust score").
+    assert "duplicate_event" in kinds and replace(again, trust=base.trust) == base
+    added = set(again.trust.deductions) - set(base.trust.deductions)
+    assert [d.reason.value for d in added] == ["duplicate_call"]
 
 
 def test_change_or_cancellation_of_a_visit_nobody_planned_is_an_unknown_visit():

@@ -327,3 +327,20 @@ def test_signing_out_needs_the_forms_token(portal: Portal) -> None:
     browser = portal.sign_in("duty-akhan")
     assert browser.post("/portal/sign-out").status_code == 403
     assert browser.get("/portal").headers["location"] == "/portal/duty"
+
+
+def test_the_visit_page_shows_the_trust_score_its_reasons_and_what_judged_it(
+    portal: Portal
+) -> None:
+    portal.workflow.stories["V-T1"] = {"provider_id": "P1", "items": []}
+    portal.reads.visits_rows.append({"visit_id": "V-T1", "provider_id": "P1", "payload": {
+        "schema_version": 3, "status": "completed", "trust_score": 65,
+        "trust_deductions": [
+            {"reason": "manual_check_in", "points": 25, "carer_id": "K1", "ref": "in-1"},
+            {"reason": "corrected_time", "points": 10, "carer_id": "K1", "ref": "fix-1"}],
+        "rules_applied": [{"id": "kent-2026", "effective_from": "2026-04-01",
+                           "event_id": "r1"}],
+        "rate_card": {"id": "RC1", "effective_from": "2026-04-01", "event_id": "rc1"}}})
+    page = portal.sign_in("cm-rpatel").get("/portal/visits/V-T1").text
+    assert "65 / 100 — manual check in −25 (K1); corrected time −10 (K1)" in page
+    assert "rules: kent-2026 from 2026-04-01; rate card: RC1 from 2026-04-01" in page

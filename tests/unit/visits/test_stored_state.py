@@ -82,7 +82,7 @@ def test_a_visit_stored_in_format_2_is_read_with_no_workflow_record_published() 
     assert visit.published.alerts == FORMAT_2["a"] and visit.published.exceptions == FORMAT_2["x"]
     assert visit.published.workflow == {}
     assert (visit.source, visit.offset) == ("ecm.visit-events", 41)
-    assert json.loads(visit.encode())["fmt"] == FORMAT == 3
+    assert json.loads(visit.encode())["fmt"] == FORMAT == 4
 
 
 def test_a_visit_with_acts_and_workflow_records_round_trips() -> None:
@@ -110,3 +110,36 @@ def test_a_visit_with_acts_and_workflow_records_round_trips() -> None:
     again = StoredVisit.decode(visit.encode())
 
     assert again.state.events == visit.state.events and again.published == visit.published
+
+
+# The same visit as a worker of the release before planned carers stored it (format 3:
+# its schedule events have no planned_carer_ids).
+FORMAT_3 = {**FORMAT_2, "fmt": 3, "w": {"e1:status": "2026-11-17T09:00:00+00:00"}}
+
+
+def test_a_visit_stored_in_format_3_is_read_as_naming_no_planned_carers() -> None:
+    visit = StoredVisit.decode(json.dumps(FORMAT_3).encode())
+
+    plan = visit.state.facts().plan
+    assert plan is not None and plan.planned_carer_ids == ()
+    assert visit.published.workflow == FORMAT_3["w"]
+    assert json.loads(visit.encode())["fmt"] == FORMAT == 4
+
+
+def test_planned_carers_and_a_change_that_keeps_them_round_trip_in_format_4() -> None:
+    from ecm.domain import events as d
+
+    visit = StoredVisit.decode(json.dumps(FORMAT_3).encode())
+    at = datetime(2026, 11, 16, 21, 0, tzinfo=UTC)
+    start, end = datetime(2026, 11, 17, 9, 0, tzinfo=UTC), datetime(2026, 11, 17, 9, 30,
+                                                                    tzinfo=UTC)
+    visit.state.apply(d.VisitChanged("V1.ch1", at, "V1", "P1", start, end, 2, False,
+                                     ("K1", "K2")))
+    visit.state.apply(d.VisitChanged("V1.ch2", at.replace(hour=22), "V1", "P1", start, end, 2,
+                                     False, None))
+
+    again = StoredVisit.decode(visit.encode())
+
+    assert again.state.events == visit.state.events
+    plan = again.state.facts().plan
+    assert plan is not None and plan.planned_carer_ids == ("K1", "K2")

@@ -1,0 +1,231 @@
+"""Recalculations in the database: the events to judge again, the record, the apply step.
+
+``ecm recalc`` reads what it judges again from here (``reference_records``,
+``visit_events``) and the outcomes it compares with (``stored_outcomes``), then records
+the difference (``record``). Nothing replaces a stored outcome until ``apply``, which
+writes the recalculated outcomes through the sink's own upsert (so the KPI rollups follow)
+and stamps the record applied, in one transaction. A visit whose stored outcome changed
+after the recalculation was recorded is left as it is and reported: applying would
+overwrite a newer judgement. Rules: docs/rules.md, "Recalculation".
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from ecm import contracts as c
+from ecm.domain.events import CarerCall, VisitEvent
+from ecm.recalc.diff import RecalcDiff, VisitChange
+from ecm.recalc.rejudge import Period
+from ecm.storage import sink_sql as q
+from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_event
+from ecm.storage.rows import outcome_row
+from ecm.storage.sink import OutcomeSink
+from ecm.visits.translate import ReferenceRecord, reference_record, visit_event, workflow_act
+
+REFERENCE_TABLES = ("providers", "clients", "carers", "care_packages", "rate_cards",
+                    "contract_rules", "reason_code_lists", "alert_monitoring")
+"""The tables whose stored events are the reference data visits are judged against."""
+
+_PERIOD_VISITS = ("SELECT visit_id FROM visit_outcomes WHERE local_date >= %(first)s"
+                  " AND (%(last)s::date IS NULL OR local_date <= %(last)s)")
+
+
+def reference_records(conn: psycopg.Connection[Any]) -> Iterator[ReferenceRecord]:
+    """Every stored version of every reference record, as the engine reads them."""
+    for table in REFERENCE_TABLES:
+        query = sql.SQL("SELECT payload FROM {} ORDER BY event_id").format(
+            sql.Identifier(table))
+        for (payload,) in conn.execute(query):
+            event = c.parse_event(payload)
+            assert isinstance(event, c.ReferenceEvent)
+            record = reference_record(event)
+            if record is not None:
+                yield record
+
+
+def visit_events(conn: psycopg.Connection[Any], period: Period) -> Iterator[VisitEvent]:
+    """Every stored event of the visits of ``period`` with an outcome, as domain values.
+
+    The rota and calls come from ``raw_events`` (a call with its stored distance and
+    accuracy: the coordinates were never kept), the acts of people from ``workflow_acts``.
+    """
+    bounds = {"first": period.first, "last": period.last}
+    rows = conn.execute(
+        "SELECT event_id, event_type, provider_id, visit_id, occurred_at, detail, distance_m,"
+        f" accuracy_m FROM raw_events WHERE visit_id IN ({_PERIOD_VISITS})"
+        " AND detail IS NOT NULL", bounds)
+    for event_id, event_type, provider_id, visit_id, occurred_at, detail, distance, accuracy \
+            in rows:
+        event = c.parse_event({**detail, "event_id": event_id, "event_type": event_type,
+                               "provider_id": provider_id, "visit_id": visit_id,
+                               "occurred_at": occurred_at.isoformat()})
+        assert isinstance(event, c.ScheduleEvent | c.CallEvent)
+        domain = visit_event(event)
+        if isinstance(domain, CarerCall):
+            domain = replace(domain, distance_m=distance, accuracy_m=accuracy)
+        yield domain
+    acts = conn.execute(f"SELECT payload FROM workflow_acts WHERE visit_id IN ({_PERIOD_VISITS})",
+                        bounds)
+    for (payload,) in acts:
+        act = c.parse_event(payload)
+        assert isinstance(act, c.WorkflowAct)
+        yield workflow_act(act)
+
+
+def stored_outcomes(conn: psycopg.Connection[Any], period: Period
+                    ) -> dict[str, c.VisitOutcomeRecorded]:
+    """The stored outcome of every visit of ``period``, by visit id."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT {OUTCOME_EVENT_COLUMNS} FROM visit_outcomes"
+                    " WHERE local_date >= %(first)s"
+                    " AND (%(last)s::date IS NULL OR local_date <= %(last)s)",
+                    {"first": period.first, "last": period.last})
+        return {row["visit_id"]: outcome_event(row) for row in cur}
+
+
+@dataclass(frozen=True, slots=True)
+class Recalculation:
+    """A recorded recalculation: what it covered, by whom, its totals, whether applied."""
+
+    recalculation_id: str
+    from_date: date
+    to_date: date | None
+    reason: str
+    source: str
+    created_by: str
+    created_at: datetime
+    visits_judged: int
+    visits_changed: int
+    payable_before: Decimal
+    payable_after: Decimal
+    applied_by: str | None
+    applied_at: datetime | None
+
+
+def record(
+    conn: psycopg.Connection[Any], diff: RecalcDiff, period: Period, *, reason: str,
+    source: str, by: str,
+) -> str:
+    """Record a recalculation and every visit it changes; return its id. Applies nothing."""
+    recalculation_id = f"recalc-{datetime.now().astimezone():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO recalculations (recalculation_id, from_date, to_date, reason, source,"
+            " created_by, visits_judged, visits_changed, payable_before, payable_after)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (recalculation_id, period.first, period.last, reason, source, by,
+             diff.visits_judged, len(diff.visits), diff.payable_before, diff.payable_after))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO recalculation_visits (recalculation_id, visit_id, local_date,"
+                " provider_id, changes, status_before, status_after, payable_before,"
+                " payable_after, verified_before, verified_after, trust_before, trust_after,"
+                " judged_by_before, judged_by_after, event_id_before, outcome)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [_visit_row(recalculation_id, v) for v in diff.visits])
+        conn.execute(
+            "UPDATE recalculations_due SET recalculation_id = %s WHERE recalculation_id IS NULL"
+            " AND effective_from >= %s AND (%s::date IS NULL OR effective_from <= %s)",
+            (recalculation_id, period.first, period.last, period.last))
+    return recalculation_id
+
+
+def _visit_row(recalculation_id: str, v: VisitChange) -> tuple[Any, ...]:
+    before, after = v.before, v.after
+    return (
+        recalculation_id, v.visit_id, v.local_date, v.provider_id, list(v.changes),
+        before.status if before else None, after.status,
+        before.payable_gbp if before else None, after.payable_gbp,
+        before.verified_gbp if before else None, after.verified_gbp,
+        before.trust_score if before else None, after.trust_score,
+        before.judged_by if before else None, after.judged_by, v.before_event_id,
+        Jsonb(v.outcome.model_dump(mode="json")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What ``apply`` did: the visits whose outcome it replaced, and those it left."""
+
+    replaced: tuple[str, ...]
+    left: tuple[str, ...]
+    """Visits whose stored outcome changed after the recalculation was recorded."""
+
+
+class RecalculationError(Exception):
+    """A recalculation that does not exist or was already applied."""
+
+
+def apply(conn: psycopg.Connection[Any], recalculation_id: str, by: str) -> Applied:
+    """Replace the stored outcomes by the recalculated ones, once, and record who did it.
+
+    Raises:
+        RecalculationError: no such recalculation, or it was applied already.
+
+    """
+    with conn.transaction():
+        found = conn.execute(
+            "SELECT applied_at FROM recalculations WHERE recalculation_id = %s FOR UPDATE",
+            (recalculation_id,)).fetchone()
+        if found is None:
+            raise RecalculationError(f"recalculation_id: {recalculation_id} does not exist")
+        if found[0] is not None:
+            raise RecalculationError(
+                f"recalculation_id: {recalculation_id} was applied at {found[0].isoformat()}")
+        rows = conn.execute(
+            "SELECT r.visit_id, r.outcome, r.event_id_before IS NOT DISTINCT FROM l.event_id"
+            " FROM recalculation_visits r LEFT JOIN visit_latest l USING (visit_id)"
+            " WHERE r.recalculation_id = %s ORDER BY r.visit_id", (recalculation_id,)).fetchall()
+        current = [(v, o) for v, o, unchanged in rows if unchanged]
+        left = tuple(v for v, _, unchanged in rows if not unchanged)
+        _write(conn, [o for _, o in current])
+        conn.execute("UPDATE recalculations SET applied_by = %s, applied_at = now()"
+                     " WHERE recalculation_id = %s", (by, recalculation_id))
+    return Applied(tuple(v for v, _ in current), left)
+
+
+def _write(conn: psycopg.Connection[Any], outcomes: Sequence[dict[str, Any]]) -> None:
+    records = [c.parse_event(o) for o in outcomes]
+    conn.execute(q.STAGE_TABLES)
+    OutcomeSink.write_outcome_rows(
+        conn, [outcome_row(r) for r in records if isinstance(r, c.VisitOutcomeRecorded)])
+
+
+def recalculations(conn: psycopg.Connection[Any]) -> list[Recalculation]:
+    """Every recorded recalculation, latest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT recalculation_id, from_date, to_date, reason, source, created_by,"
+                    " created_at, visits_judged, visits_changed, payable_before, payable_after,"
+                    " applied_by, applied_at FROM recalculations"
+                    " ORDER BY created_at DESC, recalculation_id")
+        return [Recalculation(**row) for row in cur]
+
+
+@dataclass(frozen=True, slots=True)
+class DueChange:
+    """A rule or rate stored with an effective date before the day it was recorded."""
+
+    event_id: str
+    kind: str
+    record_id: str
+    effective_from: date
+    recorded_at: datetime
+
+
+def due(conn: psycopg.Connection[Any]) -> list[DueChange]:
+    """The retroactive changes no recalculation has covered yet, earliest effective first."""
+    rows = conn.execute(
+        "SELECT event_id, kind, record_id, effective_from, recorded_at FROM recalculations_due"
+        " WHERE recalculation_id IS NULL ORDER BY effective_from, event_id").fetchall()
+    return [DueChange(*row) for row in rows]
