@@ -214,7 +214,13 @@ class VisitLedger:
         if not visit.state.apply(event, received):
             return emission  # already applied; a redelivery was republished by _resume
         at = watermark or visit.state.facts().last_event_at or event.occurred_at
-        clock = watermark is not None
+        clock, inclusive = watermark is not None, False
+        if isinstance(event, CarerWhereabouts) and watermark is None and visit.judged:
+            # Another visit's word reaching a visit already judged, before this worker has
+            # seen a tick of the partition (it has just taken it over): judged without a
+            # clock, the visit would fall back to what its own events say (a missed visit
+            # to "planned"); judged at its last judgement's instant, it keeps that clock.
+            at, clock, inclusive = visit.judged, True, visit.inclusive
         if isinstance(event, WORKFLOW_ACTS):
             refusal = self._refusal(visit, event, at, clock)
             if refusal is not None:
@@ -223,7 +229,7 @@ class VisitLedger:
                     self._visits.pop(event.visit_id, None)
                 emission.refused.append((event, refusal))
                 return emission
-        emission += self._commit(visit, position, at, inclusive=False, clock=clock,
+        emission += self._commit(visit, position, at, inclusive=inclusive, clock=clock,
                                  changed=True)
         return emission
 

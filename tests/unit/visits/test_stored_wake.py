@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from ecm.domain.events import StayQuestioned
 from ecm.domain.reference import ReferenceData
 from ecm.visits.ledger import DictStore, EncodedVisits
+from ecm.visits.ledger import VisitLedger as DomainLedger
 from ecm.visits.state import StoredVisit, stored_wake
 
 from .test_ledger import START, VisitLedger, _plan, _raised, at
@@ -63,3 +65,23 @@ def test_a_visit_stored_without_its_wake_up_is_judged_to_find_it() -> None:
     assert stored_wake(raw["V2"]) is None
     assert after.rebuild_index({0}) == 5
     assert after.next_deadline(0) == START + timedelta(minutes=30)
+
+
+def _outcome_status(records: list) -> list[str]:
+    return [r.status.value for r in records if r.event_type == "visit_outcome_recorded"]
+
+
+def test_a_carers_word_reaching_a_taken_over_visit_before_any_tick_keeps_its_clock() -> None:
+    raw = DictStore[bytes]()
+    before = VisitLedger(ReferenceData(), EncodedVisits(raw))
+    before.on_event(at(0), _plan("V1"), None)
+    missed = before.on_watermark(at(1), START + timedelta(hours=3))
+    assert _outcome_status(missed.records) == ["missed"]
+
+    after = DomainLedger(ReferenceData(), EncodedVisits(raw))  # took the partition over
+    word = StayQuestioned(event_id="K1:V1:1", occurred_at=START + timedelta(hours=4),
+                          visit_id="V1", provider_id="P1", carer_id="K1", seq=1,
+                          doubts=(("overlap", "V9"),))
+    judged = after.on_event(at(2, "deadline-commands"), word, None)  # no tick seen yet
+
+    assert "planned" not in _outcome_status(judged.records)
