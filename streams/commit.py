@@ -13,9 +13,11 @@ committed. Faust sends a changelog record on every table write. Here:
   the commit, so every offset committed covers only writes already sent (at-least-once).
 
 Partitions given up in a rebalance: Faust commits what is done before it lets them go
-(its ``wait_empty``), which sends their writes; anything still held for them after that
-belongs to messages whose offsets were not committed, so it is dropped — the next owner
-reprocesses those messages from the changelog as it stood at the last commit.
+(its ``wait_empty``), which sends their writes; anything still held after that (a commit
+already under way makes Faust skip its own) is sent and flushed before the rebalance
+goes on, as plain Faust would have sent it at write time. It is not dropped: Faust keeps
+an in-memory table of a partition handed back to the same worker, so a write dropped from
+the changelog would be missing from it for good.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
-from faust.types import TP
 
 
 class CoalescedTable(faust.Table[Any, Any]):
@@ -68,12 +69,6 @@ class CoalescedTable(faust.Table[Any, Any]):
                 self.send_changelog(partition, key, value)
         return len(dirty)
 
-    def drop(self, partitions: set[int]) -> int:
-        """Forget dirty keys of ``partitions`` (given up, their offsets not committed)."""
-        gone = [key for key, partition in self._dirty.items() if partition in partitions]
-        for key in gone:
-            del self._dirty[key]
-        return len(gone)
 
 
 class HeldRecords:
@@ -108,12 +103,6 @@ class HeldRecords:
                                          key_serializer="raw", value_serializer="raw")
         return len(held)
 
-    def drop(self, partitions: set[int]) -> int:
-        """Forget records held for messages of ``partitions`` (given up, not committed)."""
-        gone = [k for k, (partition, _) in self._held.items() if partition in partitions]
-        for k in gone:
-            del self._held[k]
-        return len(gone)
 
     def _topic(self, name: str) -> Any:
         topic = self._topics.get(name)
@@ -142,8 +131,12 @@ class CommitPoint(faust.Sensor):
             self.sent += holder.send_held()
         return None
 
-    def given_up(self, revoked: Iterable[TP]) -> int:
-        """Drop what is still kept for partitions a rebalance took away; return how many."""
-        partitions = {tp.partition for tp in revoked}
-        return (sum(table.drop(partitions) for table in self._tables)
-                + sum(holder.drop(partitions) for holder in self._holders))
+    def at_rebalance(self) -> int:
+        """Send everything still kept (a rebalance is under way); return how many.
+
+        The caller flushes the producer before the rebalance goes on, so the next owner
+        of a partition reads these writes when it recovers the changelog.
+        """
+        self.on_commit_initiated(consumer=None)
+        sent, self.sent = self.sent, 0
+        return sent

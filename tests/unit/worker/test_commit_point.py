@@ -1,4 +1,4 @@
-"""Writes held until the commit point: each key once, its last value, nothing for given-up partitions."""
+"""Writes held until the commit point: each key once, its last value; all sent at a rebalance."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 import faust
 import pytest
-from faust.types import TP
 
 from streams.commit import CoalescedTable, CommitPoint, HeldRecords
 
@@ -49,14 +48,13 @@ def test_a_deleted_key_is_sent_as_a_tombstone_on_its_partition(table: Any) -> No
     assert sent.sent == [(1, b"V2", None)]
 
 
-def test_dirty_keys_of_given_up_partitions_are_dropped_the_rest_kept(table: Any) -> None:
+def test_at_a_rebalance_everything_kept_is_sent_not_dropped(table: Any) -> None:
     visits, sent = table
     visits[b"V1"], visits[b"V2"], visits[b"V3"] = b"a", b"b", b"c"
     point = CommitPoint([visits], [])
-    assert point.given_up({TP("visit-events", 1), TP("visit-events", 2)}) == 2
-    point.on_commit_initiated(consumer=None)
-    assert sent.sent == [(0, b"V1", b"a")]
-    assert point.sent == 1
+    assert point.at_rebalance() == 3
+    assert sorted(sent.sent) == [(0, b"V1", b"a"), (1, b"V2", b"b"), (2, b"V3", b"c")]
+    assert point.at_rebalance() == 0
 
 
 class FakeTopic:
@@ -93,12 +91,10 @@ def test_only_the_last_outcome_revision_of_a_visit_is_sent_and_encoded() -> None
     assert outcomes.held == 0
 
 
-def test_outcomes_held_for_a_given_up_partition_are_not_sent() -> None:
+def test_outcomes_held_at_a_rebalance_are_sent() -> None:
     app = FakeApp()
     outcomes = HeldRecords(app, str.encode)  # type: ignore[arg-type]
     outcomes.hold("outcomes", b"V1", "kept", partition=0)
-    outcomes.hold("outcomes", b"V9", "dropped", partition=3)
-    point = CommitPoint([], [outcomes])
-    assert point.given_up({TP("visit-events", 3)}) == 1
-    point.on_commit_initiated(consumer=None)
-    assert app.log == [("outcomes", b"V1", b"kept")]
+    outcomes.hold("outcomes", b"V9", "also kept", partition=3)
+    assert CommitPoint([], [outcomes]).at_rebalance() == 2
+    assert app.log == [("outcomes", b"V1", b"kept"), ("outcomes", b"V9", b"also kept")]
