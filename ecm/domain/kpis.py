@@ -25,7 +25,7 @@ KPI_COLUMNS = (
     "visits_cancelled", "on_time", "early", "late", "missed", "short", "no_checkout",
     "single_handed", "manual_entries", "ecm_compliance", "continuity",
     "avg_lateness_minutes", "payable_gbp", "visits_verified", "visits_frustrated",
-    "verified_gbp", "disputed_gbp",
+    "verified_gbp", "disputed_gbp", "mean_trust_score",
 )
 """The columns of ``kpis.csv``, in order."""
 
@@ -230,9 +230,10 @@ def _ratio(numerator: Decimal, denominator: Decimal, places: str = "0.0001") -> 
 
 
 def format_row(row: KpiRow) -> list[str]:
-    """Format a row for ``kpis.csv``: hours to 2 decimals, money to the penny, ratios to 4.
+    """Format a row for ``kpis.csv``: hours and means to 2 decimals, money to the penny.
 
-    Ratios and means are empty when their denominator is zero.
+    Ratios are to 4 decimals; the means (lateness minutes, trust score) to 2. Ratios and
+    means are empty when their denominator is zero.
     """
     delivered = Decimal(row.delivered_seconds) / 3600
     commissioned = row.commissioned_hours
@@ -254,6 +255,7 @@ def format_row(row: KpiRow) -> list[str]:
         str(row.visits_frustrated),
         _fixed(row.verified_gbp, "0.01"),
         _fixed(row.disputed_gbp, "0.01"),
+        "" if (trust := row.mean_trust_score) is None else _fixed(trust, "0.01"),
     ]
 
 

@@ -162,3 +162,20 @@ def test_a_kpi_row_carries_the_mean_trust_score_of_the_visits_that_have_one():
     row.add(replace(manual.outcome, visit_id="V3", trust=None))  # recorded before version 3
     assert (row.trust_assessed, row.trust_sum) == (2, 175)
     assert row.mean_trust_score == Decimal("87.5")
+
+
+def test_kpis_csv_gives_the_mean_trust_score_to_2_places_half_up_and_empty_without_one():
+    from ecm.domain.kpis import KPI_COLUMNS, KpiRow, format_row
+
+    state = VisitState("V1")
+    for event in (planned(), check_in(0), check_out(60)):
+        state.apply(event)
+    outcome = judge(state.facts(), state.alerts, with_codes(reference()), END_OF_TIME, True).outcome
+    assert outcome is not None
+    column = KPI_COLUMNS.index("mean_trust_score")
+    row = KpiRow(("P1", "L1", "home_care", "2026-W47"))
+    row.add(replace(outcome, trust=None))  # recorded before version 3: no score
+    assert format_row(row)[column] == ""
+    for n, score in enumerate((90,) * 7 + (91,)):  # 721 / 8 = 90.125
+        row.add(replace(outcome, visit_id=f"V{n}", trust=Trust(score)))
+    assert format_row(row)[column] == "90.13"
