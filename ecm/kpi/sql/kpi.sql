@@ -35,7 +35,7 @@ WITH params AS NOT MATERIALIZED (
            w.short, w.no_checkout, w.single_handed, w.manual_entries, w.checked_in,
            w.electronic, w.planned_seconds, w.delivered_seconds, w.lateness_seconds,
            w.lateness_visits, w.payable_gbp, w.visits_verified, w.visits_frustrated,
-           w.verified_gbp, w.disputed_gbp
+           w.verified_gbp, w.disputed_gbp, w.trust_sum, w.trust_assessed
     FROM kpi_weekly w, params p
     WHERE w.week_start >= p.first_monday AND w.week_start < p.after_last
       AND (p.provider_id IS NULL OR w.provider_id = p.provider_id)
@@ -103,6 +103,9 @@ SELECT
     coalesce(sum(c.visits_frustrated), 0)::bigint AS visits_frustrated,
     coalesce(sum(c.verified_gbp), 0)::numeric(14, 2) AS verified_gbp,
     coalesce(sum(c.disputed_gbp), 0)::numeric(14, 2) AS disputed_gbp,
+    -- Over the visits whose outcome states a trust score (docs/rules.md, "Trust score").
+    round(sum(c.trust_sum)::numeric / nullif(sum(c.trust_assessed), 0), 2) AS mean_trust_score,
+    coalesce(sum(c.trust_assessed), 0)::bigint AS trust_assessed,
     -- League-table rates, over the same counters.
     round(sum(c.on_time)::numeric / nullif(sum(c.on_time + c.early + c.late), 0), 4)
         AS on_time_rate,

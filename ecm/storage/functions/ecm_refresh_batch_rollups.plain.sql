@@ -14,7 +14,8 @@ DECLARE
                              'manual_entries', 'checked_in', 'electronic', 'planned_seconds',
                              'delivered_seconds', 'lateness_seconds', 'lateness_visits',
                              'payable_gbp', 'visits_verified', 'visits_frustrated',
-                             'verified_gbp', 'disputed_gbp', 'visits'];
+                             'verified_gbp', 'disputed_gbp', 'visits', 'trust_sum',
+                             'trust_assessed'];
     names    text := array_to_string(sums, ', ');
     added    text := (SELECT string_agg(format('%I = r.%I + EXCLUDED.%I', c, c, c), ', ')
                       FROM unnest(sums) AS c);
@@ -33,7 +34,7 @@ BEGIN
         visits_cancelled, visits_completed, on_time, early, late, missed, short, no_checkout,
         single_handed, manual_entries, checked_in, electronic, planned_seconds,
         delivered_seconds, lateness_seconds, lateness_visits, payable_gbp, visits_verified,
-        visits_frustrated, verified_gbp, disputed_gbp, visits)
+        visits_frustrated, verified_gbp, disputed_gbp, visits, trust_sum, trust_assessed)
     SELECT o.provider_id, coalesce(o.lot_id, ''), coalesce(o.service, ''), o.local_date,
            sum(o.n * o.scheduled::int),
            sum(o.n * o.kpi_cancelled::int),
@@ -57,7 +58,9 @@ BEGIN
            sum(o.n * (o.status = 'frustrated')::int),
            sum(o.n * o.verified_gbp),
            sum(o.n * o.disputed_gbp),
-           sum(o.n)
+           sum(o.n),
+           sum(o.n * coalesce(o.trust_score, 0)),
+           sum(o.n * (o.trust_score IS NOT NULL)::int)
     FROM (SELECT 1 AS n, * FROM ecm_stage_outcomes
           UNION ALL SELECT -1, * FROM ecm_stage_replaced) o
     GROUP BY 1, 2, 3, 4;

@@ -18,7 +18,8 @@ RETURNS void LANGUAGE sql AS $$
                sum(d.checked_in), sum(d.electronic), sum(d.planned_seconds),
                sum(d.delivered_seconds), sum(d.lateness_seconds), sum(d.lateness_visits),
                sum(d.payable_gbp), sum(d.visits_verified), sum(d.visits_frustrated),
-               sum(d.verified_gbp), sum(d.disputed_gbp), sum(d.visits)
+               sum(d.verified_gbp), sum(d.disputed_gbp), sum(d.visits), sum(d.trust_sum),
+               sum(d.trust_assessed)
         FROM kpi_daily d
         WHERE d.provider_id = k.p AND d.local_date >= k.w AND d.local_date < k.w + 7
         GROUP BY 1, 2

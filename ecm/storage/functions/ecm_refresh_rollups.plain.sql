@@ -50,7 +50,9 @@ BEGIN
                sum(CASE WHEN o.status = 'frustrated' THEN 1 ELSE 0 END),
                sum(o.verified_gbp),
                sum(o.disputed_gbp),
-               count(*)
+               count(*),
+               coalesce(sum(o.trust_score), 0),
+               count(o.trust_score)
         FROM visit_outcomes o
         WHERE o.provider_id = k.p AND o.local_date = k.d
         GROUP BY 1, 2

@@ -18,7 +18,7 @@ from builders import (
     package,
 )
 
-from ecm.contracts import VisitExceptionResolved, VisitStatus
+from ecm.contracts import VisitExceptionResolved, VisitOutcomeRecordedV3, VisitStatus
 from ecm.kpi import Period, weekly_kpis
 from ecm.storage.sink import OutcomeSink
 
@@ -174,6 +174,38 @@ def test_a_visit_moved_to_another_provider_and_client_leaves_their_rollups(
         ("P2", "C2")
     ]
     assert _rollups(conn) == _recomputed_rollups(conn)
+
+
+def _scored(visit_id: str, day: date, score: int, **fields: object) -> VisitOutcomeRecordedV3:
+    """``outcome`` as version 3 states it: verified, with a trust score."""
+    base = outcome(visit_id, day, **fields).model_dump()
+    return VisitOutcomeRecordedV3(**{**base, "schema_version": 3, "verification": "verified",
+                                     "verified_gbp": base["payable_gbp"],
+                                     "disputed_gbp": Decimal("0.00"), "trust_score": score})
+
+
+def test_the_rollups_sum_the_trust_scores_a_revision_replaces_and_the_kpi_means_them(
+    conn: psycopg.Connection,
+) -> None:
+    sink = OutcomeSink(conn)
+    tue = MON + timedelta(days=1)
+    sink.write([_scored("V1", MON, 90), _scored("V2", tue, 75, client_id="C2"),
+                outcome("V3", tue, client_id="C3")])  # version 1: no score  # fmt: skip
+    sink.write([_scored("V1", MON, 60, version=2, occurred_at=at(MON, 23, 30))])
+
+    weekly = conn.execute("SELECT trust_sum, trust_assessed FROM kpi_weekly").fetchall()
+    assert weekly == [(60 + 75, 2)]
+    daily = conn.execute("SELECT local_date, trust_sum, trust_assessed FROM kpi_daily"
+                         " ORDER BY 1").fetchall()  # fmt: skip
+    assert daily == [(MON, 60, 1), (tue, 75, 1)]
+    assert [r["mean_trust_score"] for r in weekly_kpis(conn, WEEK)] == [Decimal("67.50")]
+    assert _rollups(conn) == _recomputed_rollups(conn)
+
+
+def test_a_week_with_no_scored_visit_has_no_mean_trust_score(conn: psycopg.Connection) -> None:
+    OutcomeSink(conn).write([outcome("V1", MON)])  # version 1: no score
+
+    assert [r["mean_trust_score"] for r in weekly_kpis(conn, WEEK)] == [None]
 
 
 def test_retention_forgets_the_visits_it_drops(conn: psycopg.Connection) -> None:
