@@ -28,14 +28,14 @@ Grain = Literal["week", "provider", "provider_week", "week_total", "lot"]
 LEAGUE_COLUMNS = (
     "provider_id", "commissioned_hours", "delivered_hours", "delivery_ratio", "visits_planned",
     "on_time_rate", "missed", "missed_rate", "short", "short_rate", "continuity",
-    "ecm_compliance", "payable_gbp", "verified_gbp", "disputed_gbp",
+    "ecm_compliance", "payable_gbp", "verified_gbp", "disputed_gbp", "mean_trust_score",
 )  # fmt: skip
 """The columns of the league table, one row per provider (money follows verification)."""
 
 TREND_COLUMNS = (
     "iso_week", "commissioned_hours", "delivered_hours", "delivery_ratio", "visits_planned",
     "on_time_rate", "missed_rate", "short_rate", "continuity", "ecm_compliance", "payable_gbp",
-    "verified_gbp", "disputed_gbp",
+    "verified_gbp", "disputed_gbp", "mean_trust_score",
 )  # fmt: skip
 """The columns of a weekly trend."""
 

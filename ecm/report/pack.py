@@ -37,7 +37,7 @@ class MonitoringPack:
     open_alerts: Rows
     exceptions: Rows
     trust: Rows = field(default_factory=list)
-    """Mean trust score per provider (docs/rules.md, "Trust score")."""
+    """Per provider, lowest first: the mean trust score (the KPI) and the visits under 70."""
     audit: Rows = field(default_factory=list)
     """The visits most worth auditing: the least trusted first."""
     rota: Rows = field(default_factory=list)

@@ -124,6 +124,23 @@ def test_text_shows_verified_and_disputed_money_in_league_and_trend() -> None:
     league, rest = text.split("\ntrend ", 1)
     trend = rest.split("\nopen ")[0]
     for table in (league, trend):
-        assert "verified gbp" in table and "disputed" in table
+        assert "verified" in table and "disputed" in table  # headers wrap: 16 columns
         row = next(line for line in table.splitlines() if "2400.00" in line)
-        assert [cell.strip() for cell in row.split("│")[-3:-1]] == ["2150.50", "249.50"]
+        assert [cell.strip() for cell in row.split("│")[-4:-1]] == ["2150.50", "249.50", "0.9"]
+
+
+def test_league_and_trend_show_the_mean_trust_score_empty_when_no_visit_has_one() -> None:
+    league = [{c: Decimal("0.9") for c in LEAGUE_COLUMNS} | {"provider_id": "P1",
+              "mean_trust_score": Decimal("89.00")},
+              {c: Decimal("0.9") for c in LEAGUE_COLUMNS} | {"provider_id": "P2",
+              "mean_trust_score": None}]  # fmt: skip
+    trend = [{c: Decimal("0.9") for c in TREND_COLUMNS} | {"iso_week": "2024-W23",
+             "mean_trust_score": Decimal("91.25")}]  # fmt: skip
+    pack = MonitoringPack(Period.month("2024-06"), None, None, datetime(2024, 7, 1, tzinfo=UTC),
+                          league, trend, [], [])  # fmt: skip
+    text = render(pack, "csv")
+    tables = {section: list(csv.DictReader(io.StringIO(
+        text.split(f"# {section}\n")[1].split("\n\n")[0]))) for section in ("league", "trend")}
+    assert [r["mean_trust_score"] for r in tables["league"]] == ["89.00", ""]
+    assert [r["mean_trust_score"] for r in tables["trend"]] == ["91.25"]
+    assert json.loads(render(pack, "json"))["league"][0]["mean_trust_score"] == 89.0
