@@ -135,7 +135,7 @@ def contract_overview() -> Json:
             transformations=[*_fields(
                 "provider_id", "commissioned_hours", "delivered_hours", "delivery_ratio",
                 "visits_planned", "on_time_rate", "missed", "missed_rate", "short_rate",
-                "continuity", "ecm_compliance", "payable_gbp"),
+                "continuity", "ecm_compliance", "payable_gbp", "mean_trust_score"),
                 {"id": "sortBy", "options": {"sort": [{"field": "delivery_ratio",
                                                        "desc": True}]}}]),
         sql("barchart", "Weekly delivered vs commissioned hours", weeks, (0, 24, 12, 8),
@@ -153,7 +153,7 @@ def contract_overview() -> Json:
 
 
 def provider_scorecard() -> Json:
-    """One provider ($provider): headline KPIs, weekly trend, weeks by lot, alerts."""
+    """One provider ($provider): headline KPIs, weekly trends, weeks by lot, alerts."""
     p = "'$provider'"
     headline = kpi("provider", provider=p)
     pct = {"defaults": {"unit": "percentunit", "decimals": 1}, "overrides": []}
@@ -176,11 +176,14 @@ def provider_scorecard() -> Json:
         sql("barchart", "Weekly on-time % and missed rate", kpi("provider_week", p),
             (12, 4, 12, 8), **bars("iso_week", "on_time_rate", "missed_rate"),
             fieldConfig=pct),
-        sql("table", "Weeks by lot and service", kpi("week", p), (0, 12, 24, 8)),
-        sql("table", "Open alerts (oldest first)", open_alerts(p), (0, 20, 14, 8)),
-        sql("table", "Exceptions by kind", exceptions(p), (14, 20, 10, 8)),
+        sql("barchart", "Weekly mean trust score", kpi("provider_week", p), (0, 12, 24, 6),
+            **bars("iso_week", "mean_trust_score"),
+            fieldConfig={"defaults": {"min": 0, "max": 100, "decimals": 2}, "overrides": []}),
+        sql("table", "Weeks by lot and service", kpi("week", p), (0, 18, 24, 8)),
+        sql("table", "Open alerts (oldest first)", open_alerts(p), (0, 26, 14, 8)),
+        sql("table", "Exceptions by kind", exceptions(p), (14, 26, 10, 8)),
         sql("table", "Rota realism: gaps too short for travel, by week and lot", rota(p),
-            (0, 28, 24, 8)),
+            (0, 34, 24, 8)),
     ]
     return dashboard("ecm-provider-scorecard", "ECM · Provider scorecard", panels,
                      [sql_variable("provider", "Provider", "providers")], "now-12w/w")

@@ -88,7 +88,7 @@ def _expected() -> dict[str, dict[str, str]]:
 
 EXPECTED = _expected()  # P1 (lot L1) and P2 (lot L2), one week each
 NUMBERS = ("commissioned_hours", "delivered_hours", "delivery_ratio", "visits_planned",
-           "on_time", "missed", "payable_gbp")  # fmt: skip
+           "on_time", "missed", "payable_gbp", "mean_trust_score")  # fmt: skip
 
 
 def _same(row: dict[str, Any], expected: dict[str, str], columns: tuple[str, ...]) -> None:
@@ -168,6 +168,9 @@ def test_provider_scorecard_shows_the_chosen_providers_week(
     (week,) = _run(db, panels["Weekly delivered vs commissioned hours"], provider=provider)
     assert week["iso_week"] == "2026-W47"
     _same(week, expected, NUMBERS)
+    (trust,) = _run(db, panels["Weekly mean trust score"], provider=provider)
+    assert (trust["iso_week"], trust["mean_trust_score"]) == (
+        "2026-W47", Decimal(expected["mean_trust_score"]))
     weeks = _run(db, panels["Weeks by lot and service"], provider=provider)
     assert [(r["lot_id"], r["service"]) for r in weeks] == [(expected["lot_id"], "home_care")]
     _same(weeks[0], expected, tuple(expected.keys())[4:])
