@@ -97,15 +97,21 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-def refuse(principal: Principal, request: Request, reason: str, **detail: str) -> Forbidden:
-    """Log a security event (who, what, where; never secrets) and return the 403 error."""
+def refuse(principal: Principal, request: Request, reason: str, *, field: str | None = None,
+           **detail: str) -> Forbidden:
+    """Log a security event (who, what, where; never secrets) and return the 403 error.
+
+    With ``field``, the error names the field at fault (``errors``: field and reason).
+    """
     security_log.warning(
         "access refused: %s",
         reason,
         extra={"key_id": principal.key_id, "provider_id": principal.provider_id,
-               "path": request.url.path, **detail},
+               "path": request.url.path, **({"field": field} if field else {}), **detail},
     )
-    return Forbidden(reason)
+    if field is None:
+        return Forbidden(reason)
+    return Forbidden(f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
 
 
 def require_role(principal: Principal, request: Request, *roles: Role) -> None:

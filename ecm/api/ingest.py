@@ -6,9 +6,11 @@ What is checked before anything is published:
 2. the event type: providers send schedule and call events; reference data comes from
    admins; outputs (outcomes, alerts, exceptions) are never accepted from outside;
 3. for a provider key, the event's ``provider_id`` is the key's provider, the visit is
-   not known as another provider's, and the carer is not known as employed only by
-   other providers (``ecm.api.ownership``: from memory, kept current from the topics).
-   Any such attempt refuses the whole request with 403 and is logged as a security event.
+   not known as another provider's, and no carer it names (a call's ``carer_id``, a
+   schedule event's ``planned_carer_ids``) is known as employed only by other providers
+   (``ecm.api.ownership``: from memory, kept current from the topics). Any such attempt
+   refuses the whole request with 403 naming the field (``events[i].`` before it in a
+   batch) and is logged as a security event.
 
 Each item is validated once, by the contract's model, from the request's bytes (a single
 event) or from the decoded batch. Valid items are then published together and answered
@@ -26,7 +28,7 @@ from fastapi import Request
 from ecm.api.auth import Principal, refuse
 from ecm.api.errors import Unavailable
 from ecm.api.keys import Role
-from ecm.api.ownership import Owners, Ownership, OwnershipUnavailable, owned_ids
+from ecm.api.ownership import Owners, Ownership, OwnershipUnavailable, foreign, owned_ids
 from ecm.contracts import (
     CallTimeCorrected,
     CarerCheckedIn,
@@ -109,18 +111,32 @@ def validate_items(raw_items: Sequence[Any]) -> Checked:
 
 
 async def authorise(
-    principal: Principal, request: Request, events: Sequence[Event], ownership: Ownership
+    principal: Principal, request: Request, events: Sequence[Event], ownership: Ownership,
+    *, indexes: Sequence[int] | None = None,
 ) -> None:
-    """Raise 403 (logged) unless ``principal`` may submit every one of ``events``."""
+    """Raise 403 (logged) unless ``principal`` may submit every one of ``events``.
+
+    ``indexes`` are the events' places in a batch's ``events`` list: a refusal then names
+    the field as ``events[i].field``; without them (a single event), as ``field``.
+    """
     if principal.role is Role.ADMIN:
         return
-    for event in events:
+    where = [f"events[{i}]." for i in indexes] if indexes is not None else [""] * len(events)
+    for at, event in zip(where, events, strict=True):
         if not isinstance(event, VISIT_TYPES):
-            raise refuse(principal, request, "reference data is submitted by admins only")
+            raise refuse(principal, request, "reference data is submitted by admins only",
+                         field=f"{at}event_type")
         if event.provider_id != principal.provider_id:
             raise refuse(principal, request, "event for another provider",
-                         attempted_provider=event.provider_id, event_id=event.event_id)
-    _check_owners(principal, request, events, await known_owners(ownership, events))
+                         field=f"{at}provider_id", attempted_provider=event.provider_id,
+                         event_id=event.event_id)
+    owners = await known_owners(ownership, events)
+    for at, event in zip(where, events, strict=True):
+        found = foreign(event, owners, principal.provider_id)
+        if found:
+            name, reason = found[0]
+            raise refuse(principal, request, reason, field=f"{at}{name}",
+                         event_id=event.event_id)
 
 
 async def known_owners(ownership: Ownership, events: Sequence[ContractEvent]) -> Owners:
@@ -130,21 +146,6 @@ async def known_owners(ownership: Ownership, events: Sequence[ContractEvent]) ->
     except OwnershipUnavailable as exc:
         raise Unavailable(f"ownership could not be checked ({exc}); nothing was accepted; "
                           "retry the same request later", 5) from None
-
-
-def _check_owners(
-    principal: Principal, request: Request, events: Sequence[Event], owners: Owners
-) -> None:
-    mine = principal.provider_id
-    for event in events:
-        owner = owners.visits.get(getattr(event, "visit_id", ""), mine)
-        if owner != mine:
-            raise refuse(principal, request, "visit belongs to another provider",
-                         visit_id=str(getattr(event, "visit_id", "")))
-        employers = owners.carers.get(getattr(event, "carer_id", ""), frozenset({mine}))
-        if mine not in employers:
-            raise refuse(principal, request, "carer is registered to another provider",
-                         carer_id=str(getattr(event, "carer_id", "")))
 
 
 async def publish(

@@ -30,7 +30,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString, Protocol
 
-from ecm.contracts import CarerCheckedIn, CarerCheckedOut, ContractEvent
+from ecm.contracts import (
+    CallTimeCorrected,
+    CarerCheckedIn,
+    CarerCheckedOut,
+    ContractEvent,
+    VisitChangedV2,
+    VisitPlannedV2,
+)
 from ecm.kafka.connection import aiokafka_options
 from ecm.settings import KafkaSettings
 from ecm.topics import REFERENCE, VISIT_EVENTS
@@ -109,11 +116,44 @@ class OwnershipFeed(Protocol):
         """Whether the topics have been read to their end at least once."""
 
 
+VISIT_OF_ANOTHER = "visit belongs to another provider"
+CARER_OF_ANOTHER = "carer is registered to another provider"
+
+
+def named_carers(event: ContractEvent) -> list[tuple[str, str]]:
+    """The carers an event names, each with the field naming it.
+
+    A call (or a correction of one) names its ``carer_id``; a version 2 schedule event
+    names each planned carer (``planned_carer_ids[0]``, ``planned_carer_ids[1]``...).
+    """
+    if isinstance(event, CarerCheckedIn | CarerCheckedOut | CallTimeCorrected):
+        return [("carer_id", event.carer_id)]
+    if isinstance(event, VisitPlannedV2 | VisitChangedV2):
+        return [(f"planned_carer_ids[{n}]", carer)
+                for n, carer in enumerate(event.planned_carer_ids or ())]
+    return []
+
+
 def owned_ids(events: Sequence[ContractEvent]) -> tuple[list[str], list[str]]:
-    """The visit ids and carer ids (of calls) these events are about."""
+    """The visit ids and carer ids these events are about."""
     visits = [v for e in events if isinstance(v := getattr(e, "visit_id", None), str)]
-    carers = [e.carer_id for e in events if isinstance(e, CarerCheckedIn | CarerCheckedOut)]
+    carers = [carer for e in events for _, carer in named_carers(e)]
     return visits, carers
+
+
+def foreign(event: ContractEvent, owners: Owners, provider_id: str) -> list[tuple[str, str]]:
+    """Each field of ``event`` naming another provider's visit or carer, with the reason.
+
+    A visit is another's when its known owner is not ``provider_id``; a carer when it is
+    known and ``provider_id`` is not among its employers. Unknown ids are not refused.
+    """
+    found = []
+    visit_id = getattr(event, "visit_id", None)
+    if isinstance(visit_id, str) and owners.visits.get(visit_id, provider_id) != provider_id:
+        found.append(("visit_id", VISIT_OF_ANOTHER))
+    found += [(name, CARER_OF_ANOTHER) for name, carer in named_carers(event)
+              if provider_id not in owners.carers.get(carer, frozenset({provider_id}))]
+    return found
 
 
 class Ownership:

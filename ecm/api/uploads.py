@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from ecm.api.csvfeed import CsvFormatError, csv_rows
 from ecm.api.csvlayouts import Layout, RowContext, normalise_header
-from ecm.api.ownership import Ownership, owned_ids
+from ecm.api.ownership import Ownership, foreign, owned_ids
 from ecm.contracts import ContractError, InputEvent
 from ecm.producer import EventPublisher
 
@@ -156,7 +156,8 @@ class UploadRun:
         owners = await self.ownership.owners(*owned_ids([e for _, evs in rows for e in evs]))
         kept = []
         for number, evs in rows:
-            problems = _foreign(evs, owners.visits, owners.carers, self.ctx.provider_id)
+            problems = list(dict.fromkeys(
+                p for e in evs for p in foreign(e, owners, self.ctx.provider_id)))
             if problems:
                 security_log.warning("upload row for another provider's data", extra={
                     "provider_id": self.ctx.provider_id, "row": number})
@@ -164,19 +165,6 @@ class UploadRun:
             else:
                 kept.append((number, evs))
         return kept
-
-
-def _foreign(
-    events: list[InputEvent], visits: dict[str, str], carers: dict[str, frozenset[str]],
-    mine: str,
-) -> list[tuple[str, str]]:
-    problems = []
-    for event in events:
-        if visits.get(getattr(event, "visit_id", ""), mine) != mine:
-            problems.append(("visit_id", "visit belongs to another provider"))
-        if mine not in carers.get(getattr(event, "carer_id", ""), frozenset({mine})):
-            problems.append(("carer_id", "carer is registered to another provider"))
-    return list(dict.fromkeys(problems))
 
 
 def finish(summary: UploadSummary, status: str, error: str | None = None) -> dict[str, Any]:

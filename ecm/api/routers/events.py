@@ -60,7 +60,7 @@ async def submit_event(request: Request) -> Response:
     if not checked.events:
         raise ValidationFailed("the event is invalid", errors=checked.results[0].errors)
     event = checked.events[0][1]
-    await _accept(request, principal, [event], "events")
+    await _accept(request, principal, [event], "events", None)
     return JSONResponse({"status": "accepted", "event_id": event.event_id}, status_code=202)
 
 
@@ -76,7 +76,7 @@ async def submit_batch(request: Request) -> Response:
     checked = validate_items(_batch_items(await request.body(),
                                           request.app.state.settings.api.max_batch))
     events = [e for _, e in checked.events]
-    await _accept(request, principal, events, "batch")
+    await _accept(request, principal, events, "batch", [i for i, _ in checked.events])
     return JSONResponse(_batch_out(checked), status_code=202 if events else 422)
 
 
@@ -98,9 +98,9 @@ def _batch_items(body: bytes, limit: int) -> list[Any]:
 
 
 async def _accept(request: Request, principal: Principal, events: list[Event],
-                  route: str) -> None:
+                  route: str, indexes: list[int] | None) -> None:
     state = request.app.state
-    await authorise(principal, request, events, state.ownership)
+    await authorise(principal, request, events, state.ownership, indexes=indexes)
     await publish(state.publisher, events, int(state.settings.api.retry_after_seconds))
     state.metrics.events_accepted(route, len(events))
 

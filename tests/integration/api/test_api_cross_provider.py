@@ -73,6 +73,21 @@ def _check_in(**over: Any) -> dict[str, Any]:
             "method": "nfc", **over}
 
 
+def _planned(carers: list[str], **over: Any) -> dict[str, Any]:
+    """A version 2 plan of our visit naming ``carers``."""
+    return {"event_type": "visit_planned", "schema_version": 2, "event_id": "xp-2",
+            "occurred_at": T0.isoformat(), "provider_id": "P1", "visit_id": "MINE",
+            "client_id": "C1", "service": "home_care", "planned_start": T0.isoformat(),
+            "planned_end": T0.replace(minute=30).isoformat(), "carers_required": len(carers),
+            "planned_carer_ids": carers, **over}
+
+
+def _changed(carers: list[str]) -> dict[str, Any]:
+    """A version 2 change of our visit planning ``carers`` instead."""
+    plan = _planned(carers, event_type="visit_changed", event_id="xp-3")
+    return {k: v for k, v in plan.items() if k not in ("client_id", "service")}
+
+
 _DECIDE = {"by": "u1", "decision": "accepted", "resolution_code": "explanation_accepted"}
 Attempt = Callable[[TestClient, dict[str, str], str], Any]
 ATTEMPTS: dict[tuple[str, str], list[tuple[str, Attempt, set[int]]]] = {
@@ -83,10 +98,14 @@ ATTEMPTS: dict[tuple[str, str], list[tuple[str, Attempt, set[int]]]] = {
             visit_id="THEIRS"), headers=h), {403}),
         ("their carer", lambda c, h, u: c.post("/v1/events", json=_check_in(
             carer_id="K2"), headers=h), {403}),
+        ("their carer planned", lambda c, h, u: c.post("/v1/events", json=_planned(
+            ["K1", "K2"]), headers=h), {403}),
     ],
     ("POST", "/v1/events/batch"): [
         ("their provider_id", lambda c, h, u: c.post("/v1/events/batch", json={
             "events": [_check_in(provider_id="P2")]}, headers=h), {403}),
+        ("their carer planned", lambda c, h, u: c.post("/v1/events/batch", json={
+            "events": [_check_in(), _changed(["K2"])]}, headers=h), {403}),
     ],
     ("POST", "/v1/uploads/{layout}"): [
         ("their visit", lambda c, h, u: c.post("/v1/uploads/visits", content=(
@@ -190,3 +209,16 @@ def test_cross_provider_access_is_refused(world: dict[str, Any], route: Any, cas
         assert response.json()["rows_accepted"] == 0
     else:
         assert response.status_code in expected, response.text
+
+
+def test_planning_their_carer_names_the_field_and_the_reason(world: dict[str, Any]) -> None:
+    client, mine = world["client"], world["mine"]
+    response = client.post("/v1/events", json=_planned(["K1", "K2"]), headers=mine)
+    assert response.status_code == 403, response.text
+    assert response.json()["errors"] == [
+        {"field": "planned_carer_ids[1]", "reason": "carer is registered to another provider"}]
+    batch = client.post("/v1/events/batch", json={"events": [_check_in(), _planned(["K2"])]},
+                        headers=mine)
+    assert batch.status_code == 403, batch.text
+    assert batch.json()["errors"] == [{"field": "events[1].planned_carer_ids[0]",
+                                       "reason": "carer is registered to another provider"}]
