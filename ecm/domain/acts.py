@@ -36,7 +36,7 @@ from ecm.domain.events import (
     VisitFrustrated,
     WorkflowAct,
 )
-from ecm.domain.exceptions import VisitException
+from ecm.domain.exceptions import VisitException, kind_named
 from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import AlertMemory, VisitFacts, fold_visit
 from ecm.domain.workflow import (
@@ -50,6 +50,7 @@ from ecm.domain.workflow import (
     Refused,
     acknowledge,
     check_code,
+    check_disputable,
     close,
     decide,
     escalate,
@@ -240,6 +241,7 @@ def _exception_statuses(
         exception = held.get(act.exception_id)
         try:
             if exception is None:
+                check_disputable(kind_named(act.exception_id, facts.visit_id) or "")
                 raise Refused("exception_id", "not an exception this visit holds (settled by "
                                               "later facts, or never raised)")
             status = statuses[act.exception_id]

@@ -67,6 +67,13 @@ def exception_id(visit_id: str, kind: str, suffix: str | None = None) -> str:
     return f"{visit_id}:{kind}:{suffix}" if suffix else f"{visit_id}:{kind}"
 
 
+def kind_named(exception_id_: str, visit_id: str) -> str | None:
+    """The kind an exception id of ``visit_id`` names (``exception_id`` read back), if any."""
+    if not exception_id_.startswith(f"{visit_id}:"):
+        return None
+    return exception_id_[len(visit_id) + 1:].split(":", 1)[0] or None
+
+
 def orphan_exceptions(facts: VisitFacts) -> list[VisitException]:
     """Return the exception for changes or cancellations of a visit nobody planned."""
     events = sorted(facts.orphans, key=lambda e: (e.occurred_at, e.event_id))

@@ -43,6 +43,24 @@ INFORMATIONAL_KINDS = frozenset({"duplicate_event"})
 """Exception kinds kept for the record that never hold a visit's payment."""
 
 
+ROTA_FINDINGS = frozenset({"insufficient_travel_time"})
+"""Exception kinds that are findings about a carer's rota, not about a visit.
+
+They are raised and resolved by the carer's rota (keyed by carer, across visits), never
+held by the visit whose acts the workflow folds, and hold no payment: nothing for the
+council to decide. The rota is what settles them (docs/rules.md, "Rota realism").
+"""
+
+
+def check_disputable(kind: str) -> None:
+    """``Refused`` when an exception of ``kind`` cannot be explained or decided."""
+    if kind in ROTA_FINDINGS:
+        raise Refused("exception_id", f"{kind} is a finding about the carer's "
+                      "rota, not the visit: it cannot be explained or decided; it is "
+                      "resolved when the rota allows the travel (the visit moved, another "
+                      "carer planned, a visit cancelled)")
+
+
 def explain(status: ExceptionStatus) -> ExceptionStatus:
     """The status after a provider's explanation, or ``Refused``."""
     if status in (ExceptionStatus.OPEN, ExceptionStatus.REJECTED):

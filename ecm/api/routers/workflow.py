@@ -124,6 +124,7 @@ async def explain_exception(
     w.allow(principal, request, Act.EXPLAIN)
     row = await _exception(request, principal, exception_id)
     try:
+        rules.check_disputable(row["kind"])
         rules.explain(rules.ExceptionStatus(row["status"]))
     except Refused as exc:
         raise w.conflict(exc) from None
@@ -142,7 +143,8 @@ async def explain_exception(
 def _decision(
     row: dict[str, Any], body: DecisionIn, principal: Principal, event_id: str
 ) -> ExceptionDecided:
-    """The decision act on ``row``, or ``Refused`` when its status does not allow one."""
+    """The decision act on ``row``, or ``Refused`` when its kind or status allows none."""
+    rules.check_disputable(row["kind"])
     rules.decide(rules.ExceptionStatus(row["status"]), body.decision is Decision.ACCEPTED)
     return ExceptionDecided(
         event_id=event_id, occurred_at=w.now(), visit_id=row["visit_id"],

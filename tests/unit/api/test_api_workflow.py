@@ -32,6 +32,9 @@ def _exception(exception_id: str, provider: str, status: str = "open", **more: A
             **more}
 
 
+ROTA_REFUSAL = "insufficient_travel_time is a finding about the carer's rota"
+
+
 def _alert(alert_id: str, provider: str, **more: Any) -> dict:
     return {"alert_id": alert_id, "kind": "missed", "visit_id": f"V-{provider}",
             "provider_id": provider, "client_id": "C1", "raised_at": T0,
@@ -48,6 +51,7 @@ def loop(api: Api) -> Api:
         "x3": _exception("x3", "P1", "explained", reason_code="phone_battery_dead"),
         "x4": _exception("x4", "P1", "settled"),
         "x5": _exception("x5", "P2", "explained", reason_code="phone_battery_dead"),
+        "r1": _exception("r1", "P1", kind="insufficient_travel_time"),
     })  # fmt: skip
     wf.alert_rows.update({"a1": _alert("a1", "P1"), "a2": _alert("a2", "P2"),
                           "a3": _alert("a3", "P1", closed_at=T0, outcome_code="carer_sent")})
@@ -114,6 +118,31 @@ def test_explaining_an_exception_already_explained_or_settled_is_409(loop: Api) 
         r = _post(loop, f"/v1/exceptions/{exception_id}/explanations",
                   {"by": "u1", "reason_code": "phone_battery_dead"})
         assert r.status_code == 409 and _errors(r)[0][0] == "exception_id"
+
+
+def test_a_rota_finding_is_not_explained_and_the_refusal_says_why(loop: Api) -> None:
+    r = _post(loop, "/v1/exceptions/r1/explanations",
+              {"by": "u1", "reason_code": "phone_battery_dead"})
+    assert r.status_code == 409 and r.json()["error"] == "conflict"
+    [(field, reason)] = _errors(r)
+    assert field == "exception_id" and reason.startswith(ROTA_REFUSAL)
+    assert "resolved when the rota allows the travel" in reason
+    assert not loop.publisher.records
+
+
+def test_a_rota_finding_is_not_decided_alone_or_in_bulk(loop: Api) -> None:
+    body = {"by": "cm1", "decision": "accepted", "resolution_code": "explanation_accepted"}
+    r = _post(loop, "/v1/exceptions/r1/decisions", body, "KCC", Role.CONTRACT_MANAGER)
+    assert r.status_code == 409 and _errors(r)[0][1].startswith(ROTA_REFUSAL)
+    bulk = _post(loop, "/v1/exceptions/decisions", {**body, "exception_ids": ["r1", "x3"]},
+                 "KCC", Role.CONTRACT_MANAGER)
+    items = {i["exception_id"]: i for i in bulk.json()["items"]}
+    assert bulk.status_code == 202 and items["r1"]["http_status"] == 409
+    assert items["r1"]["errors"][0]["reason"].startswith(ROTA_REFUSAL)
+    assert [s["exception_id"] for s in _sent(loop)] == ["x3"]
+    listed = loop.client.get("/v1/exceptions?kind=insufficient_travel_time&status=open",
+                             headers=loop.headers("KCC", Role.CONTRACT_MANAGER))
+    assert [e["exception_id"] for e in listed.json()] == ["r1"]
 
 
 def test_unknown_exception_is_404_and_council_roles_may_not_explain(loop: Api) -> None:

@@ -17,6 +17,7 @@ from ecm.domain.workflow import (
     DUTY_OFFICER,
     MAY,
     PROVIDER,
+    ROTA_FINDINGS,
     Act,
     AlertHandling,
     AlertTier,
@@ -28,6 +29,7 @@ from ecm.domain.workflow import (
     Refused,
     acknowledge,
     check_code,
+    check_disputable,
     close,
     decide,
     escalate,
@@ -234,3 +236,17 @@ def test_the_may_table_covers_every_act() -> None:
                                   "nobody"])
 def test_who_may_do_what(act, role) -> None:
     assert may(role, act) is (role in MAY_TABLE[act])
+
+
+def test_a_rota_finding_is_neither_explained_nor_decided_and_says_why() -> None:
+    from ecm.contracts import ExceptionKindV3
+    from ecm.domain.exceptions import ExceptionKind
+
+    assert ROTA_FINDINGS == {ExceptionKind.INSUFFICIENT_TRAVEL_TIME.value}
+    with pytest.raises(Refused) as refused:
+        check_disputable("insufficient_travel_time")
+    assert refused.value.field == "exception_id"
+    assert "finding about the carer's rota" in refused.value.reason
+    for kind in ExceptionKindV3:  # every kind a visit holds stays disputable
+        if kind.value not in ROTA_FINDINGS:
+            check_disputable(kind.value)
