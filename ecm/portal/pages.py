@@ -33,9 +33,9 @@ from ecm.api.workflow_models import (
     MonitoringIn,
 )
 from ecm.api.workflowreads import ExceptionQuery
-from ecm.contracts import ExceptionKindV2, Service
+from ecm.contracts import ExceptionKindV3, Service
 from ecm.domain.calendar import LONDON
-from ecm.domain.workflow import TIERS, Act, AlertTier, CodePurpose, may
+from ecm.domain.workflow import ROTA_FINDINGS, TIERS, Act, AlertTier, CodePurpose, may
 from ecm.kpi.targets import TARGETS
 from ecm.portal.web import (
     PageRefused,
@@ -295,12 +295,13 @@ async def exceptions(request: Request) -> Response:
         "decision_note": r.get("status_note") if r["status"] in ("accepted", "rejected") else None,
         "explanation_note": r.get("status_note") if r["status"] == "explained" else None,
         "codes": [c for c in explanation if not c.settles or r["kind"] in c.settles],
+        "rota_finding": r["kind"] in ROTA_FINDINGS,
     } for r in rows]
     heading = ("Explanations to decide" if deciding else
                "Exceptions to explain" if explaining else "Exceptions")
     return page(request, "exceptions.html", who, heading, "portal-exceptions",
                 heading=heading, exceptions=shown, filters=filters, limit=EXCEPTIONS_SHOWN,
-                statuses=EXCEPTION_STATUSES, kinds=[k.value for k in ExceptionKindV2],
+                statuses=EXCEPTION_STATUSES, kinds=[k.value for k in ExceptionKindV3],
                 explanation_codes=explanation, resolution_codes=resolution,
                 may_explain=explaining, may_decide=deciding)
 

@@ -58,7 +58,11 @@ def _reference() -> list[c.ContractEvent]:
                                  effective_from=NOW.date() - timedelta(days=30),
                                  provider_id="P018", name="Other Care Ltd 018",
                                  kind=c.ProviderKind.FRAMEWORK, lot_ids=("DGS4",))
-    return [*kept, default_reason_codes(), rules, other]
+    far = c.ClientRegistered(event_id="ref-client-c04212-far", occurred_at=NOW - timedelta(days=1),
+                             effective_from=NOW.date() - timedelta(days=30), client_id="C04212",
+                             lot_id="DGS4", rurality=c.Rurality.URBAN,
+                             location=c.Location(lat=51.2802, lon=1.0789, accuracy_m=10))
+    return [*kept, default_reason_codes(), rules, other, far]
 
 
 def _plan(visit_id: str, start: datetime, provider: str = "P017") -> c.VisitPlanned:
@@ -66,6 +70,15 @@ def _plan(visit_id: str, start: datetime, provider: str = "P017") -> c.VisitPlan
                           provider_id=provider, visit_id=visit_id, client_id="C04211",
                           service=c.Service.HOME_CARE, planned_start=start,
                           planned_end=start + timedelta(minutes=30))
+
+
+def _rota(visit_id: str, client_id: str, start: datetime) -> c.VisitPlannedV2:
+    """A visit planned for carer K0815 (version 2 names the carer: rota realism)."""
+    return c.VisitPlannedV2(
+        event_id=f"{visit_id}.plan", occurred_at=NOW - timedelta(hours=2), provider_id="P017",
+        visit_id=visit_id, client_id=client_id, service=c.Service.HOME_CARE,
+        planned_start=start, planned_end=start + timedelta(minutes=30),
+        planned_carer_ids=("K0815",))
 
 
 def _call(visit_id: str, at: datetime, check_in: bool, method: c.CheckMethod,
@@ -85,6 +98,9 @@ def _visits() -> list[c.ContractEvent]:
         _plan("V-MISSED", NOW - timedelta(minutes=5)),
         _plan("V-LATER", NOW + LATER_MISSED_IN),
         _plan("V-OTHER", NOW - timedelta(minutes=50), provider="P018"),
+        # back to back at homes ~60 km apart: an insufficient_travel_time finding
+        _rota("V-ROTA-1", "C04211", NOW + timedelta(hours=1)),
+        _rota("V-ROTA-2", "C04212", NOW + timedelta(hours=1, minutes=30)),
     ]
 
 
@@ -196,6 +212,26 @@ def test_a_provider_explains_and_a_contract_manager_accepts(site: str, browser: 
     timeline = manager.locator("ol.timeline").inner_text()
     assert timeline.index("Planned") < timeline.index("Checked in") < timeline.index("Explained")
     _shot(manager, "visit-timeline")
+    assert provider.offsite == [] and manager.offsite == []
+
+
+def test_a_rota_finding_is_listed_by_kind_and_says_the_rota_resolves_it(
+        site: str, browser: Any) -> None:
+    manager = _signed_in(browser, site, "cm-rpatel")
+    manager.goto("/portal/exceptions?status=open&kind=insufficient_travel_time")
+    _until(lambda: "V-ROTA-2" in manager.content(), 90, "the rota finding", manager)
+    assert manager.get_by_label("Kind").input_value() == "insufficient_travel_time"
+    assert manager.locator("caption").inner_text().startswith("1 exception (open)")
+    row = manager.locator("tr", has_text="V-ROTA-2")
+    assert "a rota finding is not decided" in row.inner_text()
+    assert row.get_by_role("checkbox").is_disabled()
+    _shot(manager, "exceptions-rota-finding")
+
+    provider = _signed_in(browser, site, "p017-office")
+    provider.goto("/portal/exceptions?kind=insufficient_travel_time")
+    row = provider.locator("tr", has_text="V-ROTA-2")
+    assert "changing the rota" in row.inner_text()
+    assert row.get_by_role("button", name="Send explanation").count() == 0
     assert provider.offsite == [] and manager.offsite == []
 
 

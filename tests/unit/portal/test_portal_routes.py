@@ -11,6 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
@@ -217,6 +218,28 @@ def test_a_contract_manager_decides_many_explanations_at_once(portal: Portal) ->
     assert "done=" in answer.headers["location"]
     assert sorted(e.exception_id for e in sent(portal)) == ["x1", "x2"]
     assert {e.decision.value for e in sent(portal)} == {"accepted"}
+
+
+def test_a_rota_finding_is_listed_by_kind_and_says_it_is_not_explained(
+        portal: Portal) -> None:
+    portal.workflow.exception_rows.update({
+        "r1": _exception("r1", "P1", kind="insufficient_travel_time"),
+        "x1": _exception("x1", "P1")})
+    manager = portal.sign_in("cm-rpatel").get(
+        "/portal/exceptions?status=open&kind=insufficient_travel_time").text
+    assert '<option value="insufficient_travel_time" selected>' in manager
+    assert "r1" in manager and "x1" not in manager
+    assert "a rota finding is not decided" in manager
+    browser = portal.sign_in("p1-office")
+    page = browser.get("/portal/exceptions").text
+    assert "Explain manual entry on V-P1" in page  # the visit's own exception: a form
+    assert "Explain insufficient travel time" not in page
+    assert "changing the rota (more time between the visits, another carer) resolves it" in page
+    crafted = browser.post("/portal/exceptions/explain", data={
+        "exception_id": "r1", "reason_code": "phone_battery_dead", "csrf_token": _csrf(page)})
+    failed = unquote_plus(crafted.headers["location"])
+    assert "failed=" in failed and "finding about the carer's rota" in failed
+    assert sent(portal) == []
 
 
 def test_the_duty_board_puts_unacknowledged_missed_calls_first(portal: Portal) -> None:
