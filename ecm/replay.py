@@ -245,8 +245,9 @@ class Replayer:
         if state is None:
             return []
         records: list[c.ContractEvent] = []
+        said_at = self._visits.watermark(0)  # as the worker stamps what it re-keys
         for carer_id, message in rota_messages(state, event):
-            records += self._rotas.on_schedule(carer_id, message)
+            records += self._rotas.on_schedule(carer_id, message, said_at)
         return records
 
     def finish(self, offset: int, until: datetime | None = None) -> ReplayResult:

@@ -26,13 +26,18 @@ from ecm.domain.rota import ScheduleEvent
 from ecm.kafka.records import (
     DEADLINE_DUE,
     FLUSH,
+    ROTAS_HEARD,
+    SAID_AT_HEADER,
     VISIT_FACT,
+    VISITS_HEARD,
     WATERMARK,
     DeadLetter,
     control_instant,
     control_kind,
+    decode_gate_tick,
     decode_visit_event,
     decode_visit_fact,
+    gate_tick,
     visit_fact,
 )
 from ecm.topics import route
@@ -41,6 +46,7 @@ from ecm.visits.ledger import Emission, Position, VisitLedger
 from ecm.visits.rota import RotaLedger, rota_routes
 from ecm.visits.translate import visit_event, without_location
 from streams.app import Topology
+from streams.gates import ROTAS, VISITS, Gates
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +120,13 @@ class Publisher:
 
 def install_agents(
     topology: Topology, ledger: VisitLedger, carers: CarerLedger,
-    rotas: RotaLedger | None = None,
+    rotas: RotaLedger | None = None, gates: Gates | None = None,
 ) -> None:
-    """Declare the visit and carer agents on the app (``rotas``: rota realism, by carer)."""
+    """Declare the visit and carer agents on the app (``rotas``: rota realism, by carer).
+
+    ``gates`` (replay clock): the rota gate's bookkeeping (``ecm.visits.gate``); the visit
+    agent passes its ticks on to the carer partitions and moves its gate as they answer.
+    """
     app, publisher = topology.app, Publisher(topology)
 
     @app.agent(topology.visit_inputs, name="visits")
@@ -133,8 +143,9 @@ def install_agents(
                     watermark = _watermark(topology, ledger, position.partition)
                     call = visit_event(decoded, ledger.reference)
                     emission = ledger.on_event(position, call, watermark)
+                    said = _said_at(watermark)  # from when the rota's words are in force
                     for carer, plan in rota_routes(ledger, call):  # rota realism, by carer
-                        await publisher.send(topics.CARER_CALLS, carer, plan)
+                        await publisher.send(topics.CARER_CALLS, carer, plan, said)
                     if isinstance(decoded, c.CallEvent):
                         carer = decoded.carer_id.encode()
                         plain = c.dump_event(without_location(decoded))
@@ -143,8 +154,16 @@ def install_agents(
                     fact = decode_visit_fact(event.value)
                     watermark = _watermark(topology, ledger, position.partition)
                     emission = ledger.on_event(position, fact, watermark)
+                elif kind == ROTAS_HEARD and gates is not None:  # the rota gate moves
+                    source, instant = decode_gate_tick(event.value)
+                    gates.hear(ROTAS, position.partition, source, instant)
+                    gate = gates.low(ROTAS, position.partition)
+                    emission = ledger.on_gate(position, gate) if gate else Emission()
                 else:
                     emission = _on_control(ledger, position, kind, event)
+                    if kind in (WATERMARK, FLUSH) and gates is not None:
+                        await _pass_on(publisher, gates, position.partition,
+                                       control_instant(event.value), kind == FLUSH)
             except c.ContractError as exc:
                 await publisher.dead_letter(event, DeadLetter.from_contract_error(exc))
                 continue
@@ -163,11 +182,19 @@ def install_agents(
     async def carer_calls(stream: Any) -> None:
         async for event in stream.events():
             try:
+                if control_kind(event.headers) == VISITS_HEARD and gates is not None:
+                    source, instant = decode_gate_tick(event.value)
+                    heard = gates.hear(VISITS, event.message.partition, source, instant)
+                    if heard is not None:  # every word said before it has been sent
+                        await _answer(publisher, gates, event.message.partition, heard)
+                    continue
                 decoded = c.parse_event(event.value)
                 if isinstance(decoded, c.ScheduleEvent) and rotas is not None:
                     schedule = visit_event(decoded)
                     assert isinstance(schedule, ScheduleEvent)
-                    await publisher.publish(rotas.on_schedule(event.key.decode(), schedule))
+                    said_at = _header_instant(event.headers, SAID_AT_HEADER)
+                    await publisher.publish(rotas.on_schedule(event.key.decode(), schedule,
+                                                              said_at))
                     await _send_facts(publisher, rotas.take_whereabouts())  # where carers go next
                     continue
                 if not isinstance(decoded, c.CallEvent):
@@ -184,6 +211,35 @@ def install_agents(
             await _send_facts(publisher, doubts)
 
     del visits, carer_calls  # registered on the app
+
+
+async def _pass_on(publisher: Publisher, gates: Gates, partition: int, instant: datetime,
+                   flush: bool) -> None:
+    """Pass a visit partition's tick on to every carer partition (``ecm.visits.gate``)."""
+    if gates.pass_on(partition, instant, flush):
+        value, headers = gate_tick(VISITS_HEARD, partition, instant)
+        for carer_partition in range(gates.partitions):
+            await publisher.send(topics.CARER_CALLS, None, value, headers, carer_partition)
+
+
+async def _answer(publisher: Publisher, gates: Gates, partition: int, heard: datetime) -> None:
+    """Tell every visit partition how far this carer partition has heard them all."""
+    value, headers = gate_tick(ROTAS_HEARD, partition, heard)
+    for visit_partition in range(gates.partitions):
+        await publisher.send(topics.DEADLINE_COMMANDS, None, value, headers, visit_partition)
+
+
+def _said_at(watermark: datetime | None) -> list[tuple[str, bytes]] | None:
+    """The header stamping a schedule event re-keyed to a carer with its visit's watermark."""
+    return None if watermark is None else [(SAID_AT_HEADER, watermark.isoformat().encode())]
+
+
+def _header_instant(headers: Any, name: str) -> datetime | None:
+    items = headers.items() if hasattr(headers, "items") else (headers or ())
+    for key, value in items:
+        if key == name:
+            return datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
+    return None
 
 
 async def _send_facts(publisher: Publisher, facts: Iterable[CarerWhereabouts]) -> None:

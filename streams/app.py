@@ -32,6 +32,7 @@ class Topology:
     visits: CoalescedTable  # visit id -> ledger state
     carers: CoalescedTable  # carer id -> carer timeline
     rotas: CoalescedTable  # carer/visit -> the visit's schedule events (rota realism)
+    gates: CoalescedTable  # side/partition -> what it heard (the rota gate, replay clock)
     outcomes: HeldRecords  # each visit's latest outcome revision, until the commit point
 
     def topic_name(self, logical: str) -> str:
@@ -81,8 +82,9 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
     visits = _table(app, "visits", kafka.partitions)
     carers = _table(app, "carers", kafka.partitions)
     rotas = _table(app, "rotas", kafka.partitions)
+    gates = _table(app, "gates", kafka.partitions)
     outcomes = HeldRecords(app, c.dump_event)
-    commit_point = CommitPoint([visits, carers, rotas], [outcomes])
+    commit_point = CommitPoint([visits, carers, rotas, gates], [outcomes])
     app.sensors.add(commit_point)
 
     async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -99,6 +101,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         visits=visits,
         carers=carers,
         rotas=rotas,
+        gates=gates,
         outcomes=outcomes,
     )
 

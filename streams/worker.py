@@ -19,6 +19,7 @@ from ecm.visits.rota import RotaLedger
 from streams.agents import install_agents
 from streams.app import Topology, build_topology
 from streams.deadlines import DeadlineAlarm, install_timer
+from streams.gates import Gates
 from streams.reference import ReferenceReader
 from streams.sink import run_sink
 from streams.stores import TableStore
@@ -35,16 +36,22 @@ def assemble(settings: Settings, worker_id: str, clock: str, with_sink: bool = T
     reference = ReferenceData()
     reader = ReferenceReader(settings.kafka, reference)
     alarm = DeadlineAlarm()
-    ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)), alarm.ring)
+    ledger = VisitLedger(reference, EncodedVisits(TableStore(topology.visits)), alarm.ring,
+                         gated=clock == "replay")
     carers = CarerLedger(TableStore(topology.carers), reference)
     asyncio.run(reader.catch_up())
     gc.freeze()  # reference data lives as long as the worker: the collector skips it
     rotas = RotaLedger(reference, TableStore(topology.rotas))
-    install_agents(topology, ledger, carers, rotas)
+    # The rota gate (ecm.visits.gate): only a replay outruns the carers' side.
+    gates = Gates(TableStore(topology.gates), settings.kafka.partitions) \
+        if clock == "replay" else None
+    install_agents(topology, ledger, carers, rotas, gates)
     install_timer(topology, ledger, carers, alarm)
 
     async def release_rotas(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         rotas.release()  # read from the table again at the next schedule event
+        if gates is not None:
+            gates.release()
 
     topology.app.on_partitions_revoked.connect(release_rotas)  # type: ignore[arg-type]
     topology.app.task(reader.follow)

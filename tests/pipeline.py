@@ -231,18 +231,5 @@ def _instant_db(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def without_at_risk(alerts: dict[str, tuple[str | None, ...]]) -> dict[str, tuple]:
-    """Every alert but the "at risk" warnings: a known gap of the worker (issue 19, open).
-
-    The word of where a carer goes next crosses partitions twice (visit -> the carer's
-    rota -> the visit before). A week pushed through the workers far faster than real
-    time lets the visit before act on an answer the rota has since replaced, so some
-    warnings come out minutes apart from ``ecm replay``, or one more or fewer, and not the
-    same way from run to run (docs/rules.md, "At risk"). Closing it needs the carer side's
-    watermark carried back to the visits' partitions; until then they are not compared.
-    """
-    return {k: v for k, v in alerts.items() if not k.endswith(":at_risk")}
-
-
 def weeks_of(derived: Derived) -> set[str]:
     return {row[3] for row in derived.kpis}

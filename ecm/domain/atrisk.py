@@ -40,6 +40,8 @@ from ecm.domain.visit import AlertMemory, Plan, VisitFacts, known_at
 
 ONWARD = "onward"
 """The kind of a wake-up for an onward warning to send."""
+HELD = "held"
+"""The kind of a wake-up for an onward warning due but held back until the gate moves."""
 ONWARD_PREFIX = f"{ONWARD}:"
 """How a carer's onward warning is remembered among a visit's alerts (sent at most once)."""
 
@@ -78,6 +80,16 @@ class Onward:
         """Its name among the visit's remembered alerts: one warning per carer and visit."""
         return f"{ONWARD_PREFIX}{self.carer_id}:{self.next_visit.next_visit_id}"
 
+    @property
+    def decided_at(self) -> datetime:
+        """The event time by which the warning is due and its word was in force.
+
+        Everything said about the carer's rota before this instant decides whether it
+        is sent; a worker may send it only once it has heard all of that (``gate``).
+        """
+        said = self.next_visit.said_at
+        return self.due_at if said is None or said <= self.due_at else said
+
 
 def leave_by(next_start: datetime, window_minutes: int, travel_seconds: int) -> datetime:
     """The latest instant to leave and still arrive within the next visit's on-time window."""
@@ -96,17 +108,53 @@ def onward(facts: VisitFacts, policy: Policy) -> list[Onward]:
     Only for a planned visit that still names the carer, and whose carer has a next visit
     with a known ``leave_by`` (travel estimated). A carer who checked out, or a visit
     cancelled (by anyone) or frustrated, by the instant does not fire.
+
+    Every word the rota said about the carer counts while it was in force: from its
+    ``said_at`` until the next word's. A word's journey fires only if it was lost before
+    the next word was said (a rota change that came first replaced it), so what fires does
+    not depend on when the words reached this visit. Of the journeys to one next visit
+    that fire, the first decided (``Onward.decided_at``) is the one warning sent.
     """
     plan = facts.plan
     if plan is None:
         return []
-    found = []
-    for carer_id, nxt in sorted(facts.next_visits.items()):
-        if nxt.next_visit_id is None or nxt.leave_by is None or nxt.next_start is None:
+    found: dict[str, Onward] = {}
+    for carer_id, words in sorted(facts.next_visits.items()):
+        if carer_id not in plan.planned_carer_ids:
             continue
-        if carer_id in plan.planned_carer_ids:
-            found.append(_first_lost(facts, plan, policy, nxt, nxt.leave_by))
-    return found
+        for word, later in zip(words, [*words[1:], None], strict=True):
+            if word.next_visit_id is None or word.leave_by is None or word.next_start is None:
+                continue
+            line = _first_lost(facts, plan, policy, word, word.leave_by)
+            if later is not None and not _in_force(line.due_at, later.said_at):
+                line = replace(line, fires=False)  # the rota had changed before it was due
+            kept = found.get(line.key)
+            if kept is None or _sooner(line, kept):
+                found[line.key] = line
+    return list(found.values())
+
+
+def _in_force(due_at: datetime, next_said_at: datetime | None) -> bool:
+    """Whether a word was still in force at ``due_at`` (the next one said after it)."""
+    return next_said_at is not None and due_at < next_said_at
+
+
+def _sooner(line: Onward, than: Onward) -> bool:
+    """Whether ``line`` is the warning to send rather than ``than`` (same next visit).
+
+    One that fires before one that does not; of two that fire, the first decided; at the
+    same instant, a word that came after its journey was lost (decided when said)
+    before one decided by its due time, as a replay sees them.
+    """
+    if line.fires != than.fires:
+        return line.fires
+    if not line.fires:
+        return True  # neither fires: the latest word says where the carer goes
+    return _decision_order(line) < _decision_order(than)
+
+
+def _decision_order(line: Onward) -> tuple[datetime, bool, int]:
+    return (line.decided_at, line.decided_at == line.due_at, line.next_visit.seq)
 
 
 def _first_lost(
@@ -185,23 +233,23 @@ class NextStop:
 
 def next_visit_event(
     carer_id: str, visit_id: str, provider_id: str, nxt: NextStop | None, occurred_at: datetime,
-    seq: int = 1,
+    seq: int = 1, said_at: datetime | None = None,
 ) -> NextVisitPlanned:
     """The event that tells ``visit_id`` where ``carer_id`` goes next (``None``: nowhere).
 
-    ``seq`` counts the words sent to the visit about the carer: the highest is the one the
-    visit keeps. Its id names the visit, the carer, ``seq`` and a digest of what it says,
-    so a resend of the same word has the same id.
+    ``seq`` counts the words sent to the visit about the carer: each is in force from its
+    ``said_at`` until the next. Its id names the visit, the carer, ``seq`` and a digest of
+    what it says, so a resend of the same word has the same id.
     """
     if nxt is None or nxt.travel_seconds is None:
         digest = _digest((None,))
         return NextVisitPlanned(f"next:{visit_id}:{carer_id}:{seq}:{digest}", occurred_at,
-                                visit_id, provider_id, carer_id, seq)
+                                visit_id, provider_id, carer_id, seq, said_at=said_at)
     leave = leave_by(nxt.planned_start, nxt.window_minutes, nxt.travel_seconds)
     digest = _digest((nxt.visit_id, nxt.planned_start.isoformat(), leave.isoformat()))
     return NextVisitPlanned(f"next:{visit_id}:{carer_id}:{seq}:{digest}", occurred_at,
                             visit_id, provider_id, carer_id, seq, nxt.visit_id,
-                            nxt.provider_id, nxt.planned_start, leave)
+                            nxt.provider_id, nxt.planned_start, leave, said_at)
 
 
 def _digest(said: tuple[object, ...]) -> str:
@@ -209,9 +257,13 @@ def _digest(said: tuple[object, ...]) -> str:
 
 
 def fire_onward(
-    lines: Iterable[Onward], memory: AlertMemory, watermark: datetime, inclusive: bool
+    lines: Iterable[Onward], memory: AlertMemory, watermark: datetime, inclusive: bool,
+    gate: datetime | None = None,
 ) -> tuple[list[Onward], AlertMemory]:
     """The onward warnings the watermark passed, each at most once (``memory`` says which).
+
+    ``gate`` (workers replaying an extract): the event time up to which every word of the
+    carers' rotas has reached the visit; a warning decided later waits (``held``).
 
     Returns:
         The lines newly fired, and the memory after them (``memory`` itself if none).
@@ -220,9 +272,24 @@ def fire_onward(
     for line in lines:
         if line.key in raised or not (line.fires and passed(line.due_at, watermark, inclusive)):
             continue
+        if gate is not None and not line.decided_at < gate:
+            continue
         raised = {**raised, line.key: line.due_at}
         fired.append(line)
     return fired, (AlertMemory(raised, memory.resolved) if fired else memory)
+
+
+def held(
+    lines: Iterable[Onward], memory: AlertMemory, watermark: datetime, inclusive: bool,
+    gate: datetime | None,
+) -> datetime | None:
+    """The earliest ``decided_at`` of a warning due by ``watermark`` that ``gate`` holds back."""
+    if gate is None:
+        return None
+    waiting = [line.decided_at for line in lines
+               if line.fires and line.key not in memory.raised
+               and passed(line.due_at, watermark, inclusive) and not line.decided_at < gate]
+    return min(waiting) if waiting else None
 
 
 def reports_sent(

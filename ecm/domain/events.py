@@ -228,6 +228,9 @@ class NextVisitPlanned:
     instant the carer can leave this visit and still reach the next one within its on-time
     window; ``next_visit_id`` ``None``: the carer has no next visit that day any more.
     The latest word is the highest ``seq`` (the rota's count of words sent to the visit).
+    ``said_at`` is the watermark at which the schedule event that changed the rota was
+    received (``None``: before any): from then on this word, not the one before, is in
+    force (docs/rules.md, "At risk").
     """
 
     event_id: str
@@ -240,6 +243,7 @@ class NextVisitPlanned:
     next_provider_id: str | None = None
     next_start: datetime | None = None
     leave_by: datetime | None = None
+    said_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from ecm.domain.acts import ESCALATION, Workflow, fold_workflow, settle_facts, unknown_visit
 from ecm.domain.alerts import AlertChange, fire, history
 from ecm.domain.atrisk import (
+    HELD,
     ONWARD,
     Onward,
     fire_onward,
+    held,
     onward,
     reports_sent,
     running_late,
@@ -70,6 +72,9 @@ class Judgement:
     refused: Mapping[str, Refused] = field(default_factory=dict)
     reported: tuple[CarerRunningLate, ...] = ()
     reports: tuple[CarerRunningLate, ...] = ()
+    held: datetime | None = None
+    """The earliest ``Onward.decided_at`` of a warning due but held back by the gate; then
+    ``wake`` is that instant with the kind ``HELD`` (wake when the gate passes it)."""
 
 
 def judge(
@@ -79,12 +84,16 @@ def judge(
     at: datetime,
     inclusive: bool = False,
     fire_alerts: bool = True,
+    gate: datetime | None = None,
 ) -> Judgement:
     """Judge a visit at event time ``at`` (deadlines exactly at ``at`` count if ``inclusive``).
 
     Without ``fire_alerts`` (no clock has started yet) no alert is raised or resolved.
-    A pure function of the facts, the alerts already raised, the reference data and the
-    instant: the same inputs always give an equal judgement.
+    ``gate``: the event time up to which every word of the carers' rotas has reached the
+    visit (workers replaying an extract); an onward warning decided later is held back
+    (``Judgement.held``) until it moves. A pure function of the facts, the alerts already
+    raised, the reference data, the instant and the gate: the same inputs always give an
+    equal judgement.
     """
     context = context_of(facts, reference)
     if context is None:
@@ -102,7 +111,7 @@ def judge(
     if fire_alerts:
         fired, memory = fire(facts.visit_id, context, lines, memory, at, inclusive)
         if onwards:
-            reported, memory = fire_onward(onwards, memory, at, inclusive)
+            reported, memory = fire_onward(onwards, memory, at, inclusive, gate)
     outcome = derive_outcome(facts, context, reference, at, inclusive)
     exceptions = tuple(visit_exceptions(facts, context, outcome, reference))
     record = tuple(history(facts.visit_id, context, lines, memory))
@@ -117,10 +126,13 @@ def judge(
                           needs_decision=workflow.needs_decision)
         if workflow.wake is not None and (wake is None or workflow.wake < wake[0]):
             wake = (workflow.wake, ESCALATION)
+    waiting = held(onwards, memory, at, inclusive, gate) if onwards and fire_alerts else None
+    if waiting is not None:
+        wake = (waiting, HELD)  # what to do first once the gate has moved past it
     return Judgement(facts.visit_id, at, inclusive, outcome, exceptions, tuple(fired), record,
                      memory, wake, workflow, refused,
                      tuple(running_late(facts, line) for line in reported),
-                     tuple(reports_sent(facts, onwards, memory)) if onwards else ())
+                     tuple(reports_sent(facts, onwards, memory)) if onwards else (), waiting)
 
 
 def _onward_wake(

@@ -47,7 +47,7 @@ _TYPES: dict[str, type[VisitEvent]] = {
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 _TIMES = frozenset({"occurred_at", "planned_start", "planned_end", "corrected_time",
-                    "next_start", "leave_by"})
+                    "next_start", "leave_by", "said_at"})
 
 
 _DROPPED = frozenset({"lat", "lon"})

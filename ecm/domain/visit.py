@@ -86,8 +86,8 @@ class VisitFacts:
     """Late corrections left out until the council approves them (event ids)."""
     frustration: VisitFrustrated | None = None
     """The report that the carer could not deliver care, if one counts."""
-    next_visits: dict[str, NextVisitPlanned] = field(default_factory=dict)
-    """Each planned carer's next visit on their rota, the latest word by carer id."""
+    next_visits: dict[str, tuple[NextVisitPlanned, ...]] = field(default_factory=dict)
+    """Each planned carer's next visit on their rota: every word, in the order said."""
     running_late: list[CarerRunningLate] = field(default_factory=list)
     """Reports from the visits before this one that a planned carer cannot be on time."""
     known: Mapping[str, datetime] = field(default_factory=dict)
@@ -227,9 +227,9 @@ def fold_visit(
             if event.event_id not in skip:
                 _carer(facts, event.carer_id).apply_correction(event)
         elif isinstance(event, NextVisitPlanned):
-            word = facts.next_visits.get(event.carer_id)
-            if word is None or (event.seq, event.event_id) > (word.seq, word.event_id):
-                facts.next_visits[event.carer_id] = event
+            words = facts.next_visits.get(event.carer_id, ())
+            facts.next_visits[event.carer_id] = tuple(sorted(
+                (*words, event), key=lambda word: (word.seq, word.event_id)))
         elif isinstance(event, CarerRunningLate):
             facts.running_late.append(event)
         elif isinstance(event, StayQuestioned):

@@ -35,6 +35,12 @@ WATERMARK = "watermark"
 FLUSH = "flush"
 DEADLINE_DUE = "deadline-due"
 VISIT_FACT = "visit-fact"
+VISITS_HEARD = "visits-heard"
+"""A visit partition's tick passed on to a carer partition (``ecm.visits.gate``)."""
+ROTAS_HEARD = "rotas-heard"
+"""A carer partition's low watermark passed on to a visit partition (``ecm.visits.gate``)."""
+SAID_AT_HEADER = "ecm-said-at"
+"""On a schedule event re-keyed to a carer: the watermark when its visit received it."""
 
 
 def watermark_tick(
@@ -43,6 +49,27 @@ def watermark_tick(
     """Return the value and headers of a watermark tick (``flush``: the end of a replay)."""
     kind = FLUSH if flush else WATERMARK
     return watermark.isoformat().encode(), [(CONTROL_HEADER, kind.encode())]
+
+
+def gate_tick(kind: str, source: int, instant: datetime) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The value and headers of a ``VISITS_HEARD`` or ``ROTAS_HEARD`` message from ``source``."""
+    return f"{source} {instant.isoformat()}".encode(), [(CONTROL_HEADER, kind.encode())]
+
+
+def decode_gate_tick(value: bytes) -> tuple[int, datetime]:
+    """Inverse of ``gate_tick``: the source partition and the instant it has reached.
+
+    Raises:
+        ContractError: not such a message (names the field and the reason).
+    """
+    try:
+        source, instant = value.decode().split(" ", 1)
+        at = datetime.fromisoformat(instant)
+        if at.tzinfo is None:
+            raise ValueError("the instant has no time zone")
+        return int(source), at
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ContractError([c.FieldError("(value)", f"not a gate tick: {exc}")]) from None
 
 
 def deadline_due(now: datetime) -> tuple[bytes, list[tuple[str, bytes]]]:

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 from ecm import contracts as c
 from ecm.domain.alerts import AlertChange
+from ecm.domain.atrisk import HELD
 from ecm.domain.events import WORKFLOW_ACTS, CarerWhereabouts, VisitEvent
 from ecm.domain.exceptions import VisitException
 from ecm.domain.judgement import Judgement, judge
@@ -53,6 +54,9 @@ from ecm.visits.translate import (
 )
 
 V = TypeVar("V")
+
+NOTHING_HEARD = datetime.min.replace(tzinfo=UTC)
+"""A gated partition's gate before any carer partition has been heard (holds everything)."""
 
 
 class Store(Protocol[V]):
@@ -159,17 +163,23 @@ class VisitLedger:
 
     def __init__(
         self, reference: ReferenceData, store: Store[StoredVisit],
-        on_earlier_deadline: Callable[[], None] | None = None,
+        on_earlier_deadline: Callable[[], None] | None = None, gated: bool = False,
     ) -> None:
         """Keep visits in ``store``.
 
         ``on_earlier_deadline`` is called when a partition's earliest deadline moves
-        earlier: a timer sleeping until the old one must wake.
+        earlier: a timer sleeping until the old one must wake. ``gated`` (workers
+        replaying an extract): onward warnings wait for each partition's rota gate
+        (``on_gate``; ``ecm.visits.gate``).
         """
         self.reference = reference
         self.store = store
         self._on_earlier = on_earlier_deadline
         self._deadlines: dict[int, DeadlineIndex] = {}
+        # Gated: each partition's gate (absent: none heard yet) and the visits whose
+        # onward warning waits for it, by the instant it waits for.
+        self._gates: dict[int, datetime] | None = {} if gated else None
+        self._held: dict[int, DeadlineIndex] = {}
         self._watermarks: dict[int, datetime] = {}
         # Decoded visits of the partitions owned, so each event does not decode its
         # visit again; the store stays the truth (it is rebuilt from it on a rebalance).
@@ -265,6 +275,28 @@ class VisitLedger:
                                          clock=True, changed=False)
         return emission
 
+    def on_gate(self, position: Position, gate: datetime) -> Emission:
+        """Move a partition's rota gate; send the onward warnings that waited for it."""
+        partition = position.partition
+        emission = self._resume(position)
+        if self._gates is None:
+            return emission
+        before = self._gates.get(partition)
+        if before is not None and gate <= before:
+            return emission
+        self._gates[partition] = gate
+        held, watermark = self._held.get(partition), self._watermarks.get(partition)
+        for visit_id in (held.pop_due(gate) if held is not None else {}):
+            visit = self._visits.get(visit_id) or self._decode(visit_id)
+            if visit is None or visit.judged is None:
+                continue
+            at, inclusive = visit.judged, visit.inclusive  # the wake-up that held it may
+            if watermark is not None and watermark > at:  # have changed nothing stored
+                at, inclusive = watermark, False
+            emission += self._commit(visit, position, at, inclusive=inclusive, clock=True,
+                                     changed=False)
+        return emission
+
     def on_deadline(
         self, position: Position, visit_id: str, now: datetime, inclusive: bool = False
     ) -> Emission:
@@ -306,6 +338,7 @@ class VisitLedger:
         for partition in list(self._deadlines):
             if partition not in partitions:
                 del self._deadlines[partition]
+                self._held.pop(partition, None)
         self._visits = {k: v for k, v in self._visits.items() if v.partition in partitions}
         self._positions = {}
         return self._index_partitions(partitions)
@@ -314,7 +347,10 @@ class VisitLedger:
         """Forget the index and cached visits of partitions this worker no longer owns."""
         for partition in partitions:
             self._deadlines.pop(partition, None)
+            self._held.pop(partition, None)
             self._watermarks.pop(partition, None)
+            if self._gates is not None:
+                self._gates.pop(partition, None)
         self._visits = {k: v for k, v in self._visits.items() if v.partition not in partitions}
         self._positions = {k: v for k, v in self._positions.items()
                            if v.partition not in partitions}
@@ -357,11 +393,27 @@ class VisitLedger:
         self._resumed = {r for r in self._resumed if r[0] not in fresh}
         for partition in partitions:
             self._deadlines[partition] = DeadlineIndex(self._on_earlier)
+            self._held[partition] = DeadlineIndex()
         for visit_id, known in self._stored_wakes():
             if known.partition in partitions:
-                self._deadlines[known.partition].set(visit_id, known.wake)
+                self._index(known.partition, visit_id, known.wake)
                 self._positions[visit_id] = known
-        return sum(len(self._deadlines[p]) for p in partitions)
+        return sum(len(self._deadlines[p]) + len(self._held[p]) for p in partitions)
+
+    def _index(self, partition: int, visit_id: str, wake: tuple[datetime, str] | None) -> None:
+        """Index a visit's next wake-up: a deadline, or a warning waiting for the gate."""
+        deadlines = self._deadlines.get(partition)
+        if deadlines is None:
+            deadlines = self._deadlines[partition] = DeadlineIndex(self._on_earlier)
+        held = self._held.get(partition)
+        if held is None:
+            held = self._held[partition] = DeadlineIndex()
+        if wake is not None and wake[1] == HELD:
+            deadlines.set(visit_id, None)
+            held.set(visit_id, wake)
+        else:
+            held.set(visit_id, None)
+            deadlines.set(visit_id, wake)
 
     def _stored_wakes(self) -> Iterator[tuple[str, StoredWake]]:
         """Every stored visit's partition, next wake-up and last change.
@@ -413,8 +465,11 @@ class VisitLedger:
     def _judgement(
         self, visit: StoredVisit, at: datetime, inclusive: bool, clock: bool
     ) -> Judgement:
+        gate = None
+        if self._gates is not None:  # none heard yet: nothing is known to have arrived
+            gate = self._gates.get(visit.partition, NOTHING_HEARD)
         return judge(visit.state.facts(), visit.state.alerts, self.reference, at, inclusive,
-                     fire_alerts=clock)
+                     fire_alerts=clock, gate=gate)
 
     def _commit(
         self, visit: StoredVisit, position: Position, at: datetime, *, inclusive: bool,
@@ -427,9 +482,10 @@ class VisitLedger:
         """
         judgement = self._judgement(visit, at, inclusive, clock)
         records = self._records(visit, judgement, everything=False)
-        self._deadlines.setdefault(visit.partition, DeadlineIndex(self._on_earlier)).set(
-            visit.state.visit_id, judgement.wake)
-        if not (changed or records or judgement.memory is not visit.state.alerts):
+        self._index(visit.partition, visit.state.visit_id, judgement.wake)
+        # A warning newly held for the gate is stored too: a worker restarting finds it.
+        newly_held = judgement.held is not None and visit.wake != judgement.wake
+        if not (changed or records or newly_held or judgement.memory is not visit.state.alerts):
             return Emission()  # a wake-up that changed nothing
         visit.state.alerts = judgement.memory
         visit.judged, visit.inclusive = at, inclusive

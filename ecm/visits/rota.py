@@ -99,12 +99,16 @@ class RotaLedger:
         taken, self._whereabouts = self._whereabouts, []
         return taken
 
-    def on_schedule(self, carer_id: str, event: ScheduleEvent) -> list[c.ContractEvent]:
+    def on_schedule(
+        self, carer_id: str, event: ScheduleEvent, said_at: datetime | None = None
+    ) -> list[c.ContractEvent]:
         """Add a schedule event to a carer's rota; return the records that changed.
 
         Returns the gap records and exceptions of the carer's days the event touched
         (the day its visit was on and the day it is on); a redelivered event re-emits
-        the current picture of those days.
+        the current picture of those days. ``said_at``: the watermark when the event's
+        visit received it (``None``: before any), from which the words it changes about
+        where the carer goes next are in force (``take_whereabouts``).
         """
         if not self._loaded:
             self._load()
@@ -112,19 +116,21 @@ class RotaLedger:
         if rota is None:
             rota = self._rotas[carer_id] = CarerRota(carer_id)
         try:
-            return self._apply(rota, event)
+            return self._apply(rota, event, said_at)
         except Exception:
             self.release()  # changed in memory, maybe not in the store: read it again
             raise
 
-    def _apply(self, rota: CarerRota, event: ScheduleEvent) -> list[c.ContractEvent]:
+    def _apply(
+        self, rota: CarerRota, event: ScheduleEvent, said_at: datetime | None
+    ) -> list[c.ContractEvent]:
         # Only three gaps can change: the visit's own, and those of the visits after it
         # before and after the event (the rest of the day keeps its neighbours).
         touched = {event.visit_id, rota.successor(event.visit_id)}
         days = rota.apply(event)
         touched.add(rota.successor(event.visit_id))
         if days is None:
-            return self._republish(rota, event.visit_id)
+            return self._republish(rota, event.visit_id, said_at)
         said = self._said[rota.carer_id]
         for visit_id in rota.forget_before():
             said.pop(visit_id, None)
@@ -136,7 +142,7 @@ class RotaLedger:
             if found:
                 records += found
                 changed.add(gap.visit_id)
-        changed |= self._tell_next(rota, days, event.occurred_at)
+        changed |= self._tell_next(rota, days, event.occurred_at, said_at)
         for visit_id in sorted(changed & set(rota.events)):
             self._write(rota, visit_id)
         return records
@@ -178,7 +184,7 @@ class RotaLedger:
         return records
 
     def _tell_next(self, rota: CarerRota, days: set[date], at: datetime,
-                   again: bool = False) -> set[str]:
+                   said_at: datetime | None, again: bool = False) -> set[str]:
         """Tell each visit of ``days`` where the carer goes next, if that changed.
 
         With ``again`` (a redelivery), the current word is told again, unchanged.
@@ -195,10 +201,12 @@ class RotaLedger:
                 elif not again:
                     continue
                 self._whereabouts.append(next_visit_event(
-                    rota.carer_id, visit_id, provider_id, stop, at, said.next_seq))
+                    rota.carer_id, visit_id, provider_id, stop, at, said.next_seq, said_at))
         return told
 
-    def _republish(self, rota: CarerRota, visit_id: str) -> list[c.ContractEvent]:
+    def _republish(
+        self, rota: CarerRota, visit_id: str, said_at: datetime | None
+    ) -> list[c.ContractEvent]:
         """The current picture of a visit's day (or its withdrawal), sent again."""
         day = rota.day_of(visit_id)
         gaps = rota.gaps(day, self.reference) if day is not None else []
@@ -207,7 +215,7 @@ class RotaLedger:
             gaps.append(gone)
         if day is not None:
             latest = max(e.occurred_at for e in rota.events[visit_id].values())
-            self._tell_next(rota, {day}, latest, again=True)
+            self._tell_next(rota, {day}, latest, said_at, again=True)
         records: list[c.ContractEvent] = []
         for gap in gaps:
             said = self._said[rota.carer_id].get(gap.visit_id, _Said())

@@ -19,7 +19,6 @@ from pipeline import (
     from_replay,
     replay_outcomes_normalised,
     weeks_of,
-    without_at_risk,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -47,7 +46,7 @@ def assert_same(expected: Derived, got: Derived, partitions_moved: bool = False)
         f"{got.outcomes[different[0]].get(key)!r}"
         for key in sorted(set(want[different[0]]) | set(got.outcomes[different[0]]))
         if want[different[0]].get(key) != got.outcomes[different[0]].get(key))
-    assert without_at_risk(got.alerts) == without_at_risk(expected.alerts)
+    assert got.alerts == expected.alerts
     assert got.exceptions == expected.exceptions
     assert got.kpis == expected.kpis
 

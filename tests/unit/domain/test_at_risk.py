@@ -95,7 +95,69 @@ def test_a_carer_the_visit_no_longer_names_or_without_a_next_visit_has_no_onward
     later = next_visit_event("K1", "V1", "P1", None, T0 - timedelta(hours=1), seq=2)
     for event in (plan(), next_visit(), later):
         last.apply(event)
-    assert onward(last.facts(), policy) == []
+    assert [line for line in onward(last.facts(), policy) if line.fires] == []
+
+
+# Which word of the rota counts: the one in force when the journey was lost.
+def word(seq: int, said: float | None, start: float = 90, travel_minutes: int = 10,
+         nxt: str | None = "V2") -> d.NextVisitPlanned:
+    """The rota's word ``seq`` to V1 about K1, said when the watermark was at ``said``."""
+    stop = None if nxt is None else NextStop(nxt, "P1", at(start), 15, travel_minutes * 60)
+    return next_visit_event("K1", "V1", "P1", stop, T0 - timedelta(hours=12), seq,
+                            said_at=None if said is None else at(said))
+
+
+@pytest.mark.parametrize(
+    ("words", "sent"),
+    [
+        # One word: the carer, at V1 until 10:40, had to leave by 10:35 to reach V2.
+        ([word(1, -60)], ("V2", at(95), at(90))),
+        # V2 moved to 11:30 at 10:00, before the carer had to leave: no warning.
+        ([word(1, -60), word(2, 60, start=150)], None),
+        # ... moved only at 10:40, after the carer had to leave: the warning stands.
+        ([word(1, -60), word(2, 100, start=150)], ("V2", at(95), at(90))),
+        # The carer's next visit became V3 (10:32, leave by 10:37) at 10:00: V3 is warned.
+        ([word(1, -60), word(2, 60, start=92, nxt="V3")], ("V3", at(97), at(92))),
+        # V2 moved to 10:00 (leave by 10:05) at 10:10: the word came after the carer had to
+        # leave, so the warning is as of 10:05 and V2's new start.
+        ([word(1, -60), word(2, 70, start=60)], ("V2", at(65), at(60))),
+        # The last visit of the carer's day from 10:00: no next visit to warn.
+        ([word(1, -60), word(2, 60, nxt=None)], None),
+        # A word said before any watermark replaces the one before it from the start.
+        ([word(1, None), word(2, None, start=92)], ("V2", at(97), at(92))),
+    ],
+)
+def test_the_word_in_force_when_the_journey_was_lost_decides_the_warning(words, sent) -> None:
+    events = (plan(), *words, check_in(0), check_out(100))
+    for order in (events, tuple(reversed(events))):  # whatever order the words arrived in
+        judgement = judged("V1", *order)
+        got = [(r.visit_id, r.occurred_at, r.planned_start) for r in judgement.reported]
+        assert got == ([] if sent is None else [sent])
+
+
+def test_of_two_words_about_one_next_visit_the_first_decided_is_the_warning() -> None:
+    # Word 1: leave by 10:35; word 2 (said at 10:40): V2 moved to 10:40, leave by 10:45.
+    # Both journeys are lost; the warning decided first (10:35) is the one sent, whether
+    # the visit is judged at 10:41, at 11:00 or at the end, and whatever it heard first.
+    events = (plan(), word(1, -60), word(2, 100, start=100), check_in(0))
+    for watermark in (at(101), at(120), END_OF_TIME):
+        [sent] = judged("V1", *events, watermark=watermark).reported
+        assert (sent.occurred_at, sent.planned_start) == (at(95), at(90))
+
+
+def test_a_warning_decided_after_the_gate_waits_for_it() -> None:
+    # Workers replaying an extract: the visit may send a warning only once every word the
+    # rota said before it was decided has arrived (the gate).
+    state = VisitState("V1")
+    for event in (plan(), word(1, -60), check_in(0)):
+        state.apply(event)
+    policy = with_codes(reference())
+    held = judge(state.facts(), NO_ALERTS, policy, at(120), gate=at(95))
+    assert held.reported == () and held.held == at(95) and held.wake == (at(95), "held")
+    free = judge(state.facts(), NO_ALERTS, policy, at(120), gate=at(96))
+    assert [r.occurred_at for r in free.reported] == [at(95)] and free.held is None
+    ungated = judge(state.facts(), NO_ALERTS, policy, at(120))
+    assert ungated.reported == free.reported and ungated.held is None
 
 
 def test_a_travel_unknown_gives_no_time_to_leave_by() -> None:

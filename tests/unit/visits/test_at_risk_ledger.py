@@ -178,3 +178,32 @@ def test_when_each_fact_was_received_survives_the_store() -> None:
     again = StoredVisit.decode(stored.encode())
     assert again.state.known == stored.state.known == {
         "plan-V1": at(-60), "in-V1-K1-50": at(130)}
+
+
+def test_a_gated_worker_sends_the_warning_only_once_the_rota_gate_has_passed_it() -> None:
+    # Workers replaying an extract (ecm.visits.gate): V1's warning is due at 10:35 by its
+    # partition's ticks, but the carers' side has only been heard up to 10:00.
+    ledger = VisitLedger(with_codes(reference()), DictStore(), gated=True)
+    ledger.on_watermark(POSITION, at(-60))
+    for event in (plan("V1", 0, "C1"), plan("V2", 90, "C2"), NEXT, check_in(0)):
+        ledger.on_event(POSITION, event, at(-60))
+    assert ledger.on_watermark(POSITION, at(120)).whereabouts == []  # nothing heard yet
+    assert ledger.on_gate(POSITION, at(60)).whereabouts == []
+    assert ledger.next_deadline(0) != at(95)  # waiting for the gate, not for a tick
+    [report] = ledger.on_gate(POSITION, at(96)).whereabouts
+    assert (report.visit_id, report.occurred_at) == ("V2", at(95))
+    assert ledger.on_gate(POSITION, at(200)).whereabouts == []  # sent once
+
+
+def test_a_gated_worker_that_restarts_still_sends_the_warning_it_held() -> None:
+    store: DictStore = DictStore()
+    first = VisitLedger(with_codes(reference()), store, gated=True)
+    first.on_watermark(POSITION, at(-60))
+    for event in (plan("V1", 0, "C1"), plan("V2", 90, "C2"), NEXT, check_in(0)):
+        first.on_event(POSITION, event, at(-60))
+    first.on_watermark(POSITION, at(120))
+    first.on_event(POSITION, check_in(110, visit="V2", client="C2"), at(120))  # V1 stored
+    again = VisitLedger(with_codes(reference()), store, gated=True)
+    again.rebuild_index({0})
+    [report] = again.on_gate(POSITION, at(96)).whereabouts
+    assert (report.visit_id, report.occurred_at) == ("V2", at(95))
