@@ -193,9 +193,12 @@ def install_agents(
                     schedule = visit_event(decoded)
                     assert isinstance(schedule, ScheduleEvent)
                     said_at = _header_instant(event.headers, SAID_AT_HEADER)
-                    await publisher.publish(rotas.on_schedule(event.key.decode(), schedule,
-                                                              said_at))
-                    await _send_facts(publisher, rotas.take_whereabouts())  # where carers go next
+                    records = rotas.on_schedule(event.key.decode(), schedule, said_at)
+                    # Taken before any await: a rebalance meanwhile releases the ledger,
+                    # and with it the words not yet taken (lost if the partition stays).
+                    words = rotas.take_whereabouts()
+                    await publisher.publish(records)
+                    await _send_facts(publisher, words)  # where carers go next
                     continue
                 if not isinstance(decoded, c.CallEvent):
                     raise c.ContractError([c.FieldError("event_type", "not a call event")])
