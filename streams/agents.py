@@ -164,6 +164,12 @@ def install_agents(
                     if kind in (WATERMARK, FLUSH) and gates is not None:
                         await _pass_on(publisher, gates, position.partition,
                                        control_instant(event.value), kind == FLUSH)
+                if gates is not None and ledger.gate(position.partition) is None:
+                    # A partition just taken over: its gate where the last owner left it
+                    # (the carer side may have nothing more to say to it).
+                    left = gates.low(ROTAS, position.partition)
+                    if left is not None:
+                        emission += ledger.on_gate(position, left)
             except c.ContractError as exc:
                 await publisher.dead_letter(event, DeadLetter.from_contract_error(exc))
                 continue

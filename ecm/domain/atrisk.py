@@ -41,7 +41,7 @@ from ecm.domain.visit import AlertMemory, Plan, VisitFacts, known_at
 ONWARD = "onward"
 """The kind of a wake-up for an onward warning to send."""
 HELD = "held"
-"""The kind of a wake-up for an onward warning due but held back until the gate moves."""
+"""The kind of an onward warning due but held back until the gate moves (its index)."""
 ONWARD_PREFIX = f"{ONWARD}:"
 """How a carer's onward warning is remembered among a visit's alerts (sent at most once)."""
 

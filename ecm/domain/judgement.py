@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from ecm.domain.acts import ESCALATION, Workflow, fold_workflow, settle_facts, unknown_visit
 from ecm.domain.alerts import AlertChange, fire, history
 from ecm.domain.atrisk import (
-    HELD,
     ONWARD,
     Onward,
     fire_onward,
@@ -73,8 +72,8 @@ class Judgement:
     reported: tuple[CarerRunningLate, ...] = ()
     reports: tuple[CarerRunningLate, ...] = ()
     held: datetime | None = None
-    """The earliest ``Onward.decided_at`` of a warning due but held back by the gate; then
-    ``wake`` is that instant with the kind ``HELD`` (wake when the gate passes it)."""
+    """The earliest ``Onward.decided_at`` of a warning due but held back by the gate (judge
+    the visit again once the gate has passed it); ``wake`` says nothing of it."""
 
 
 def judge(
@@ -127,8 +126,6 @@ def judge(
         if workflow.wake is not None and (wake is None or workflow.wake < wake[0]):
             wake = (workflow.wake, ESCALATION)
     waiting = held(onwards, memory, at, inclusive, gate) if onwards and fire_alerts else None
-    if waiting is not None:
-        wake = (waiting, HELD)  # what to do first once the gate has moved past it
     return Judgement(facts.visit_id, at, inclusive, outcome, exceptions, tuple(fired), record,
                      memory, wake, workflow, refused,
                      tuple(running_late(facts, line) for line in reported),

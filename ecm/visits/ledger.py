@@ -180,6 +180,9 @@ class VisitLedger:
         # onward warning waits for it, by the instant it waits for.
         self._gates: dict[int, datetime] | None = {} if gated else None
         self._held: dict[int, DeadlineIndex] = {}
+        # Gated partitions indexed from the store (a restart, a takeover): which of their
+        # visits hold a warning is not stored, so the first gate move judges them all.
+        self._unswept: set[int] = set()
         self._watermarks: dict[int, datetime] = {}
         # Decoded visits of the partitions owned, so each event does not decode its
         # visit again; the store stays the truth (it is rebuilt from it on a rebalance).
@@ -192,6 +195,10 @@ class VisitLedger:
     def watermark(self, partition: int) -> datetime | None:
         """The latest watermark tick seen on a partition (replay mode)."""
         return self._watermarks.get(partition)
+
+    def gate(self, partition: int) -> datetime | None:
+        """A gated partition's rota gate (``None``: not gated, or none heard yet)."""
+        return None if self._gates is None else self._gates.get(partition)
 
     def visits(self) -> Iterator[StoredVisit]:
         """Every visit held, by visit id."""
@@ -285,14 +292,23 @@ class VisitLedger:
         if before is not None and gate <= before:
             return emission
         self._gates[partition] = gate
-        held, watermark = self._held.get(partition), self._watermarks.get(partition)
-        for visit_id in (held.pop_due(gate) if held is not None else {}):
+        # Judged at the partition's watermark (the wake-up that held a warning may have
+        # stored nothing); not yet heard here, at the gate, which never passes it.
+        now = self._watermarks.get(partition) or gate
+        if partition in self._unswept:
+            self._unswept.discard(partition)
+            waiting = [v.state.visit_id for v in self._partition_visits(partition)
+                       if v.judged is not None and v.state.facts().next_visits]
+        else:
+            held = self._held.get(partition)
+            waiting = list(held.pop_due(gate)) if held is not None else []
+        for visit_id in waiting:
             visit = self._visits.get(visit_id) or self._decode(visit_id)
             if visit is None or visit.judged is None:
                 continue
-            at, inclusive = visit.judged, visit.inclusive  # the wake-up that held it may
-            if watermark is not None and watermark > at:  # have changed nothing stored
-                at, inclusive = watermark, False
+            at, inclusive = visit.judged, visit.inclusive
+            if now > at:
+                at, inclusive = now, False
             emission += self._commit(visit, position, at, inclusive=inclusive, clock=True,
                                      changed=False)
         return emission
@@ -339,6 +355,7 @@ class VisitLedger:
             if partition not in partitions:
                 del self._deadlines[partition]
                 self._held.pop(partition, None)
+                self._unswept.discard(partition)
         self._visits = {k: v for k, v in self._visits.items() if v.partition in partitions}
         self._positions = {}
         return self._index_partitions(partitions)
@@ -348,6 +365,7 @@ class VisitLedger:
         for partition in partitions:
             self._deadlines.pop(partition, None)
             self._held.pop(partition, None)
+            self._unswept.discard(partition)
             self._watermarks.pop(partition, None)
             if self._gates is not None:
                 self._gates.pop(partition, None)
@@ -394,26 +412,25 @@ class VisitLedger:
         for partition in partitions:
             self._deadlines[partition] = DeadlineIndex(self._on_earlier)
             self._held[partition] = DeadlineIndex()
+            if self._gates is not None:
+                self._unswept.add(partition)
         for visit_id, known in self._stored_wakes():
             if known.partition in partitions:
-                self._index(known.partition, visit_id, known.wake)
+                self._deadlines[known.partition].set(visit_id, known.wake)
                 self._positions[visit_id] = known
-        return sum(len(self._deadlines[p]) + len(self._held[p]) for p in partitions)
+        return sum(len(self._deadlines[p]) for p in partitions)
 
-    def _index(self, partition: int, visit_id: str, wake: tuple[datetime, str] | None) -> None:
-        """Index a visit's next wake-up: a deadline, or a warning waiting for the gate."""
+    def _index(self, visit: StoredVisit, judgement: Judgement) -> None:
+        """Index a visit's next deadline, and the warning it holds for the gate if any."""
+        partition, visit_id = visit.partition, visit.state.visit_id
         deadlines = self._deadlines.get(partition)
         if deadlines is None:
             deadlines = self._deadlines[partition] = DeadlineIndex(self._on_earlier)
+        deadlines.set(visit_id, judgement.wake)
         held = self._held.get(partition)
         if held is None:
             held = self._held[partition] = DeadlineIndex()
-        if wake is not None and wake[1] == HELD:
-            deadlines.set(visit_id, None)
-            held.set(visit_id, wake)
-        else:
-            held.set(visit_id, None)
-            deadlines.set(visit_id, wake)
+        held.set(visit_id, None if judgement.held is None else (judgement.held, HELD))
 
     def _stored_wakes(self) -> Iterator[tuple[str, StoredWake]]:
         """Every stored visit's partition, next wake-up and last change.
@@ -482,10 +499,8 @@ class VisitLedger:
         """
         judgement = self._judgement(visit, at, inclusive, clock)
         records = self._records(visit, judgement, everything=False)
-        self._index(visit.partition, visit.state.visit_id, judgement.wake)
-        # A warning newly held for the gate is stored too: a worker restarting finds it.
-        newly_held = judgement.held is not None and visit.wake != judgement.wake
-        if not (changed or records or newly_held or judgement.memory is not visit.state.alerts):
+        self._index(visit, judgement)
+        if not (changed or records or judgement.memory is not visit.state.alerts):
             return Emission()  # a wake-up that changed nothing
         visit.state.alerts = judgement.memory
         visit.judged, visit.inclusive = at, inclusive
