@@ -409,6 +409,10 @@ class VisitLedger:
     def _index_partitions(self, partitions: set[int]) -> int:
         fresh = partitions - set(self._deadlines)
         self._resumed = {r for r in self._resumed if r[0] not in fresh}
+        # A partition taken (back) over: what this worker decoded of it before is stale
+        # (another worker has changed it since; the store has been recovered from their
+        # changelog), however it came to be decoded (``visits`` reads every stored key).
+        self._visits = {k: v for k, v in self._visits.items() if v.partition not in fresh}
         for partition in partitions:
             self._deadlines[partition] = DeadlineIndex(self._on_earlier)
             self._held[partition] = DeadlineIndex()

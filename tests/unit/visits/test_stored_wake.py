@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from ecm import contracts as c
 from ecm.domain.events import StayQuestioned
 from ecm.domain.reference import ReferenceData
-from ecm.visits.ledger import DictStore, EncodedVisits
+from ecm.visits.ledger import DictStore, EncodedVisits, Position
 from ecm.visits.ledger import VisitLedger as DomainLedger
 from ecm.visits.state import StoredVisit, stored_wake
 
@@ -85,3 +86,31 @@ def test_a_carers_word_reaching_a_taken_over_visit_before_any_tick_keeps_its_clo
     judged = after.on_event(at(2, "deadline-commands"), word, None)  # no tick seen yet
 
     assert "planned" not in _outcome_status(judged.records)
+
+
+def test_a_partition_taken_back_is_read_from_the_store_not_from_what_was_decoded_before() -> None:
+    """Seen in a takeover through the broker: a worker's check-in lost at the next event.
+
+    The worker owned partition 0, gave it up, and decoded its visits again while sweeping
+    another partition (every stored key is read); the other owner then checked a carer in;
+    taken back, the visit must be the one the store recovered, with the check-in.
+    """
+    raw = DictStore[bytes]()
+    worker = VisitLedger(ReferenceData(), EncodedVisits(raw))
+    worker.on_event(at(0), _plan("V1"), None)
+    worker.release({0})  # a rebalance gives partition 0 to the other worker
+    worker.on_event(Position(1, "visit-events", 0), _plan("V2"), None)
+    worker.on_watermark(Position(1, "visit-events", 1), START - timedelta(hours=1), flush=True)
+
+    other = VisitLedger(ReferenceData(), EncodedVisits(raw))  # its writes, as recovered
+    other.on_event(at(1), c.CarerCheckedIn(
+        event_id="V1.in", occurred_at=START + timedelta(minutes=1), provider_id="P1",
+        visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC), START)
+
+    worker.release({1})  # the other worker stops: partition 0 comes back
+    worker.on_event(at(2), c.CarerCheckedOut(
+        event_id="V1.out", occurred_at=START + timedelta(minutes=29), provider_id="P1",
+        visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC), START)
+
+    state = worker.state("V1")
+    assert state is not None and sorted(state.events) == ["V1.in", "V1.out", "V1.plan"]
