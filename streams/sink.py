@@ -15,7 +15,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ class DatabaseWriter:
         while True:
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(self.write, events, learned_at)
+                await _to_the_end(asyncio.to_thread(self.write, events, learned_at))
             except psycopg.Error as exc:
                 metrics.sink_failed("batch")
                 log.warning("database write failed (%s); retrying in %.1fs", exc, delay)
@@ -78,6 +78,23 @@ class DatabaseWriter:
                 continue
             metrics.sink_flushed("batch", len(events), time.perf_counter() - started)
             return
+
+
+async def _to_the_end(write: Coroutine[Any, Any, None]) -> None:
+    """Await a write in its thread; if cancelled meanwhile, wait for the thread first.
+
+    A thread cannot be stopped: cancelled (SIGTERM), the sink would otherwise leave its
+    consumer group while its transaction still runs, and the partitions' next owner,
+    writing the same records and later ones, could commit first and be overwritten by
+    the older batch (each transaction reads what is stored before it writes).
+    """
+    task = asyncio.ensure_future(write)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task  # ended either way: committed or rolled back
+        raise
 
 
 def decode_for_database(
