@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from psycopg.rows import dict_row
 
 from ecm import contracts as c
@@ -29,7 +29,7 @@ from ecm.replay import replay_file
 from ecm.report.pack import cell
 from ecm.settings import KafkaSettings
 from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_json
-from ecm.topics import VISIT_EVENTS, route
+from ecm.topics import DEADLINE_COMMANDS, OUTCOMES, VISIT_EVENTS, route, worker_group
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,6 +155,36 @@ class Pipeline:
     def tail(self, worker_id: str) -> str:
         return self.log(worker_id)[-3000:]
 
+    def story(self, visit_id: str) -> str:
+        """Every message keyed by a visit, topic by topic, to explain a failed comparison.
+
+        Its inputs and commands (with offsets), each outcome revision published, and each
+        state of it the workers wrote to the visits table's changelog (events, last
+        judgement and the message that last changed it).
+        """
+        changelog = f"{worker_group(self.kafka)}-visits-changelog"
+        topics = [self.kafka.topic(VISIT_EVENTS), self.kafka.topic(DEADLINE_COMMANDS),
+                  self.kafka.topic(OUTCOMES), changelog]
+        consumer = KafkaConsumer(**client_options(self.kafka), group_id=None,
+                                 enable_auto_commit=False, consumer_timeout_ms=3000)
+        lines: list[str] = []
+        try:
+            parts = [TopicPartition(t, p) for t in topics
+                     for p in sorted(consumer.partitions_for_topic(t) or ())]
+            consumer.assign(parts)
+            consumer.seek_to_beginning(*parts)
+            ends = consumer.end_offsets(parts)
+            for message in consumer:
+                if message.key == visit_id.encode():
+                    lines.append(f"  {message.topic.removeprefix(self.prefix + '-')}"
+                                 f"[{message.partition}]@{message.offset}"
+                                 f" t={message.timestamp} {_gist(message.value)}")
+                if all(consumer.position(tp) >= ends[tp] for tp in parts):
+                    break
+        finally:
+            consumer.close()
+        return f"story of {visit_id}:\n" + "\n".join(lines)
+
 
 # ---------------------------------------------------------------- what was derived
 
@@ -233,3 +263,20 @@ def _instant_db(value: Any) -> str | None:
 
 def weeks_of(derived: Derived) -> set[str]:
     return {row[3] for row in derived.kpis}
+
+
+def _gist(value: bytes | None) -> str:
+    """What one message about a visit says, in a line."""
+    if value is None:
+        return "tombstone"
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return repr(value[:80])
+    if "fmt" in data:  # a stored visit (ecm/visits/state.py)
+        events = sorted(e.get("event_id", "?") for e in data.get("v", {}).get("events", []))
+        return f"stored: events {events} judged {data.get('j')} last change {data.get('n')}"
+    if data.get("event_type") == "visit_outcome_recorded":
+        return f"outcome {data.get('status')} at {data.get('occurred_at')} ({data.get('event_id')})"
+    return f"{data.get('event_type', sorted(data)[:4])} {data.get('event_id', '')}"
+
