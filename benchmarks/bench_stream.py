@@ -22,8 +22,8 @@ c. recovery: with ``--open-visits`` visits planned for tomorrow (a Kent day is ~
    in the worker's table, kill -9 the worker, restart it, and time until a new visit's
    outcome reaches the outcomes topic (``--open-days`` spreads them: 7 and ~72,000 is a
    Kent week of open state);
-d. four weeks (``ecm simulate --weeks 4 --scale W``) through one worker: the rate in the
-   fourth week over the first, from the committed offsets at each week's end.
+d. four weeks (``ecm simulate --weeks 4 --scale W``) through one worker, published a week
+   at a time once the one before is committed: the rate in the fourth week over the first.
 
     .venv/bin/python benchmarks/bench_stream.py                    # a Kent week
     .venv/bin/python benchmarks/bench_stream.py --scale 0.1 --open-visits 1000
@@ -61,6 +61,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from ecm import contracts as c
 from ecm import topics
 from ecm.contracts.examples import examples
+from ecm.domain.watermark import Watermark
 from ecm.kafka.admin import ensure_topics, pipeline_lag
 from ecm.kafka.publish import publish_replay
 from ecm.settings import KafkaSettings
@@ -607,70 +608,72 @@ WEEKS_START = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday; London is on UTC t
 
 
 def bench_weeks(args: argparse.Namespace) -> None:
-    """Four simulated weeks through one worker: the rate in the fourth week over the first.
+    """Four simulated weeks through one worker, a week at a time: week 4 against week 1.
 
-    The weeks are published at once; each week's last offset per partition of the
-    visit-events topic is found by reading the topic back (events carry ``occurred_at``).
-    While one worker (sink inside) replays them, the committed offsets of both its groups
-    are polled; a week is done when both groups committed past its end on every partition.
-    Week 1 is timed from the first commit, so the worker's startup is not in it.
+    The reference data goes first, so the worker has started before week 1 is timed. Each
+    week is then published once the worker (its carer side, the facts between visits and
+    its sink included) has committed everything of the weeks before: a week's time is the
+    work its own events cause, with the history of the weeks before held by the worker,
+    and no week carries another's backlog. The watermark runs on from week to week; the
+    extract's closing flush (which judges every visit held once more) follows the fourth
+    week and is not timed: a live worker never gets one.
     """
     with tempfile.TemporaryDirectory() as tmp, scratch(args, "w") as s:
-        weeks = Path(tmp) / "weeks.jsonl"
+        path = Path(tmp) / "weeks.jsonl"
         subprocess.run([ECM, "simulate", "--seed", "5", "--scale", str(args.weeks_scale),
                         "--weeks", str(WEEKS), "--start", WEEKS_START.date().isoformat(),
-                        "--out", str(weeks)], check=True, stdout=subprocess.DEVNULL,
+                        "--out", str(path)], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)  # fmt: skip
-        with weeks.open("rb") as lines:
-            sent = publish_replay(lines, s.kafka)
-        bounds, events = asyncio.run(week_bounds(s))
-        print(f"d. {WEEKS} weeks at scale {args.weeks_scale}: published {sent.events:,} events; "
-              f"visit-events per week: {events}")  # fmt: skip
+        reference_lines, *weeks = split_weeks(path.read_bytes().splitlines())
+        watermark = Watermark()
+        publish_replay(reference_lines, s.kafka, watermark=watermark, flush=False)
         worker = s.start_worker("replay")
+        rates: list[float] = []
         try:
-            done = watch_weeks(s, worker, bounds, args.timeout_s * WEEKS)
+            s.wait_idle(worker, args.timeout_s)
+            for week, lines in enumerate(weeks, start=1):
+                started = time.monotonic()
+                sent = publish_replay(lines, s.kafka, watermark=watermark, flush=False)
+                took = s.wait_idle(worker, args.timeout_s) - started
+                messages = sent.events + sent.invalid + sent.ticks * s.partitions
+                rates.append(messages / took)
+                print(f"   week {week}: {messages:,} input messages ({sent.events:,} events) "
+                      f"in {took:.1f} s = {rates[-1]:,.0f} messages/s; worker "
+                      f"{rss_mib(worker):,.0f} MiB")  # fmt: skip
+            publish_replay([], s.kafka, watermark=watermark)  # the closing flush, not timed
+            s.wait_idle(worker, args.timeout_s)
         finally:
             stop(worker)
-    rates = []
-    for week, ((t0, c0), (t1, c1)) in enumerate(zip(done, done[1:], strict=False), start=1):
-        rates.append((c1 - c0) / (t1 - t0))
-        print(f"   week {week}: {c1 - c0:,} visit-events messages in {t1 - t0:.1f} s = "
-              f"{rates[-1]:,.0f} messages/s")  # fmt: skip
     emit("stream_week1_msgs_per_s", rates[0], "msgs/s")
     emit("stream_week4_msgs_per_s", rates[-1], "msgs/s")
     emit("stream_week4_to_week1_rate_ratio", rates[-1] / rates[0], "ratio")
     emit("stream_weeks_scale", args.weeks_scale, "kent_weeks")
 
 
-async def week_bounds(s: Scratch) -> tuple[list[dict[int, int]], list[int]]:
-    """Per week, the offset per partition where the next week starts; and events per week."""
-    topic = s.kafka.topic(topics.VISIT_EVENTS)
+def split_weeks(lines: list[bytes]) -> list[list[bytes]]:
+    """The lines before the first visit event, then each week's, in file (delivery) order.
+
+    A week starts at the first line of an event that occurred in it; a late event of the
+    week before, delivered after that, stays where it was delivered.
+    """
     edges = [WEEKS_START + timedelta(weeks=w) for w in range(1, WEEKS)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest",
-                                max_partition_fetch_bytes=4 << 20)  # fmt: skip
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(s.partitions)]
-        consumer.assign(parts)
-        ends = await consumer.end_offsets(parts)
-        bounds = [{tp.partition: ends[tp] for tp in parts} for _ in range(WEEKS)]
-        events = [0] * WEEKS
-        read = dict.fromkeys(parts, 0)
-        while any(read[tp] < ends[tp] for tp in parts):
-            for tp, batch in (await consumer.getmany(timeout_ms=1000, max_records=10_000)).items():
-                for record in batch:
-                    read[tp] = record.offset + 1
-                    at = occurred_at(record.value)
-                    if at is None:
-                        continue
-                    week = sum(at >= edge for edge in edges)
-                    events[week] += 1
-                    for w in range(week):  # the earlier weeks end before this record at the latest
-                        bounds[w][tp.partition] = min(bounds[w][tp.partition], record.offset)
-        return bounds, events
-    finally:
-        await consumer.stop()
+    parts: list[list[bytes]] = [[] for _ in range(WEEKS + 1)]
+    current = 0
+    for line in lines:
+        at = occurred_at(line) if b'"visit_id"' in line else None
+        if at is not None:
+            current = max(current, 1 + sum(at >= edge for edge in edges))
+        parts[current].append(line)
+    return parts
+
+
+def rss_mib(process: subprocess.Popen[bytes]) -> float:
+    """A process's resident memory, MiB (Linux)."""
+    with open(f"/proc/{process.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def occurred_at(value: bytes | None) -> datetime | None:
@@ -680,48 +683,6 @@ def occurred_at(value: bytes | None) -> datetime | None:
     except (ValueError, TypeError, KeyError):
         return None
     return at if at.tzinfo is not None else None  # a malformed line (naive time)
-
-
-def watch_weeks(
-    s: Scratch, worker: subprocess.Popen[bytes], bounds: list[dict[int, int]], timeout_s: float
-) -> list[tuple[float, int]]:
-    """(time, messages committed) at the first commit and when each week was committed."""
-    topic = s.kafka.topic(topics.VISIT_EVENTS)
-    groups = [topics.worker_group(s.kafka), topics.sink_group(s.kafka)]
-    admin = KafkaAdminClient(bootstrap_servers=s.bootstrap)
-    marks: list[tuple[float, int]] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(marks) <= WEEKS:
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited ({worker.returncode}):\n{s.tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"weeks not done after {timeout_s:.0f}s: {marks}")
-            now, low = time.monotonic(), committed_low(admin, groups, topic, s.partitions)
-            if not marks:
-                if sum(low.values()):
-                    marks.append((now, sum(low.values())))
-            elif all(low[p] >= end for p, end in bounds[len(marks) - 1].items()):
-                marks.append((now, sum(bounds[len(marks) - 1].values())))
-                continue  # a poll may complete more than one week
-            time.sleep(0.25)
-        return marks
-    finally:
-        admin.close()
-
-
-def committed_low(
-    admin: KafkaAdminClient, groups: list[str], topic: str, partitions: int
-) -> dict[int, int]:
-    """Per partition, the lowest offset the groups have committed on ``topic`` (0 if none)."""
-    low = dict.fromkeys(range(partitions), -1)
-    for group in groups:
-        offsets = admin.list_group_offsets(group).get(group, {})
-        for p in range(partitions):
-            meta = offsets.get(SyncPartition(topic, p))
-            mine = meta.offset if meta is not None and meta.offset >= 0 else 0
-            low[p] = mine if low[p] < 0 else min(low[p], mine)
-    return {p: max(v, 0) for p, v in low.items()}
 
 
 PARTS = {"throughput": bench_throughput, "latency": bench_alert_latency,

@@ -5,7 +5,8 @@ that is not a valid event goes as it is to the visit-events topic, so the worker
 dead-letter it. Whenever the event-time watermark advances (``ecm.domain.watermark``),
 a tick follows to every partition of the visit-events topic, in order with the events,
 so every partition fires its deadlines at the same event time as ``ecm replay`` does.
-A final flush tick ends the extract.
+A final flush tick ends the extract (an extract published in parts carries the
+watermark from one part to the next and flushes after the last).
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ def producer(kafka: KafkaSettings) -> KafkaProducer:
 
 
 def publish_replay(
-    lines: Iterable[bytes], kafka: KafkaSettings, until: datetime | None = None
+    lines: Iterable[bytes], kafka: KafkaSettings, until: datetime | None = None, *,
+    watermark: Watermark | None = None, flush: bool = True,
 ) -> PublishSummary:
-    """Publish lines and watermark ticks; wait until the broker acknowledged everything."""
+    """Publish lines and watermark ticks; wait until the broker acknowledged everything.
+
+    ``watermark``: where an earlier part of the same extract left it (it moves on);
+    ``flush``: end with the flush tick (``False`` for a part that more will follow).
+    """
     summary, send = PublishSummary(), producer(kafka)
     visit_topic = kafka.topic(VISIT_EVENTS)
     partitions = sorted(send.partitions_for(visit_topic))
-    watermark = Watermark()
+    watermark = Watermark() if watermark is None else watermark
 
     def tick(instant: datetime, flush: bool = False) -> None:
         value, headers = watermark_tick(instant, flush)
@@ -78,7 +84,8 @@ def publish_replay(
         moved = watermark.advance(event.occurred_at) if isinstance(event, c.VisitEvent) else None
         if moved is not None:
             tick(moved)
-    tick(until or END_OF_TIME, flush=True)
+    if flush:
+        tick(until or END_OF_TIME, flush=True)
     send.flush()
     send.close()
     return summary
