@@ -58,6 +58,9 @@ V = TypeVar("V")
 NOTHING_HEARD = datetime.min.replace(tzinfo=UTC)
 """A gated partition's gate before any carer partition has been heard (holds everything)."""
 
+CACHED_VISITS = 30_000
+"""Decoded visits a ledger keeps (about three days of Kent's visits, ~6 KB each decoded)."""
+
 
 class Store(Protocol[V]):
     """Where state lives: a keyed table (a dict in ``ecm replay``, a Faust table in a worker)."""
@@ -164,13 +167,15 @@ class VisitLedger:
     def __init__(
         self, reference: ReferenceData, store: Store[StoredVisit],
         on_earlier_deadline: Callable[[], None] | None = None, gated: bool = False,
+        cache_size: int = CACHED_VISITS,
     ) -> None:
         """Keep visits in ``store``.
 
         ``on_earlier_deadline`` is called when a partition's earliest deadline moves
         earlier: a timer sleeping until the old one must wake. ``gated`` (workers
         replaying an extract): onward warnings wait for each partition's rota gate
-        (``on_gate``; ``ecm.visits.gate``).
+        (``on_gate``; ``ecm.visits.gate``). ``cache_size``: how many decoded visits to
+        keep; the longest held are forgotten first (decoded again when needed).
         """
         self.reference = reference
         self.store = store
@@ -186,7 +191,9 @@ class VisitLedger:
         self._watermarks: dict[int, datetime] = {}
         # Decoded visits of the partitions owned, so each event does not decode its
         # visit again; the store stays the truth (it is rebuilt from it on a rebalance).
+        # At most ``cache_size``: a live worker holds weeks of visits, most of them done.
         self._visits: dict[str, StoredVisit] = {}
+        self._cache_size = cache_size
         # (partition, topic) pairs whose resume point has been checked since indexing.
         self._resumed: set[tuple[int, str]] = set()
         # Stored visits indexed but not decoded: where each was last changed (``_resume``).
@@ -205,7 +212,7 @@ class VisitLedger:
         for visit_id, stored in sorted(self.store.items(), key=lambda item: item[0]):
             visit = self._visits.get(visit_id)
             if visit is None:
-                visit = self._visits[visit_id] = stored
+                visit = self._remember(visit_id, stored)
             yield visit
 
     def state(self, visit_id: str) -> VisitState | None:
@@ -455,20 +462,32 @@ class VisitLedger:
             yield visit_id, self._index_decoded(visit_id, visit)
 
     def _index_decoded(self, visit_id: str, visit: StoredVisit) -> StoredWake:
-        self._visits[visit_id] = visit
+        self._remember(visit_id, visit)
         wake = visit.wake if visit.wake_known else self._wake(visit)
         return StoredWake(visit.partition, wake, visit.source, visit.offset)
 
     def _load(self, visit_id: str, partition: int) -> StoredVisit:
         visit = self._visits.get(visit_id) or self._decode(visit_id)
         if visit is None:
-            visit = self._visits[visit_id] = StoredVisit(partition, VisitState(visit_id))
+            visit = self._remember(visit_id, StoredVisit(partition, VisitState(visit_id)))
         return visit
 
     def _decode(self, visit_id: str) -> StoredVisit | None:
         visit = self.store.get(visit_id)
         if visit is not None:
-            self._visits[visit_id] = visit
+            self._remember(visit_id, visit)
+        return visit
+
+    def _remember(self, visit_id: str, visit: StoredVisit) -> StoredVisit:
+        """Keep a decoded visit, forgetting the longest-held one beyond ``cache_size``.
+
+        Every change is in the store before it returns (``_commit``), so a visit forgotten
+        is only decoded again at its next event.
+        """
+        visits = self._visits
+        visits[visit_id] = visit
+        if len(visits) > self._cache_size:
+            del visits[next(iter(visits))]
         return visit
 
     def _wake(self, visit: StoredVisit) -> tuple[datetime, str] | None:

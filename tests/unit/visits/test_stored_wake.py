@@ -13,6 +13,7 @@ from ecm.domain.reference import ReferenceData
 from ecm.visits.ledger import DictStore, EncodedVisits, Position
 from ecm.visits.ledger import VisitLedger as DomainLedger
 from ecm.visits.state import StoredVisit, stored_wake
+from ecm.visits.translate import visit_event
 
 from .test_ledger import START, VisitLedger, _plan, _raised, at
 
@@ -114,3 +115,23 @@ def test_a_partition_taken_back_is_read_from_the_store_not_from_what_was_decoded
 
     state = worker.state("V1")
     assert state is not None and sorted(state.events) == ["V1.in", "V1.out", "V1.plan"]
+
+
+def test_beyond_its_cache_size_a_ledger_forgets_decoded_visits_and_loses_nothing() -> None:
+    raw = DictStore[bytes]()
+    small = DomainLedger(ReferenceData(), EncodedVisits(raw), cache_size=2)
+    whole = DomainLedger(ReferenceData(), EncodedVisits(DictStore[bytes]()))
+    for ledger in (small, whole):
+        for n in range(4):
+            ledger.on_event(at(n), visit_event(_plan(f"V{n}")), None)
+        ledger.on_event(at(4), visit_event(c.CarerCheckedIn(
+            event_id="V0.in", occurred_at=START + timedelta(minutes=1), provider_id="P1",
+            visit_id="V0", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC)), START)
+
+    assert len(small._visits) == 2
+    missed = small.on_watermark(at(5), START + timedelta(hours=3))
+    assert _outcome_status(missed.records).count("missed") == 3
+    assert _outcome_status(missed.records) == _outcome_status(
+        whole.on_watermark(at(5), START + timedelta(hours=3)).records)
+    state = small.state("V0")
+    assert state is not None and sorted(state.events) == ["V0.in", "V0.plan"]
