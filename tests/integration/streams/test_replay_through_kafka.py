@@ -21,32 +21,16 @@ from pipeline import (
     weeks_of,
 )
 
-from ecm.domain.kpis import KPI_COLUMNS
-
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 
-# What the carer side decides: fields an outcome takes from another visit's word
-# (docs/rules.md, "Trust score"), the exceptions judged per carer (overlapping visits,
-# rota realism) and the "at risk" warnings. When partitions move between workers
-# mid-week, some of it now and then goes missing (a known defect of the carer agent at a
-# rebalance, seen before this session's changes too: six overlapping-visit exceptions of
-# two carers in one run at 83e1c78, a trust deduction or two at_risk warnings in others);
-# compared only where no partition moves.
-CROSS_VISIT_FIELDS = ("trust_score", "trust_deductions", "event_id")
-CARER_SIDE_EXCEPTIONS = (":insufficient_travel_time:", ":overlapping_visits:")
-
-
 def assert_same(expected: Derived, got: Derived, partitions_moved: bool = False) -> None:
+    """Every outcome, alert, open exception and KPI the same.
+
+    When partitions move between workers mid-week, the "at risk" warnings are left out:
+    now and then one or two are missing (docs/rules.md, "At risk", known gap).
+    """
     want = replay_outcomes_normalised(expected)
-    if partitions_moved:
-        want = {v: _without_cross_visit(o) for v, o in want.items()}
-        got.outcomes = {v: _without_cross_visit(o) for v, o in got.outcomes.items()}
-        trust = KPI_COLUMNS.index("mean_trust_score")  # the KPI of the trust scores
-        for derived in (expected, got):  # judged on the carer side
-            derived.exceptions = {e for e in derived.exceptions
-                                  if not any(k in e for k in CARER_SIDE_EXCEPTIONS)}
-            derived.kpis = [row[:trust] + row[trust + 1:] for row in derived.kpis]
     assert set(got.outcomes) == set(want), "the same visits"
     different = [v for v in want if want[v] != got.outcomes[v]]
     assert not different, f"{len(different)} outcomes differ, e.g. {different[:3]}; " + ", ".join(
@@ -61,10 +45,6 @@ def assert_same(expected: Derived, got: Derived, partitions_moved: bool = False)
     assert got.alerts == expected.alerts
     assert got.exceptions == expected.exceptions
     assert got.kpis == expected.kpis
-
-
-def _without_cross_visit(outcome: dict) -> dict:
-    return {k: v for k, v in outcome.items() if k not in CROSS_VISIT_FIELDS}
 
 
 def test_a_week_through_the_broker_gives_exactly_the_replay_results(
