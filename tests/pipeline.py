@@ -278,5 +278,9 @@ def _gist(value: bytes | None) -> str:
         return f"stored: events {events} judged {data.get('j')} last change {data.get('n')}"
     if data.get("event_type") == "visit_outcome_recorded":
         return f"outcome {data.get('status')} at {data.get('occurred_at')} ({data.get('event_id')})"
-    return f"{data.get('event_type', sorted(data)[:4])} {data.get('event_id', '')}"
+    if "event_type" not in data:  # a fact between visits (ecm/kafka/records.py)
+        said = {k: data[k] for k in ("seq", "said_at", "leave_by", "next_visit_id",
+                                     "from_visit_id", "occurred_at") if data.get(k)}
+        return f"fact {data.get('event_id', '')} {said}"
+    return f"{data['event_type']} {data.get('event_id', '')}"
 
