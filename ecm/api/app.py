@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from ecm.api.auth import Authenticator
+from ecm.api.direct import DirectRoutes
 from ecm.api.errors import install_handlers
 from ecm.api.keys import KeyStore
 from ecm.api.metrics import ApiMetrics, NoMetrics
@@ -116,6 +117,8 @@ def create_app(
         from ecm.portal import install_portal  # the portal imports the API's handlers
 
         install_portal(app, accounts)
+    # Added first, so it runs inside ApiMiddleware (request id, body limit, 500, metrics).
+    app.add_middleware(DirectRoutes, routes=events_router.DIRECT)
     app.add_middleware(ApiMiddleware, limit_for=_limits(settings), metrics=state.metrics)
     return app
 

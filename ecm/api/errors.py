@@ -8,6 +8,7 @@ Every error body has the same shape: ``{"error": code, "message": text,
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -139,8 +140,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+_HANDLERS: tuple[tuple[type[Exception], Callable[[Request, Exception],
+                                                  Awaitable[JSONResponse]]], ...] = (
+    (ApiError, _api_error),
+    (RequestValidationError, _request_validation),
+    (StarletteHTTPException, _http_error),
+)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Render ApiError, request validation and HTTP errors as the shared JSON shape."""
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind, handler in _HANDLERS:
+        app.add_exception_handler(kind, handler)
+
+
+async def error_response(request: Request, exc: Exception) -> JSONResponse | None:
+    """The answer the installed handlers give to ``exc``; None for an unexpected error.
+
+    For routes served outside FastAPI's exception middleware (``ecm.api.direct``).
+    """
+    for kind, handler in _HANDLERS:
+        if isinstance(exc, kind):
+            return await handler(request, exc)
+    return None
