@@ -7,6 +7,7 @@ adapters; nothing else in the package reaches for a concrete adapter.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -64,13 +65,28 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=False)
     await app.state.publisher.start()
     await app.state.ownership.start()
+    _freeze_startup_objects()
     try:
         yield
     finally:
+        gc.unfreeze()
         await app.state.ownership.stop()
         await app.state.publisher.stop()
         if pool is not None:
             await pool.close()
+
+
+def _freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, routes, validators) out of later collections.
+
+    A full collection walks every object the collector tracks: ~145,000 after start-up,
+    nearly all of them alive as long as the process. Under load each full collection
+    stopped the event loop for 70-120 ms, so every request arriving meanwhile waited
+    that long. Frozen, they are skipped; objects made later are collected as before,
+    and garbage made during start-up is collected first.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(
