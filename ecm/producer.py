@@ -135,9 +135,11 @@ class KafkaEventPublisher:
         """Send every event and wait for all acknowledgements (or raise PublishError)."""
         if not events:
             return
-        producer = await self._ensure_started()
+        producer = self._producer or await self._ensure_started()
         try:
-            await asyncio.wait_for(self._send_all(producer, events), self._timeout)
+            # a timeout scope, not wait_for: no task of its own per request (hot path)
+            async with asyncio.timeout(self._timeout):
+                await self._send_all(producer, events)
         except Exception as exc:  # aiokafka raises many types; all mean "not acknowledged"
             log.warning("publish failed (%s); the producer will be replaced", type(exc).__name__)
             self._retire(producer)
@@ -148,7 +150,10 @@ class KafkaEventPublisher:
         for event in events:
             record = to_record(event, self._kafka)
             pending.append(await producer.send(record.topic, record.value, key=record.key))
-        await asyncio.gather(*pending)
+        if len(pending) == 1:  # a single event (most requests): no gathering future
+            await pending[0]
+        else:
+            await asyncio.gather(*pending)
 
     async def ready(self) -> bool:
         """Whether the broker answers a metadata request within a few seconds."""
