@@ -150,10 +150,8 @@ class KafkaEventPublisher:
         for event in events:
             record = to_record(event, self._kafka)
             pending.append(await producer.send(record.topic, record.value, key=record.key))
-        if len(pending) == 1:  # a single event (most requests): no gathering future
-            await pending[0]
-        else:
-            await asyncio.gather(*pending)
+        for delivery in pending:  # every one acknowledged; no gathering future per request
+            await delivery
 
     async def ready(self) -> bool:
         """Whether the broker answers a metadata request within a few seconds."""
