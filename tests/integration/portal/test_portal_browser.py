@@ -15,8 +15,10 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from api_stack import serve, settings_for
@@ -42,6 +44,10 @@ USERS = (("p017-office", Role.PROVIDER, "P017"), ("cm-rpatel", Role.CONTRACT_MAN
          ("duty-akhan", Role.DUTY_OFFICER, None), ("admin-jdoe", Role.ADMIN, None))
 NOW = datetime.now(UTC).replace(microsecond=0)
 LATER_MISSED_IN = timedelta(seconds=45)  # planned start of a visit missed while we watch
+ROTA_DAY = (NOW.astimezone(ZoneInfo("Europe/London")) + timedelta(days=1)).date()
+"""The rota visits' day: a carer's rota is judged by local day (docs/rules.md, "Rota
+realism"), so both are placed on one day whatever the time the test runs (an hour ahead
+of a run at 22:45 would put them either side of midnight, with no gap to judge)."""
 
 
 def _reference() -> list[c.ContractEvent]:
@@ -72,8 +78,9 @@ def _plan(visit_id: str, start: datetime, provider: str = "P017") -> c.VisitPlan
                           planned_end=start + timedelta(minutes=30))
 
 
-def _rota(visit_id: str, client_id: str, start: datetime) -> c.VisitPlannedV2:
-    """A visit planned for carer K0815 (version 2 names the carer: rota realism)."""
+def _rota(visit_id: str, client_id: str, at: clock_time) -> c.VisitPlannedV2:
+    """A visit planned for carer K0815 on ``ROTA_DAY`` (version 2 names the carer)."""
+    start = datetime.combine(ROTA_DAY, at, ZoneInfo("Europe/London"))
     return c.VisitPlannedV2(
         event_id=f"{visit_id}.plan", occurred_at=NOW - timedelta(hours=2), provider_id="P017",
         visit_id=visit_id, client_id=client_id, service=c.Service.HOME_CARE,
@@ -99,8 +106,8 @@ def _visits() -> list[c.ContractEvent]:
         _plan("V-LATER", NOW + LATER_MISSED_IN),
         _plan("V-OTHER", NOW - timedelta(minutes=50), provider="P018"),
         # back to back at homes ~60 km apart: an insufficient_travel_time finding
-        _rota("V-ROTA-1", "C04211", NOW + timedelta(hours=1)),
-        _rota("V-ROTA-2", "C04212", NOW + timedelta(hours=1, minutes=30)),
+        _rota("V-ROTA-1", "C04211", clock_time(10, 0)),
+        _rota("V-ROTA-2", "C04212", clock_time(10, 30)),
     ]
 
 
