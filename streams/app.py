@@ -52,7 +52,9 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
         processing_guarantee="at_least_once",
-        broker_commit_interval=1.0,
+        # Each commit sends every changed table key and held outcome once: 3 s (not 1)
+        # coalesces more of them (benchmarks/RESULTS.md, "Faust settings side by side").
+        broker_commit_interval=3.0,
         # A worker killed without leaving the group holds its partitions until its
         # session expires; 20 s (not Faust's 60) bounds how long they go unwatched.
         broker_session_timeout=20.0,
