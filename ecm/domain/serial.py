@@ -110,7 +110,11 @@ def visit_json(state: VisitState, events: Iterable[bytes]) -> bytes:
 
 def compact_json(value: Any) -> bytes:
     """Compact JSON with sorted keys: the one encoding of everything stored."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    return _COMPACT.encode(value).encode()
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+"""One encoder for every call (``json.dumps`` with options builds one each time)."""
 
 
 def visit_from_dict(data: dict[str, Any]) -> VisitState:
