@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from ecm.domain.calls import CarerCalls
 from ecm.domain.context import context_of
@@ -98,7 +99,13 @@ def leave_by(next_start: datetime, window_minutes: int, travel_seconds: int) -> 
 
 def shortest_stay(plan: Plan, policy: Policy) -> timedelta:
     """The shortest stay that is not a short visit: the planned time x ``short_visit_ratio``."""
-    share = (Decimal(plan.seconds) * policy.short_visit_ratio).to_integral_value(ROUND_CEILING)
+    return _shortest_stay(plan.seconds, policy.short_visit_ratio)
+
+
+@lru_cache(maxsize=4096)
+def _shortest_stay(planned_seconds: int, short_visit_ratio: Decimal) -> timedelta:
+    # Asked for every instant of every onward journey, of a few planned lengths.
+    share = (Decimal(planned_seconds) * short_visit_ratio).to_integral_value(ROUND_CEILING)
     return timedelta(seconds=int(share))
 
 
