@@ -54,6 +54,14 @@ def week_days(week: str) -> tuple[date, ...]:
 
 def week_start_utc(week: str) -> datetime:
     """Return the UTC instant of Monday 00:00 Europe/London that starts an ISO week."""
-    monday = week_days(week)[0]
-    local_midnight = datetime(monday.year, monday.month, monday.day, tzinfo=LONDON)
+    return day_start_utc(week_days(week)[0])
+
+
+def day_start_utc(day: date) -> datetime:
+    """Return the UTC instant of 00:00 Europe/London that starts a local day.
+
+    An instant falls before it exactly when ``local_date`` of it is before ``day``
+    (London's clocks never change at midnight).
+    """
+    local_midnight = datetime(day.year, day.month, day.day, tzinfo=LONDON)
     return local_midnight.astimezone(UTC)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from ecm.domain.calendar import local_date
+from ecm.domain.calendar import day_start_utc, local_date
 from ecm.domain.context import VisitContext, context_of
 from ecm.domain.events import VisitCancelled, VisitChanged, VisitPlanned
 from ecm.domain.exceptions import ExceptionKind, VisitException, exception_id
@@ -171,7 +171,8 @@ class CarerRota:
             return set()
         horizon = max(self._days) - history
         dropped = {v for v, slot in self._slots.items() if slot.day < horizon}
-        dropped |= {v for v, at in self._gone.items() if local_date(at) < horizon}
+        horizon_starts = day_start_utc(horizon)  # one conversion, not one per visit gone
+        dropped |= {v for v, at in self._gone.items() if at < horizon_starts}
         for visit_id in dropped:
             self._unslot(visit_id)
             self.events.pop(visit_id, None)
