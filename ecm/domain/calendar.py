@@ -24,13 +24,18 @@ def ensure_utc(instant: datetime) -> datetime:
 
 def local_date(instant: datetime) -> date:
     """Return the Europe/London calendar day on which ``instant`` falls."""
-    return _local_date_of_hour(instant.replace(minute=0, second=0, microsecond=0))
+    return _local_date_of_hour((instant - _EPOCH) // _HOUR)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HOUR = timedelta(hours=1)
 
 
 @lru_cache(maxsize=65536)
-def _local_date_of_hour(hour: datetime) -> date:
-    # Offsets change only on whole hours in London, so caching by UTC hour is exact.
-    return hour.astimezone(LONDON).date()
+def _local_date_of_hour(hour: int) -> date:
+    # Offsets change only on whole hours in London, so caching by UTC hour is exact (the
+    # hour as a number since the epoch: cheaper to work out and to hash than a datetime).
+    return (_EPOCH + hour * _HOUR).astimezone(LONDON).date()
 
 
 @lru_cache(maxsize=4096)
