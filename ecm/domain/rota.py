@@ -170,9 +170,12 @@ class CarerRota:
         if not self._days:
             return set()
         horizon = max(self._days) - history
-        dropped = {v for v, slot in self._slots.items() if slot.day < horizon}
+        dropped: set[str] = set()
+        if min(self._days) < horizon:  # else no visit is that old: none to look through
+            dropped = {v for v, slot in self._slots.items() if slot.day < horizon}
         horizon_starts = day_start_utc(horizon)  # one conversion, not one per visit gone
-        dropped |= {v for v, at in self._gone.items() if at < horizon_starts}
+        if self._gone and min(self._gone.values()) < horizon_starts:
+            dropped |= {v for v, at in self._gone.items() if at < horizon_starts}
         for visit_id in dropped:
             self._unslot(visit_id)
             self.events.pop(visit_id, None)
