@@ -121,8 +121,10 @@ def judge(
             e.kind.value not in INFORMATIONAL_KINDS for e in exceptions):
         workflow = fold_workflow(facts, context, lines, memory, exceptions, reference, at,
                                  inclusive, refused)
-        outcome = replace(outcome, in_dispute=workflow.in_dispute,
-                          needs_decision=workflow.needs_decision)
+        if (workflow.in_dispute, workflow.needs_decision) != (outcome.in_dispute,
+                                                               outcome.needs_decision):
+            outcome = replace(outcome, in_dispute=workflow.in_dispute,
+                              needs_decision=workflow.needs_decision)
         if workflow.wake is not None and (wake is None or workflow.wake < wake[0]):
             wake = (workflow.wake, ESCALATION)
     waiting = held(onwards, memory, at, inclusive, gate) if onwards and fire_alerts else None
