@@ -9,6 +9,7 @@ they are answered. Then a generated CSV of actuals is streamed and the server's 
 reported (bounded memory).
 
     .venv/bin/python benchmarks/bench_api.py [--seconds 30] [--batch 500] [--workers 1]
+        [--only single|batch|csv ...]
 
 Robust to what once made it slow (RESULTS.md, "API"): the topics are created and the
 visits planned before anything is measured, a warm-up runs first, and each step prints
@@ -47,6 +48,7 @@ from ecm.storage.migrate import migrate
 
 VEGETA = "github.com/tsenart/vegeta/v12@v12.13.0"
 PROVIDER, VISITS, CARER = "BENCH", 5000, "K-BENCH"
+PHASES = ("single", "batch", "csv")
 P99_LIMIT_MS = 100.0
 RATES = (300, 450, 600, 750, 900, 1000, 1100, 1250, 1400, 1600, 1800, 2000, 2400, 2800)
 BELOW_300 = (200, 100, 50)
@@ -281,6 +283,8 @@ def main() -> None:
                         help="seconds to wait at most for a load average under the CPU count")
     parser.add_argument("--no-migrate", action="store_true",
                         help="use the database as it is (already migrated)")
+    parser.add_argument("--only", choices=PHASES, action="append",
+                        help="run only this phase (repeatable); all of them by default")
     args = parser.parse_args()
     vegeta = vegeta_binary()
     dsn = get_settings().db.dsn.get_secret_value()
@@ -310,19 +314,23 @@ def _run_phases(url: str, key: str, pid: int, vegeta: str, state: Path,
     batches = write_targets(state / "batch.json", f"{url}/v1/events/batch", key,
                             ({"events": [check_in(next(counter)) for _ in range(args.batch)]}
                              for _ in iter(int, 1)), 200)
+    phases = args.only or PHASES
     print(attack(vegeta, singles, 100, 3, server).line("warm-up (not counted)"), flush=True)
-    at_300 = attack(vegeta, singles, 300, args.seconds, server)
-    print(at_300.line("single events"), flush=True)
-    emit("api_single_p99_ms_at_300_rps", at_300.p99_ms, "ms")
-    emit("api_single_events_per_s", _highest_sustained(vegeta, singles, server, at_300,
-                                                       args.seconds), "events/s")
-    step = attack(vegeta, batches, 0, args.batch_seconds, server, workers=args.batch_workers)
-    print(step.line(f"batches of {args.batch}, {args.batch_workers} workers closed loop"),
-          flush=True)
-    emit("api_batch_events_per_s", step.throughput * args.batch, "events/s")
-    emit("api_batch_p99_ms", step.p99_ms, "ms")
-    _csv(url, key, pid, args.csv_rows)
-
+    if "single" in phases:
+        at_300 = attack(vegeta, singles, 300, args.seconds, server)
+        print(at_300.line("single events"), flush=True)
+        emit("api_single_p99_ms_at_300_rps", at_300.p99_ms, "ms")
+        emit("api_single_events_per_s", _highest_sustained(vegeta, singles, server, at_300,
+                                                           args.seconds), "events/s")
+    if "batch" in phases:
+        step = attack(vegeta, batches, 0, args.batch_seconds, server,
+                      workers=args.batch_workers)
+        print(step.line(f"batches of {args.batch}, {args.batch_workers} workers closed loop"),
+              flush=True)
+        emit("api_batch_events_per_s", step.throughput * args.batch, "events/s")
+        emit("api_batch_p99_ms", step.p99_ms, "ms")
+    if "csv" in phases:
+        _csv(url, key, pid, args.csv_rows)
 
 def _highest_sustained(vegeta: str, targets: Path, server: list[int], at_300: Step,
                        seconds: float) -> float:
