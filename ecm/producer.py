@@ -25,6 +25,7 @@ from ecm.settings import KafkaSettings
 from ecm.topics import route
 
 log = logging.getLogger("ecm.producer")
+PARTITION_BATCH_BYTES = 512 * 1024  # as the workers' producer; under the broker's 1 MiB
 
 
 class PublishError(RuntimeError):
@@ -83,6 +84,10 @@ class KafkaEventPublisher:
             # to the broker; records arriving while one is (aiokafka keeps one in flight
             # per broker) go together in the next. No request waits for company.
             linger_ms=0,
+            # A batch per partition holds what arrives while a request is in flight (a
+            # 500-event request is ~20 KB a partition). At the 16 KB default a full batch
+            # made every further send wait for the next round trip to the broker.
+            max_batch_size=PARTITION_BATCH_BYTES,
             request_timeout_ms=int(self._timeout * 1000),
             client_id="ecm-api",
             **aiokafka_options(self._kafka),
