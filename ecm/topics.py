@@ -9,6 +9,7 @@ settings (``ECM_KAFKA__TOPIC_PREFIX``); this module is the only place they are s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from ecm.contracts import (
     AlertHandled,
@@ -112,14 +113,24 @@ def reference_key(event: ContractEvent) -> str:
 
 def route(event: ContractEvent) -> Route:
     """Return the topic and key for any contract event."""
-    if isinstance(event, VisitOutcomeRecorded):
-        return Route(OUTCOMES, event.visit_id)
-    if isinstance(event, AlertRaised | AlertResolved | AlertHandled):
-        return Route(ALERTS, event.visit_id)
-    if isinstance(event, VisitExceptionRaised | VisitExceptionResolved | ExceptionStatusChanged
-                  | TravelGapJudged):
-        return Route(EXCEPTIONS, event.visit_id)
     visit_id = getattr(event, "visit_id", None)
-    if isinstance(visit_id, str):
-        return Route(VISIT_EVENTS, visit_id)
-    return Route(REFERENCE, reference_key(event))
+    if not isinstance(visit_id, str):
+        return Route(REFERENCE, reference_key(event))
+    return Route(_output_topic(type(event)) or VISIT_EVENTS, visit_id)
+
+
+@cache
+def _output_topic(kind: type[ContractEvent]) -> str | None:
+    """The topic of an output event type (keyed by its visit); None for an input.
+
+    Answered once per class: ``isinstance`` against a pydantic model that fails costs
+    ~0.4 µs (a union of them ~1.5), ~4 µs for every input event routed this way.
+    """
+    if issubclass(kind, VisitOutcomeRecorded):
+        return OUTCOMES
+    if issubclass(kind, AlertRaised | AlertResolved | AlertHandled):
+        return ALERTS
+    if issubclass(kind, VisitExceptionRaised | VisitExceptionResolved | ExceptionStatusChanged
+                  | TravelGapJudged):
+        return EXCEPTIONS
+    return None

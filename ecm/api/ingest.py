@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from fastapi import Request
 
@@ -66,6 +67,18 @@ VISIT_TYPES = (VisitPlanned, VisitChanged, VisitCancelled, CarerCheckedIn, Carer
 REFERENCE_TYPES = (LotDefined, ProviderRegistered, _Client, _Carer, _Package, _Rates, _Rules)
 
 
+@cache
+def _kind(event_type: type[ContractEvent]) -> Literal["visit", "reference", "output"]:
+    """Whether an event type is about visits, reference data, or the service's output.
+
+    Answered once per class (as ``ecm.topics.route``): ``isinstance`` that fails on a
+    pydantic model costs ~0.4 µs, and each item was checked against up to 13 of them.
+    """
+    if issubclass(event_type, VISIT_TYPES):
+        return "visit"
+    return "reference" if issubclass(event_type, REFERENCE_TYPES) else "output"
+
+
 @dataclass
 class ItemResult:
     """The fate of one submitted item."""
@@ -98,7 +111,7 @@ def validate_items(raw_items: Sequence[Any]) -> Checked:
         checked.results.append(result)
         try:
             event = parse_event(raw if isinstance(raw, dict | bytes) else {})
-            if not isinstance(event, VISIT_TYPES + REFERENCE_TYPES):
+            if _kind(type(event)) == "output":
                 raise ContractError([FieldError("event_type", "emitted by the service only")])
             if event.event_id in seen:
                 raise ContractError([FieldError("event_id", "repeated within this request")])
@@ -123,12 +136,13 @@ async def authorise(
         return
     where = [f"events[{i}]." for i in indexes] if indexes is not None else [""] * len(events)
     for at, event in zip(where, events, strict=True):
-        if not isinstance(event, VISIT_TYPES):
+        if _kind(type(event)) != "visit":
             raise refuse(principal, request, "reference data is submitted by admins only",
                          field=f"{at}event_type")
-        if event.provider_id != principal.provider_id:
+        provider_id = str(getattr(event, "provider_id", ""))  # every visit event has one
+        if provider_id != principal.provider_id:
             raise refuse(principal, request, "event for another provider",
-                         field=f"{at}provider_id", attempted_provider=event.provider_id,
+                         field=f"{at}provider_id", attempted_provider=provider_id,
                          event_id=event.event_id)
     owners = await known_owners(ownership, events)
     for at, event in zip(where, events, strict=True):

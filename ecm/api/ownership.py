@@ -28,6 +28,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, LiteralString, Protocol
 
 from ecm.contracts import (
@@ -126,12 +127,23 @@ def named_carers(event: ContractEvent) -> list[tuple[str, str]]:
     A call (or a correction of one) names its ``carer_id``; a version 2 schedule event
     names each planned carer (``planned_carer_ids[0]``, ``planned_carer_ids[1]``...).
     """
-    if isinstance(event, CarerCheckedIn | CarerCheckedOut | CallTimeCorrected):
-        return [("carer_id", event.carer_id)]
-    if isinstance(event, VisitPlannedV2 | VisitChangedV2):
-        return [(f"planned_carer_ids[{n}]", carer)
-                for n, carer in enumerate(event.planned_carer_ids or ())]
-    return []
+    name = _carer_field(type(event))
+    if name is None:
+        return []
+    named = getattr(event, name)
+    if isinstance(named, str):
+        return [(name, named)]
+    return [(f"{name}[{n}]", carer) for n, carer in enumerate(named or ())]
+
+
+@cache
+def _carer_field(event_type: type[ContractEvent]) -> str | None:
+    """The field of an event type naming carers, if any (once per class, as ``route``)."""
+    if issubclass(event_type, CarerCheckedIn | CarerCheckedOut | CallTimeCorrected):
+        return "carer_id"
+    if issubclass(event_type, VisitPlannedV2 | VisitChangedV2):
+        return "planned_carer_ids"
+    return None
 
 
 def owned_ids(events: Sequence[ContractEvent]) -> tuple[list[str], list[str]]:
