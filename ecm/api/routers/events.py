@@ -64,10 +64,6 @@ async def submit_event(request: Request) -> Response:
     return JSONResponse({"status": "accepted", "event_id": event.event_id}, status_code=202)
 
 
-# Served by ``ecm.api.direct`` past FastAPI's routing (the busiest route; same answers).
-DIRECT = {("POST", "/v1/events"): submit_event}
-
-
 @router.post("/batch", status_code=202, response_model=BatchOut, responses=ERRORS,
              summary="Submit a batch of events", openapi_extra=_BATCH_BODY)
 async def submit_batch(request: Request) -> Response:
@@ -82,6 +78,10 @@ async def submit_batch(request: Request) -> Response:
     events = [e for _, e in checked.events]
     await _accept(request, principal, events, "batch", [i for i, _ in checked.events])
     return JSONResponse(_batch_out(checked), status_code=202 if events else 422)
+
+
+# Served by ``ecm.api.direct`` past FastAPI's routing (the busiest routes; same answers).
+DIRECT = {("POST", "/v1/events"): submit_event, ("POST", "/v1/events/batch"): submit_batch}
 
 
 def _batch_items(body: bytes, limit: int) -> list[Any]:
