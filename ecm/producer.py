@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ecm.contracts import ContractEvent, dump_event
-from ecm.kafka.connection import aiokafka_options, watching_refusals
+from ecm.kafka.connection import PARTITION_BATCH_BYTES, aiokafka_options, watching_refusals
 from ecm.settings import KafkaSettings
 from ecm.topics import route
 
 log = logging.getLogger("ecm.producer")
-PARTITION_BATCH_BYTES = 512 * 1024  # as the workers' producer; under the broker's 1 MiB
 
 
 class PublishError(RuntimeError):

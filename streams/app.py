@@ -14,7 +14,7 @@ import faust
 
 from ecm import contracts as c
 from ecm import topics
-from ecm.kafka.connection import BrokerSecurity, broker_security
+from ecm.kafka.connection import PARTITION_BATCH_BYTES, BrokerSecurity, broker_security
 from ecm.settings import Settings
 from streams.commit import CoalescedTable, CommitPoint, HeldRecords
 from streams.delivery import check_deliveries
@@ -69,7 +69,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         # Batch what the agents send (outputs, changelogs, re-keyed calls): without a
         # linger every record is its own produce request, and the worker crawls.
         producer_linger_ms=20,
-        producer_max_batch_size=512 * 1024,
+        producer_max_batch_size=PARTITION_BATCH_BYTES,
         key_serializer="raw",
         value_serializer="raw",
         datadir=str(settings.state_dir / "faust" / worker_id),

@@ -19,6 +19,8 @@ from typing import Any
 from ecm.settings import KafkaSettings
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+PARTITION_BATCH_BYTES = 512 * 1024
+"""Most a producer batches for one partition (API and workers): under the broker's 1 MiB."""
 
 
 @dataclass(frozen=True)
