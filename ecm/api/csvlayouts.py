@@ -9,7 +9,17 @@ exist (the spring clock change) is rejected, an ambiguous one takes the first.
 **Planned visits** (one ``visit_planned`` per row): ``visit_id, client_id, service,
 planned_start, planned_end`` required; ``carers_required`` (1), ``tier`` (standard),
 ``time_critical`` (false), ``package_id``, ``provider_id``, ``planned_at`` (when it
-was put on the rota; the event's ``occurred_at``, default ``planned_start``) optional.
+was put on the rota; the event's ``occurred_at``, default ``planned_start``) and
+``planned_carer_ids`` optional. ``planned_carer_ids`` names the carers planned for the
+visit, at most ``carers_required``, separated by spaces or ``;`` (``K1 K2``, ``K1;K2``:
+spaces as ecm's own CSV lists, e.g. ``open_exception_ids`` of payments.csv). A row
+naming carers becomes version 2 of ``visit_planned``, exactly as the JSON API would
+take it: the same validation, each failing id named (``planned_carer_ids.1``), and the
+same ownership check (a carer registered only with other providers rejects the row,
+``planned_carer_ids[1]``, see ``ecm.api.ownership.foreign``). A blank cell (or no
+column) names none: version 1, the event such a row always made, with the same id.
+There is no layout of changes: a row uploaded again with other carers and a later
+``planned_at`` is a new plan, and the latest plan of a visit counts.
 
 **Actuals** (one row per carer per visit; a ``carer_checked_in`` and/or a
 ``carer_checked_out``): ``visit_id, client_id, carer_id`` required, then
@@ -43,12 +53,14 @@ from ecm.contracts import (
     FieldError,
     InputEvent,
     VisitPlanned,
+    VisitPlannedV2,
     contract_error,
 )
 
 _NAMESPACE = uuid.UUID("6f1d3b0e-6a5e-4c57-9a43-2f3e5cbb0e51")
 _UK_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0", ""}
+_ID_SEPARATORS = re.compile(r"[\s;]+")
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,11 @@ def parse_bool(value: str) -> bool:
     if text in _TRUE | _FALSE:
         return text in _TRUE
     raise ValueError("must be true or false")
+
+
+def parse_ids(value: str) -> tuple[str, ...]:
+    """``K1 K2`` or ``K1;K2`` → ``("K1", "K2")``; blank → ``()`` (the contract checks the ids)."""
+    return tuple(i for i in _ID_SEPARATORS.split(value) if i)
 
 
 def content_event_id(provider_id: str, fields: dict[str, Any]) -> str:
@@ -163,7 +180,11 @@ def _visit_row(row: dict[str, str], ctx: RowContext) -> list[InputEvent]:
     }
     planned_at = r.convert("planned_at", lambda v: parse_time(v, ctx.tz))
     fields["occurred_at"] = planned_at or fields["planned_start"]
-    event = r.build(VisitPlanned, fields, {"occurred_at": "planned_at"})
+    carers = parse_ids(r.text("planned_carer_ids") or "")
+    model = VisitPlannedV2 if carers else VisitPlanned  # version 2 only when it names carers
+    if carers:
+        fields["planned_carer_ids"] = carers
+    event = r.build(model, fields, {"occurred_at": "planned_at"})
     if r.errors or event is None:
         raise ContractError(r.errors)
     return [event]
@@ -214,7 +235,8 @@ def _unique(errors: list[FieldError]) -> list[FieldError]:
 VISITS = Layout(
     "visits",
     ("visit_id", "client_id", "service", "planned_start", "planned_end"),
-    ("carers_required", "tier", "time_critical", "package_id", "provider_id", "planned_at"),
+    ("carers_required", "tier", "time_critical", "package_id", "provider_id", "planned_at",
+     "planned_carer_ids"),
     _visit_row,
 )
 ACTUALS = Layout(

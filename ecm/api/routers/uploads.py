@@ -27,8 +27,9 @@ CSV_BODY = {
     "requestBody": {
         "required": True,
         "content": {"text/csv": {"schema": {"type": "string"}, "example": (
-            "visit_id,client_id,service,planned_start,planned_end\n"
-            "V-1,C-8f3a,home_care,2026-01-05 09:00,2026-01-05 09:30\n")}},
+            "visit_id,client_id,service,planned_start,planned_end,carers_required,"
+            "planned_carer_ids\n"
+            "V-1,C-8f3a,home_care,2026-01-05 09:00,2026-01-05 09:30,2,K-0042;K-0043\n")}},
     }
 }
 

@@ -112,6 +112,11 @@ ATTEMPTS: dict[tuple[str, str], list[tuple[str, Attempt, set[int]]]] = {
             b"visit_id,client_id,service,planned_start,planned_end\n"
             b"THEIRS,C2,home_care,2026-01-05 09:00,2026-01-05 09:30\n"),
             headers={**h, "content-type": "text/csv"}), {"rejected"}),
+        ("their carer planned", lambda c, h, u: c.post("/v1/uploads/visits", content=(
+            b"visit_id,client_id,service,planned_start,planned_end,carers_required,"
+            b"planned_carer_ids\n"
+            b"MINE,C1,home_care,2026-01-05 09:00,2026-01-05 09:30,2,K1;K2\n"),
+            headers={**h, "content-type": "text/csv"}), {"rejected"}),
     ],
     ("GET", "/v1/uploads/{upload_id}"): [
         ("their upload", lambda c, h, u: c.get(f"/v1/uploads/{u}", headers=h), {404})],
@@ -222,3 +227,10 @@ def test_planning_their_carer_names_the_field_and_the_reason(world: dict[str, An
     assert batch.status_code == 403, batch.text
     assert batch.json()["errors"] == [{"field": "events[1].planned_carer_ids[0]",
                                        "reason": "carer is registered to another provider"}]
+    upload = client.post("/v1/uploads/visits", content=(
+        b"visit_id,client_id,service,planned_start,planned_end,carers_required,"
+        b"planned_carer_ids\nMINE,C1,home_care,2026-01-05 09:00,2026-01-05 09:30,2,K1 K2\n"),
+        headers={**mine, "content-type": "text/csv"}).json()
+    assert (upload["rows_accepted"], upload["rows_rejected"]) == (0, 1)
+    report = client.get(upload["errors_url"], headers=mine).text.splitlines()
+    assert report[1:] == ["2,planned_carer_ids[1],carer is registered to another provider"]

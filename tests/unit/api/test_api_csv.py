@@ -10,7 +10,9 @@ import pytest
 from api_fakes import Api, check_in
 
 from ecm.api.csvfeed import CsvFormatError, csv_rows
-from ecm.api.csvlayouts import parse_time
+from ecm.api.csvlayouts import VISITS, RowContext, parse_time
+from ecm.api.keys import Role
+from ecm.contracts import ContractError, VisitPlanned, VisitPlannedV2
 
 VISITS_HEADER = "Visit ID,Client ID,Service,Planned Start,Planned End,Carers Required\n"
 ACTUALS_HEADER = ("visit_id,client_id,carer_id,check_in_time,check_in_method,check_out_time,"
@@ -47,6 +49,51 @@ def test_local_times_are_europe_london_and_a_nonexistent_time_is_rejected() -> N
     assert parse_time("2026-01-05T09:00:00+00:00", tz).hour == 9
     with pytest.raises(ValueError, match="does not exist"):
         parse_time("2026-03-29 01:30", tz)
+
+
+LONDON = RowContext("P1", ZoneInfo("Europe/London"))
+
+
+def _plan_row(carers: str | None, required: str = "2") -> dict[str, str]:
+    row = {"visit_id": "V1", "client_id": "C1", "service": "home_care",
+           "planned_start": "2026-01-05 09:00", "planned_end": "2026-01-05 09:30",
+           "carers_required": required}
+    return row if carers is None else {**row, "planned_carer_ids": carers}
+
+
+@pytest.mark.parametrize("cell", ["K1 K2", "K1;K2", " K1 ; K2 ", "K1;;K2;"])
+def test_a_plan_row_naming_carers_is_a_version_2_plan_of_those_carers(cell: str) -> None:
+    [event] = VISITS.to_events(_plan_row(cell), LONDON)
+    assert isinstance(event, VisitPlannedV2) and event.schema_version == 2
+    assert event.planned_carer_ids == ("K1", "K2")
+
+
+def test_a_blank_planned_carers_cell_names_none_and_sends_the_version_1_plan_as_before() -> None:
+    [blank] = VISITS.to_events(_plan_row("  "), LONDON)
+    [absent] = VISITS.to_events(_plan_row(None), LONDON)
+    assert type(blank) is VisitPlanned and blank.schema_version == 1
+    assert blank == absent  # same event, same content-derived id: re-uploads dedup
+
+
+def test_the_carers_named_are_part_of_the_plans_event_id() -> None:
+    [one] = VISITS.to_events(_plan_row("K1"), LONDON)
+    [other] = VISITS.to_events(_plan_row("K2"), LONDON)
+    [again] = VISITS.to_events(_plan_row("K1"), LONDON)
+    assert one.event_id == again.event_id != other.event_id
+
+
+@pytest.mark.parametrize(("cell", "required", "errors"), [
+    ("K1,K2", "2", [("planned_carer_ids.0", "String should match pattern")]),
+    ("K1 K/2", "2", [("planned_carer_ids.1", "String should match pattern")]),
+    ("K1 K1", "2", [("planned_carer_ids", "names a carer more than once")]),
+    ("K1 K2", "1", [("planned_carer_ids", "names 2 carers for a visit that needs 1")]),
+])
+def test_a_bad_planned_carers_cell_rejects_the_row_naming_the_field_as_the_api_does(
+        cell: str, required: str, errors: list[tuple[str, str]]) -> None:
+    with pytest.raises(ContractError) as caught:
+        VISITS.to_events(_plan_row(cell, required), LONDON)
+    assert [(e.field, e.reason[:len(r)]) for e, (_, r) in zip(
+        caught.value.errors, errors, strict=True)] == errors
 
 
 def _upload(api: Api, layout: str, body: str, provider: str = "P1"):
@@ -120,6 +167,34 @@ def test_rows_for_another_providers_known_visit_are_rejected(api: Api) -> None:
     body = VISITS_HEADER + "V1,C1,home_care,2026-01-05 09:00,2026-01-05 09:30,1\n"
     summary = _upload(api, "visits", body).json()
     assert summary["rows_rejected"] == 1 and api.publisher.records == []
+
+
+def _register(api: Api, provider_id: str, carer_id: str) -> None:
+    event = {"event_type": "carer_registered", "event_id": f"r-{provider_id}-{carer_id}",
+             "occurred_at": "2026-01-01T00:00:00+00:00", "provider_id": provider_id,
+             "carer_id": carer_id, "effective_from": "2026-01-01"}
+    admin = api.headers("COUNCIL", Role.ADMIN)
+    assert api.client.post("/v1/events", json=event, headers=admin).status_code == 202
+
+
+def test_rows_planning_another_providers_carer_are_rejected_as_the_api_refuses_them(
+        api: Api) -> None:
+    _register(api, "P1", "K1")
+    _register(api, "P2", "K2")
+    published = len(api.publisher.records)
+    body = VISITS_HEADER.replace("\n", ",Planned Carer IDs\n") + (
+        "V1,C1,home_care,2026-01-05 09:00,2026-01-05 09:30,2,K1;K2\n"
+        "V2,C1,home_care,2026-01-05 10:00,2026-01-05 10:30,2,K1 K7\n"
+        "V3,C1,home_care,2026-01-05 11:00,2026-01-05 11:30,1,\n")
+    summary = _upload(api, "visits", body).json()
+    assert (summary["rows_accepted"], summary["rows_rejected"]) == (2, 1)
+    assert summary["ignored_columns"] == []
+    events = [json.loads(r.value) for r in api.publisher.records[published:]]
+    assert [(e["visit_id"], e["schema_version"], e.get("planned_carer_ids")) for e in events] == [
+        ("V2", 2, ["K1", "K7"]), ("V3", 1, None)]  # K7 is registered nowhere yet: not refused
+    report = api.client.get(summary["errors_url"], headers=api.headers()).text
+    assert list(csv.reader(io.StringIO(report)))[1:] == [
+        ["2", "planned_carer_ids[1]", "carer is registered to another provider"]]
 
 
 def test_another_providers_upload_and_report_are_not_found(api: Api) -> None:
