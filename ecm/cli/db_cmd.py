@@ -31,7 +31,7 @@ def retention(
     months: int = typer.Option(..., min=0, help="Keep this many months before the current one."),
     dsn: str | None = typer.Option(None, help="Database URL; default: ECM_DB__DSN."),
 ) -> None:
-    """Drop raw events and visit outcomes older than N months (KPI rollups are kept)."""
+    """Drop raw events, visit outcomes and rota gaps older than N months (KPI rollups are kept)."""
     target = dsn or get_settings().db.dsn.get_secret_value()
     with psycopg.connect(target, autocommit=True) as conn:
         dropped = [r[0] for r in conn.execute("SELECT ecm_apply_retention(%s)", (months,))]

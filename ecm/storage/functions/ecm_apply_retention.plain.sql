@@ -1,7 +1,8 @@
 -- Drop the partitions of raw_events and visit_outcomes whose whole month is more than
--- p_months months before the current month, then forget their visits in visit_latest;
--- returns the names dropped. KPI rollups are kept, so past KPIs stay reportable after
--- their visits are gone (`ecm db retention --months N`).
+-- p_months months before the current month, then forget their visits in visit_latest
+-- and the rota gaps of their days (rota_gaps); returns the names dropped. KPI rollups
+-- are kept, so past KPIs stay reportable after their visits are gone; rota realism has
+-- none and goes with its gaps (`ecm db retention --months N`).
 CREATE OR REPLACE FUNCTION ecm_apply_retention(p_months integer)
 RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,4 +23,5 @@ BEGIN
         RETURN NEXT part.relname;
     END LOOP;
     PERFORM ecm_prune_visit_latest(cutoff);
+    PERFORM ecm_prune_rota_gaps(cutoff);
 END $$;

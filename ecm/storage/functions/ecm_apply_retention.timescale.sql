@@ -1,6 +1,7 @@
 -- Drop the chunks of raw_events and visit_outcomes more than p_months months before the
--- current month, then forget their visits in visit_latest; returns the chunks dropped.
--- KPI rollups are kept.
+-- current month, then forget their visits in visit_latest and the rota gaps of their
+-- days (rota_gaps); returns the chunks dropped. KPI rollups are kept; rota realism has
+-- none and goes with its gaps.
 CREATE OR REPLACE FUNCTION ecm_apply_retention(p_months integer)
 RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
@@ -11,4 +12,5 @@ BEGIN
         UNION ALL
         SELECT drop_chunks('visit_outcomes', older_than => cutoff)::text;
     PERFORM ecm_prune_visit_latest(cutoff);
+    PERFORM ecm_prune_rota_gaps(cutoff);
 END $$;

@@ -12,7 +12,9 @@ from ecm.contracts import (
     CarePackageAgreed,
     CarerCheckedIn,
     CheckMethod,
+    GapStatus,
     Service,
+    TravelGapJudged,
     VisitExceptionRaised,
     VisitOutcomeRecorded,
     VisitStatus,
@@ -149,3 +151,18 @@ def exception(visit_id: str, kind: str, when: datetime) -> VisitExceptionRaised:
         client_id="C1",
         detail="test",
     )
+
+
+def travel_gap(visit_id: str, day: date, **fields: Any) -> TravelGapJudged:
+    """Carer K1's gap before ``visit_id`` at 11:00 on ``day``: 10 minutes short of the travel."""
+    iso = day.isocalendar()
+    base: dict[str, Any] = {
+        "event_id": f"gap-{visit_id}-K1", "occurred_at": at(day, 7), "gap_id": f"{visit_id}:K1",
+        "carer_id": "K1", "visit_id": visit_id, "provider_id": "P1", "client_id": "C2",
+        "lot_id": "L1", "service": Service.HOME_CARE, "iso_week": f"{iso.year}-W{iso.week:02d}",
+        "local_date": day, "status": GapStatus.JUDGED, "previous_visit_id": f"{visit_id}-before",
+        "previous_client_id": "C1", "gap_seconds": 600, "travel_seconds": 1200,
+        "straight_m": 5000, "short": True, "shortfall_seconds": 600,
+    }
+    base.update(fields)
+    return TravelGapJudged(**base)

@@ -57,5 +57,5 @@ def conn(dsn: str) -> Iterator[psycopg.Connection]:
             "TRUNCATE raw_events, visit_outcomes, visit_latest, alerts, visit_exceptions,"
             " kpi_daily, kpi_client_week, kpi_weekly, kpi_continuity_weekly, lots, providers,"
             " clients, carers, care_packages,"
-            " rate_cards, contract_rules"
+            " rate_cards, contract_rules, rota_gaps"
         )

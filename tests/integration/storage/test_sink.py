@@ -16,10 +16,11 @@ from builders import (
     not_checked_in,
     outcome,
     package,
+    travel_gap,
 )
 
 from ecm.contracts import VisitExceptionResolved, VisitOutcomeRecordedV3, VisitStatus
-from ecm.kpi import Period, weekly_kpis
+from ecm.kpi import Period, rota_realism, weekly_kpis
 from ecm.storage.sink import OutcomeSink
 
 pytestmark = pytest.mark.postgres
@@ -216,6 +217,21 @@ def test_retention_forgets_the_visits_it_drops(conn: psycopg.Connection) -> None
     list(conn.execute("SELECT ecm_apply_retention(60)"))  # keeps 2024, drops 2018
 
     assert conn.execute("SELECT visit_id FROM visit_latest").fetchall() == [("V1",)]
+
+
+def test_retention_forgets_the_rota_gaps_of_the_days_it_drops(conn: psycopg.Connection) -> None:
+    (cutoff,) = conn.execute(  # the first day ecm_apply_retention(60) keeps
+        "SELECT (date_trunc('month', current_date) - interval '60 months')::date").fetchone()
+    last_dropped = cutoff - timedelta(days=1)
+    OutcomeSink(conn).write([
+        travel_gap("V-old", last_dropped), travel_gap("V-first", cutoff), travel_gap("V1", MON)])
+
+    list(conn.execute("SELECT ecm_apply_retention(60)"))
+
+    kept = conn.execute("SELECT visit_id FROM rota_gaps ORDER BY local_date").fetchall()
+    assert kept == [("V-first",), ("V1",)]  # by the visit's local day, as its outcome
+    assert rota_realism(conn, Period(last_dropped, cutoff)) == []  # no rollup keeps it
+    assert [r["gaps_short"] for r in rota_realism(conn, WEEK)] == [1]
 
 
 def test_an_alert_resolved_before_its_raise_arrives_ends_up_raised_and_resolved(
