@@ -137,6 +137,13 @@ def install_agents(
             position = Position(message.partition, message.topic, message.offset)
             kind = control_kind(event.headers)
             try:
+                if gates is not None and ledger.watermark(position.partition) is None:
+                    # A partition (re)taken: its watermark where the last owner left it,
+                    # or the events and facts before its next tick are judged without one
+                    # (and at the end of an extract no tick comes).
+                    left = gates.last_tick(position.partition)
+                    if left is not None:
+                        ledger.resume_watermark(position.partition, left)
                 if kind is None:
                     decoded = decode_visit_event(event.value)
                     metrics.event_consumed(decoded.event_type)
@@ -162,8 +169,10 @@ def install_agents(
                 else:
                     emission = _on_control(ledger, position, kind, event)
                     if kind in (WATERMARK, FLUSH) and gates is not None:
-                        await _pass_on(publisher, gates, position.partition,
-                                       control_instant(event.value), kind == FLUSH)
+                        instant = control_instant(event.value)
+                        gates.tick(position.partition, instant)
+                        await _pass_on(publisher, gates, position.partition, instant,
+                                       kind == FLUSH)
                 if gates is not None and ledger.gate(position.partition) is None:
                     # A partition just taken over: its gate where the last owner left it
                     # (the carer side may have nothing more to say to it).

@@ -16,6 +16,8 @@ VISITS = "visits"
 """What a carer partition has heard from the visit partitions."""
 ROTAS = "rotas"
 """What a visit partition has heard from the carer partitions: its gate."""
+TICK = "tick"
+"""The last watermark tick a visit partition has had."""
 
 
 class Gates:
@@ -26,6 +28,7 @@ class Gates:
         self._partitions = partitions
         self._lows: dict[tuple[str, int], LowWatermark] = {}
         self._passed: dict[int, datetime] = {}
+        self._ticks: dict[int, datetime] = {}
 
     @property
     def partitions(self) -> int:
@@ -65,7 +68,30 @@ class Gates:
             return None if raw is None else LowWatermark.decode(self._partitions, raw).low
         return low.low
 
+    def tick(self, partition: int, instant: datetime) -> None:
+        """Note a visit partition's watermark tick (the flush's included); only ever later."""
+        last = self.last_tick(partition)
+        if last is None or instant > last:
+            self._ticks[partition] = instant
+            self._store.put(f"{TICK}/{partition}", instant.isoformat().encode())
+
+    def last_tick(self, partition: int) -> datetime | None:
+        """The last tick a visit partition had, whichever worker owned it then.
+
+        A worker taking a partition over has no watermark for it until the next tick,
+        and at the end of an extract none comes: the facts from the carer side that
+        still arrive are judged at this instant instead (``ecm.visits.ledger``).
+        """
+        instant = self._ticks.get(partition)
+        if instant is None:
+            raw = self._store.get(f"{TICK}/{partition}")
+            if raw is None:
+                return None
+            instant = self._ticks[partition] = datetime.fromisoformat(raw.decode())
+        return instant
+
     def release(self) -> None:
         """Forget what is held in memory (partitions moved): read from the table again."""
         self._lows.clear()
         self._passed.clear()
+        self._ticks.clear()

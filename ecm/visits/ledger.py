@@ -203,6 +203,17 @@ class VisitLedger:
         """The latest watermark tick seen on a partition (replay mode)."""
         return self._watermarks.get(partition)
 
+    def resume_watermark(self, partition: int, watermark: datetime) -> None:
+        """Take up a partition's watermark where its last owner left it (replay mode).
+
+        Nothing fires: what fell due by then was judged when that tick came (its judgements
+        are in the store with it); the events after it are judged at it, as they would have
+        been by the last owner.
+        """
+        previous = self._watermarks.get(partition)
+        if previous is None or watermark > previous:
+            self._watermarks[partition] = watermark
+
     def gate(self, partition: int) -> datetime | None:
         """A gated partition's rota gate (``None``: not gated, or none heard yet)."""
         return None if self._gates is None else self._gates.get(partition)
@@ -350,21 +361,18 @@ class VisitLedger:
         return index.next() if index is not None else None
 
     def rebuild_index(self, partitions: set[int]) -> int:
-        """Rebuild the deadline index of the given partitions from the store.
+        """Own exactly ``partitions``: index those newly owned from the store, forget the rest.
 
         Called when the worker's partitions change (after a restart or a rebalance), so
-        deadlines that fell due while nobody owned a partition fire at the next sweep.
+        deadlines that fell due while nobody owned a partition fire at the next sweep. A
+        partition already indexed (a message of it came first) is left as it is: what is
+        in memory is newer than the store (a wake-up that changed nothing is not stored,
+        nor is a warning held for the rota gate).
 
         Returns:
-            The number of deadlines indexed.
+            The number of deadlines indexed for ``partitions``.
         """
-        for partition in list(self._deadlines):
-            if partition not in partitions:
-                del self._deadlines[partition]
-                self._held.pop(partition, None)
-                self._unswept.discard(partition)
-        self._visits = {k: v for k, v in self._visits.items() if v.partition in partitions}
-        self._positions = {}
+        self.release(set(self._deadlines) - partitions)
         return self._index_partitions(partitions)
 
     def release(self, partitions: set[int]) -> None:
@@ -415,20 +423,21 @@ class VisitLedger:
 
     def _index_partitions(self, partitions: set[int]) -> int:
         fresh = partitions - set(self._deadlines)
-        self._resumed = {r for r in self._resumed if r[0] not in fresh}
-        # A partition taken (back) over: what this worker decoded of it before is stale
-        # (another worker has changed it since; the store has been recovered from their
-        # changelog), however it came to be decoded (``visits`` reads every stored key).
-        self._visits = {k: v for k, v in self._visits.items() if v.partition not in fresh}
-        for partition in partitions:
-            self._deadlines[partition] = DeadlineIndex(self._on_earlier)
-            self._held[partition] = DeadlineIndex()
-            if self._gates is not None:
-                self._unswept.add(partition)
-        for visit_id, known in self._stored_wakes():
-            if known.partition in partitions:
-                self._deadlines[known.partition].set(visit_id, known.wake)
-                self._positions[visit_id] = known
+        if fresh:
+            self._resumed = {r for r in self._resumed if r[0] not in fresh}
+            # A partition taken (back) over: what this worker decoded of it before is
+            # stale (another worker has changed it since; the store has been recovered
+            # from their changelog), however it was decoded (``visits`` reads every key).
+            self._visits = {k: v for k, v in self._visits.items() if v.partition not in fresh}
+            for partition in fresh:
+                self._deadlines[partition] = DeadlineIndex(self._on_earlier)
+                self._held[partition] = DeadlineIndex()
+                if self._gates is not None:
+                    self._unswept.add(partition)
+            for visit_id, known in self._stored_wakes():
+                if known.partition in fresh:
+                    self._deadlines[known.partition].set(visit_id, known.wake)
+                    self._positions[visit_id] = known
         return sum(len(self._deadlines[p]) for p in partitions)
 
     def _index(self, visit: StoredVisit, judgement: Judgement) -> None:

@@ -135,3 +135,24 @@ def test_beyond_its_cache_size_a_ledger_forgets_decoded_visits_and_loses_nothing
         whole.on_watermark(at(5), START + timedelta(hours=3)).records)
     state = small.state("V0")
     assert state is not None and sorted(state.events) == ["V0.in", "V0.plan"]
+
+
+def test_a_partition_taken_over_judges_what_comes_next_at_the_last_owners_watermark() -> None:
+    raw = DictStore[bytes]()
+    whole = VisitLedger(ReferenceData(), EncodedVisits(DictStore[bytes]()))
+    before = VisitLedger(ReferenceData(), EncodedVisits(raw))
+    for ledger in (whole, before):
+        ledger.on_event(at(0), _plan("V1"), None)
+        ledger.on_watermark(at(1), START + timedelta(hours=3))
+    after = VisitLedger(ReferenceData(), EncodedVisits(raw))  # the partition taken over
+    after.resume_watermark(0, START + timedelta(hours=3))  # from streams.gates, last tick
+    late = c.CarerCheckedOut(
+        event_id="V1.out", occurred_at=START + timedelta(minutes=31), provider_id="P1",
+        visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC)
+
+    got = after.on_event(at(2), late, after.watermark(0))
+    want = whole.on_event(at(2), late, whole.watermark(0))
+
+    assert [(r.event_type, r.event_id) for r in got.records] == [
+        (r.event_type, r.event_id) for r in want.records]
+    assert _outcome_status(got.records) == ["missed"]  # still: a check-out alone

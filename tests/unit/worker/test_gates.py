@@ -26,3 +26,17 @@ def test_what_each_side_heard_is_kept_in_the_table_for_the_next_owner() -> None:
     again = Gates(store, 2)  # a restarted worker, or another that took partition 1 over
     assert again.low(VISITS, 1) == at(10)
     assert again.hear(VISITS, 1, 0, at(30)) == at(20)
+
+
+def test_a_partitions_last_tick_is_kept_for_the_next_owner_and_only_moves_forward() -> None:
+    store: DictStore[bytes] = DictStore()
+    gates = Gates(store, 2)
+    assert gates.last_tick(0) is None
+    gates.tick(0, at(30))
+    gates.tick(0, at(10))  # a tick delivered again after a restart, behind the last one
+    again = Gates(store, 2)  # the worker that takes partition 0 over
+    assert again.last_tick(0) == at(30)
+    assert again.last_tick(1) is None
+    gates.release()
+    gates.tick(0, at(45))
+    assert Gates(store, 2).last_tick(0) == at(45)
