@@ -273,7 +273,11 @@ def fire_onward(
     carers' rotas has reached the visit; a warning decided later waits (``held``).
 
     Returns:
-        The lines newly fired, and the memory after them (``memory`` itself if none).
+        The lines newly fired, in the order of their instants (a next visit raises its
+        warning at the first report it receives: two carers of a double-handed visit,
+        both late for the same next visit, must tell it the earlier first, as they would
+        have had each been judged when its instant passed), and the memory after them
+        (``memory`` itself if none).
     """
     raised, fired = memory.raised, []
     for line in lines:
@@ -283,6 +287,7 @@ def fire_onward(
             continue
         raised = {**raised, line.key: line.due_at}
         fired.append(line)
+    fired.sort(key=lambda line: (line.due_at, line.key))
     return fired, (AlertMemory(raised, memory.resolved) if fired else memory)
 
 

@@ -160,6 +160,19 @@ def test_a_warning_decided_after_the_gate_waits_for_it() -> None:
     assert ungated.reported == free.reported and ungated.held is None
 
 
+def test_reports_decided_together_go_out_in_the_order_of_their_instants() -> None:
+    # A double-handed visit, both carers going on to V2: K2 checks in at 10:20, too late
+    # to stay the shortest visit and leave by 10:35 (report at 10:20); K1 is still checked
+    # in at 10:35 (report at 10:35). Judged only once both have passed (a worker releasing
+    # what the gate held), the earlier goes first, as one judgement at each instant would
+    # have sent them: V2 is at risk from the first report it receives.
+    events = (plan(carers=("K1", "K2")), next_visit("K1"), next_visit("K2"),
+              check_in(0, carer="K1"), check_in(80, carer="K2"))
+    sent = judged("V1", *events, watermark=at(120)).reported
+    assert [(r.carer_id, r.occurred_at, r.reason) for r in sent] == [
+        ("K2", at(80), "checked_in_late"), ("K1", at(95), "still_checked_in")]
+
+
 def test_a_travel_unknown_gives_no_time_to_leave_by() -> None:
     stop = NextStop("V2", "P1", NEXT_START, 15, None)
     assert next_visit_event("K1", "V1", "P1", stop, T0).leave_by is None
