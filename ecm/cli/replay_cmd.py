@@ -13,7 +13,8 @@ from ecm.replay import ReplaySummary, replay_file
 
 HELP = "\n\n".join([
     (
-        'Replay an extract of contract-v1 events; write outcomes, alerts, exceptions, KPIs.'
+        'Replay an extract of contract-v1 events; write outcomes, alerts, exceptions, KPIs '
+        'and rota realism.'
     ),
     (
         'INPUT is a JSON Lines file with one contract-v1 event per line, in the order they '
@@ -23,14 +24,17 @@ HELP = "\n\n".join([
         'every deadline is flushed, or only those up to --until.'
     ),
     (
-        'Writes into --out: outcomes.jsonl (one final outcome per planned or unscheduled '
+        'Writes into --out: records.jsonl (every record the live path publishes, in the '
+        'order they arose), outcomes.jsonl (one final outcome per planned or unscheduled '
         'visit), alerts.jsonl (every alert raised and resolved, in firing order), '
-        'exceptions.jsonl (every exception to reconcile) and kpis.csv (one row per provider, '
-        'lot, service and ISO week, Europe/London; columns are explained in the README), '
-        'and records.jsonl (every record the live path publishes, in the order they arose).'
+        'exceptions.jsonl (every exception to reconcile), refused.jsonl (every act the '
+        'workflow refused), kpis.csv (one row per provider, lot, service and ISO week, '
+        'Europe/London; columns are explained in the README) and rota.csv (rota realism, one '
+        'row per provider, lot and ISO week).'
     ),
     (
-        'Invalid lines are reported on stderr with their line number and reason, and skipped. '
+        'Invalid lines are reported on stderr with their line number and reason, and skipped; '
+        'refused acts are reported there too. '
         'Exit status: 0 if every line was valid, 1 if any line was invalid (the outputs are '
         'still written), 2 for a usage error.'
     ),
