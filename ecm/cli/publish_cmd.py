@@ -31,7 +31,8 @@ def publish(input_path: InputArg, until: UntilOpt = None, wait: WaitOpt = False,
 
     Events go to their topics in file order (reference data by entity, the rota and
     calls by visit); invalid lines go as they are, for the workers to dead-letter.
-    After each minute of event time a watermark tick goes to every visit-events
+    Whenever the event-time watermark (the latest rota or call event time, in
+    five-minute steps) moves on, a watermark tick goes to every visit-events
     partition, and a final flush tick ends the extract, so `ecm worker --clock replay`
     reaches exactly the results `ecm replay` writes for the same file.
     """
