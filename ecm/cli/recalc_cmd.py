@@ -86,7 +86,7 @@ def run(
         stored = _outcomes_file(baseline)
         diff = compare(stored, rejudge_extract(events.read_bytes().splitlines(), period,
                                                instant))
-        _report(diff, out, period, "not recorded (no database): compare only")
+        _report(diff, out, period, None)
         return
     with psycopg.connect(_dsn(dsn), autocommit=True) as conn:
         period = _period(conn, from_, to, due)
@@ -137,7 +137,8 @@ def _outcomes_file(path: Path) -> dict[str, c.VisitOutcomeRecorded]:
     return found
 
 
-def _report(diff: RecalcDiff, out: Path, period: Period, apply_hint: str) -> None:
+def _report(diff: RecalcDiff, out: Path, period: Period,
+            apply_hint: str | None) -> None:
     to = period.last.isoformat() if period.last else "today"
     write_report(diff, out, f"Recalculation of visits from {period.first} to {to}", apply_hint)
     typer.echo(f"{diff.visits_judged} visits judged again, {len(diff.visits)} changed; "

@@ -47,8 +47,13 @@ def visit_row(v: VisitChange) -> list[str]:
     ]
 
 
-def write_report(diff: RecalcDiff, out: Path, title: str, apply_hint: str) -> list[Path]:
-    """Write visits.csv, providers.csv and summary.md into ``out``; return their paths."""
+def write_report(diff: RecalcDiff, out: Path, title: str,
+                 apply_hint: str | None) -> list[Path]:
+    """Write visits.csv, providers.csv and summary.md into ``out``; return their paths.
+
+    ``apply_hint`` is the command that applies the recorded recalculation; ``None`` for a
+    comparison that was not recorded (no database), which the summary then says.
+    """
     out.mkdir(parents=True, exist_ok=True)
     visits, providers, summary = out / "visits.csv", out / "providers.csv", out / "summary.md"
     with visits.open("w", newline="", encoding="utf-8") as handle:
@@ -67,16 +72,18 @@ def write_report(diff: RecalcDiff, out: Path, title: str, apply_hint: str) -> li
     return [visits, providers, summary]
 
 
-def summary_text(diff: RecalcDiff, title: str, apply_hint: str) -> str:
-    """The difference in words: totals, then a line per provider whose visits changed."""
+def summary_text(diff: RecalcDiff, title: str, apply_hint: str | None) -> str:
+    """The difference in words: totals, then a line per provider whose visits changed.
+
+    Says how to apply it (``apply_hint``), or, when ``None``, that it cannot be applied.
+    """
     delta = diff.payable_after - diff.payable_before
     lines = [
         f"# {title}", "",
         f"{diff.visits_judged} visits judged again; {len(diff.visits)} change. Payable "
         f"money moves from £{money(diff.payable_before)} to £{money(diff.payable_after)} "
         f"(£{money(delta)}).", "",
-        "Nothing has changed yet: the stored outcomes and the KPIs still show the old "
-        f"figures. To replace them, keeping this record: `{apply_hint}`.", "",
+        _next_step(apply_hint), "",
         "| provider | visits judged | visits changed | payable before | payable after "
         "| change | verified change |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -89,3 +96,11 @@ def summary_text(diff: RecalcDiff, title: str, apply_hint: str) -> str:
     lines += ["", "Each changed visit, before and after: `visits.csv`; per provider: "
               "`providers.csv`.", ""]
     return "\n".join(lines)
+
+
+def _next_step(apply_hint: str | None) -> str:
+    if apply_hint is None:
+        return ("Nothing has changed: this comparison was made without a database, so it "
+                "was not recorded and cannot be applied.")
+    return ("Nothing has changed yet: the stored outcomes and the KPIs still show the old "
+            f"figures. To replace them, keeping this record: `{apply_hint}`.")

@@ -111,4 +111,6 @@ def test_ecm_recalc_run_against_a_baseline_file_writes_the_report(tmp_path: Path
         visits = list(csv.DictReader(handle))
     assert visits and all("RC-L1@2026-11-01" in v["judged_by_after"] for v in visits)
     summary = (tmp_path / "diff" / "summary.md").read_text()
-    assert "Nothing has changed yet" in summary and "not recorded" in summary
+    assert ("this comparison was made without a database, so it was not recorded and "
+            "cannot be applied." in summary)
+    assert "ecm recalc apply" not in summary
