@@ -174,6 +174,8 @@ def list_recalculations(
     """List recorded recalculations, latest first, and whether each was applied."""
     with psycopg.connect(_dsn(dsn), autocommit=True) as conn:
         found = store.recalculations(conn)
+    if not found:  # with --json, stdout stays empty (one object per recalculation)
+        typer.echo("no recalculations recorded", err=as_json)
     for r in found:
         if as_json:
             typer.echo(json.dumps(_as_dict(r)))
