@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ecm.domain.acts import ESCALATION, Workflow, fold_workflow, settle_facts, unknown_visit
 from ecm.domain.alerts import AlertChange, fire, history
@@ -41,6 +41,9 @@ from ecm.domain.reference import ReferenceData
 from ecm.domain.visit import AlertMemory, VisitFacts
 from ecm.domain.workflow import INFORMATIONAL_KINDS, Refused
 
+BEFORE_ANY_CLOCK = datetime.min.replace(tzinfo=UTC)
+"""Where a judgement without a clock counts deadlines from: none has been judged yet."""
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
@@ -50,12 +53,14 @@ class Judgement:
     live notifications); ``record`` is the visit's alert history as it now stands;
     ``memory`` is what to remember for the next judgement; ``wake`` is the earliest later
     instant at which time alone could change the judgement, with the kind of deadline it
-    is (``None``: never). ``workflow`` is where its exceptions and alerts stand with the
-    acts of people (``None`` for a visit with no act, no exception needing a decision,
-    no raised alert); ``refused`` the acts the workflow refuses, by event id, with why.
-    ``reported`` are the reports to the planned carers' next visits that they cannot be
-    on time (docs/rules.md, "At risk") sent for the first time by this judgement;
-    ``reports`` every such report the visit has sent, as remembered.
+    is (``None``: never; judged without a clock, the earliest deadline not yet fired,
+    even one before ``at``: the first clock fires it). ``workflow`` is where its
+    exceptions and alerts stand with the acts of people (``None`` for a visit with no
+    act, no exception needing a decision, no raised alert); ``refused`` the acts the
+    workflow refuses, by event id, with why. ``reported`` are the reports to the planned
+    carers' next visits that they cannot be on time (docs/rules.md, "At risk") sent for
+    the first time by this judgement; ``reports`` every such report the visit has sent,
+    as remembered.
     """
 
     visit_id: str
@@ -114,8 +119,11 @@ def judge(
     outcome = derive_outcome(facts, context, reference, at, inclusive)
     exceptions = tuple(visit_exceptions(facts, context, outcome, reference))
     record = tuple(history(facts.visit_id, context, lines, memory))
-    wake = _wake_at(facts, context, lines, memory, at, inclusive)
-    wake = _onward_wake(onwards, memory, at, inclusive, wake)
+    # Without a clock nothing has fired: a deadline already behind ``at`` is still to come
+    # for the first clock, so it stays the wake (or no tick would ever judge it).
+    since = at if fire_alerts else BEFORE_ANY_CLOCK
+    wake = _wake_at(facts, context, lines, memory, since, inclusive)
+    wake = _onward_wake(onwards, memory, since, inclusive, wake)
     workflow = None
     if facts.acts or facts.held or memory.raised or any(
             e.kind.value not in INFORMATIONAL_KINDS for e in exceptions):

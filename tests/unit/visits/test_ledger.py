@@ -140,3 +140,30 @@ def test_after_a_restart_a_resolution_lost_in_the_crash_is_published_again() -> 
 
     resolved = [r.exception_id for r in resumed.again if isinstance(r, c.VisitExceptionResolved)]
     assert resolved == ["V1:no_check_in"]
+
+
+def test_a_deadline_passed_before_any_tick_fires_at_the_first_tick() -> None:
+    """A partition's first events are judged without a clock (no tick yet, or a takeover).
+
+    Nothing fires then, but the deadline they passed stays indexed: the first tick fires
+    it, as a visit judged with a clock would have, not only a flush at the extract's end.
+    """
+    ledger = VisitLedger(ReferenceData(), EncodedVisits(DictStore()))
+    ledger.on_event(at(0), _plan(), None)
+    late = c.CarerCheckedIn(
+        event_id="V1.in", occurred_at=START + timedelta(minutes=40), provider_id="P1",
+        visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC,
+    )
+    out = c.CarerCheckedOut(
+        event_id="V1.out", occurred_at=START + timedelta(minutes=70), provider_id="P1",
+        visit_id="V1", client_id="C1", carer_id="K1", method=c.CheckMethod.NFC,
+    )
+    unclocked = [*ledger.on_event(at(1), late, None).records,
+                 *ledger.on_event(at(2), out, None).records]
+    assert _raised(unclocked) == []
+
+    tick = ledger.on_watermark(at(3), START + timedelta(minutes=75))
+
+    assert _raised(tick.records) == ["V1:not_arrived"]
+    resolved = [r.alert_id for r in tick.records if isinstance(r, c.AlertResolved)]
+    assert resolved == ["V1:not_arrived"]
