@@ -146,6 +146,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     story: Callable[[c.ContractEvent], None] | None = None,
     visit_store: Store[StoredVisit] | None = None,
+    rejudge_all: bool = False,
 ) -> ReplayResult:
     """Replay lines of JSON events in order and return the derived records.
 
@@ -157,6 +158,8 @@ def run(
         progress: called now and then with the number of bytes read since the last call.
         story: called with every record the live path would publish, in order.
         visit_store: where visit state lives (default: kept as objects in a dict).
+        rejudge_all: at the end judge every visit again under the reference data as it
+            then stands (a recalculation, ``Replayer.finish``).
 
     """
     summary = summary if summary is not None else ReplaySummary()
@@ -185,7 +188,7 @@ def run(
         summary.events += 1
         replayer.visit(line_no, visit_event(event, replayer.reference), event.event_type)
     summary.lines = line_no
-    result = replayer.finish(line_no + 1, until)
+    result = replayer.finish(line_no + 1, until, rejudge_all)
     summary.refused = result.refused
     summary.watermark = replayer.watermark
     return result
@@ -253,10 +256,21 @@ class Replayer:
             records += self._rotas.on_schedule(carer_id, message, said_at)
         return records
 
-    def finish(self, offset: int, until: datetime | None = None) -> ReplayResult:
-        """Flush every deadline (or those up to ``until``) and return the end state."""
+    def finish(
+        self, offset: int, until: datetime | None = None, rejudge_all: bool = False
+    ) -> ReplayResult:
+        """Flush every deadline (or those up to ``until``) and return the end state.
+
+        The flush judges the visits time can still change. ``rejudge_all`` (a
+        recalculation, docs/rules.md "Recalculation") then judges every visit again
+        under the reference data as it now stands, a rule or rate published for the
+        past included; a replay, like the worker, leaves settled visits as they are.
+        """
         flush, self._offset = Position(0, SOURCE, offset), offset
-        self._publish(self._visits.on_watermark(flush, until or END_OF_TIME, flush=True))
+        end = until or END_OF_TIME
+        self._publish(self._visits.on_watermark(flush, end, flush=True))
+        if rejudge_all:
+            self._publish(self._visits.judge_every_visit(flush, end))
         result = _collect(self._end, self.reference)
         result.refused = list(self.refused)
         gc.unfreeze()  # what the replay leaves behind is collected as usual again

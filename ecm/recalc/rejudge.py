@@ -3,7 +3,9 @@
 The engine is ``ecm replay``'s (``ecm.replay.Replayer``: the worker's handlers over
 in-memory stores), so a visit judged again is judged exactly as the worker would judge it
 now with the same events. Deadlines fire up to ``now``, the instant of the recalculation,
-so a visit still in progress stays in progress.
+so a visit still in progress stays in progress; then every visit is judged again under
+the reference data as it stands (``rejudge_all``), which the worker and ``ecm replay``
+never do to a settled visit.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def rejudge_extract(lines: Iterable[bytes], period: Period, now: datetime
     """
     if now.tzinfo is None:
         raise ValueError("now: needs a time zone")
-    result = run(lines, until=now)
+    result = run(lines, until=now, rejudge_all=True)
     return [o for o in result.outcomes if period.covers(o.local_date)]
 
 
@@ -69,5 +71,5 @@ def rejudge(
                                    start=1):
         if event.occurred_at <= now:
             replayer.visit(offset, event)
-    result = replayer.finish(offset + 1, now)
+    result = replayer.finish(offset + 1, now, rejudge_all=True)
     return [o for o in result.outcomes if period.covers(o.local_date)]

@@ -300,6 +300,19 @@ class VisitLedger:
                                          clock=True, changed=False)
         return emission
 
+    def judge_every_visit(self, position: Position, at: datetime) -> Emission:
+        """Judge every visit of the partition again at ``at`` under the reference data held now.
+
+        A recalculation's pass (``ecm recalc``, docs/rules.md "Recalculation"): a rule or
+        rate published for the past reaches visits already settled. Neither the worker nor
+        ``ecm replay`` calls it: there an outcome already recorded stays as it is.
+        """
+        emission = self._resume(position)
+        for visit in list(self._partition_visits(position.partition)):
+            emission += self._commit(visit, position, at, inclusive=True, clock=True,
+                                     changed=False)
+        return emission
+
     def on_gate(self, position: Position, gate: datetime) -> Emission:
         """Move a partition's rota gate; send the onward warnings that waited for it."""
         partition = position.partition
