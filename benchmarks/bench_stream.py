@@ -615,7 +615,7 @@ def bench_weeks(args: argparse.Namespace) -> None:
     its sink included) has committed everything of the weeks before: a week's time is the
     work its own events cause, with the history of the weeks before held by the worker,
     and no week carries another's backlog. The watermark runs on from week to week; the
-    extract's closing flush (which judges every visit held once more) follows the fourth
+    extract's closing flush (which fires every deadline still pending) follows the fourth
     week and is not timed: a live worker never gets one.
     """
     with tempfile.TemporaryDirectory() as tmp, scratch(args, "w") as s:

@@ -285,7 +285,9 @@ class VisitLedger:
         """Judge the partition's visits whose next deadline ``watermark`` passed (replay mode).
 
         With ``flush`` (the end of a replayed extract) deadlines exactly at the
-        watermark count too, and every visit of the partition is judged once more.
+        watermark count too. Only visits with a deadline due are judged, flush or not:
+        a settled visit keeps its outcome even if a rule or rate published for the past
+        has arrived since (docs/rules.md "Recalculation"; ``judge_every_visit``).
         """
         partition = position.partition
         emission = self._resume(position)
@@ -294,10 +296,6 @@ class VisitLedger:
             self._watermarks[partition] = watermark
         for visit_id in self.pop_due(partition, watermark, inclusive=flush):
             emission += self.on_deadline(position, visit_id, watermark, inclusive=flush)
-        if flush:
-            for visit in list(self._partition_visits(partition)):
-                emission += self._commit(visit, position, watermark, inclusive=True,
-                                         clock=True, changed=False)
         return emission
 
     def judge_every_visit(self, position: Position, at: datetime) -> Emission:
