@@ -18,6 +18,7 @@ from ecm.kafka.connection import PARTITION_BATCH_BYTES, BrokerSecurity, broker_s
 from ecm.settings import Settings
 from streams.commit import CoalescedTable, CommitPoint, HeldRecords
 from streams.delivery import check_deliveries
+from streams.positions import read_uncommitted_from_start
 
 
 @dataclass
@@ -77,6 +78,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
     )
 
     check_deliveries(app)
+    read_uncommitted_from_start(app)
 
     def topic(*names: str) -> Any:
         return app.topic(*(kafka.topic(n) for n in names), partitions=kafka.partitions)
