@@ -65,6 +65,15 @@ def worker_group(kafka: KafkaSettings) -> str:
     return f"{kafka.topic_prefix}-worker"
 
 
+WORKER_TABLES = ("visits", "carers", "rotas", "gates")
+"""The stream workers' Faust tables (``streams/app.py``), each with a compacted changelog."""
+
+
+def changelog_topic(kafka: KafkaSettings, table: str) -> str:
+    """Return the name Faust gives a worker table's changelog topic."""
+    return f"{worker_group(kafka)}-{table}-changelog"
+
+
 def sink_group(kafka: KafkaSettings) -> str:
     """Return the consumer group of the stream workers' database sink."""
     return f"{kafka.topic_prefix}-sink"

@@ -83,10 +83,8 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
     def topic(*names: str) -> Any:
         return app.topic(*(kafka.topic(n) for n in names), partitions=kafka.partitions)
 
-    visits = _table(app, "visits", kafka.partitions)
-    carers = _table(app, "carers", kafka.partitions)
-    rotas = _table(app, "rotas", kafka.partitions)
-    gates = _table(app, "gates", kafka.partitions)
+    visits, carers, rotas, gates = (_table(app, name, kafka.partitions)
+                                    for name in topics.WORKER_TABLES)
     outcomes = HeldRecords(app, c.dump_event)
     commit_point = CommitPoint([visits, carers, rotas, gates], [outcomes])
     app.sensors.add(commit_point)

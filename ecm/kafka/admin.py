@@ -16,7 +16,15 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ecm.kafka.connection import BrokerUnavailable, client_options, watching_refusals
 from ecm.settings import KafkaSettings
-from ecm.topics import ALL_TOPICS, DEAD_LETTER, REFERENCE, VISIT_EVENTS, pipeline_groups
+from ecm.topics import (
+    ALL_TOPICS,
+    DEAD_LETTER,
+    REFERENCE,
+    VISIT_EVENTS,
+    WORKER_TABLES,
+    changelog_topic,
+    pipeline_groups,
+)
 
 # Reference data keeps its whole history: versions with different effective dates share
 # a key, and every worker rebuilds its reference book from the start of the topic.
@@ -49,15 +57,21 @@ def ensure_topics(kafka: KafkaSettings, timeout_s: float = 30.0) -> list[str]:
     admin = connect_admin(kafka, timeout_s)
     try:
         existing = set(admin.list_topics())
-        wanted = {kafka.topic(name): name for name in ALL_TOPICS}
+        wanted = {kafka.topic(name): topic_configs(kafka, name) for name in ALL_TOPICS}
+        # The workers' table changelogs too, as Faust would declare them: a worker that
+        # starts on a fresh cluster before Faust's own creation has reached its consumer's
+        # metadata cannot write to a table it has no partitions of (every write raised,
+        # and each watermark tick was set aside, for the first 30 s of `make demo`).
+        wanted |= {changelog_topic(kafka, table): {"cleanup.policy": "compact"}
+                   for table in WORKER_TABLES}
         missing = [
             NewTopic(
                 name=full,
                 num_partitions=kafka.partitions,
                 replication_factor=kafka.replication_factor,
-                topic_configs=topic_configs(kafka, name),
+                topic_configs=configs,
             )
-            for full, name in wanted.items()
+            for full, configs in wanted.items()
             if full not in existing
         ]
         if missing:
