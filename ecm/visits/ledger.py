@@ -291,9 +291,7 @@ class VisitLedger:
         """
         partition = position.partition
         emission = self._resume(position)
-        previous = self._watermarks.get(partition)
-        if previous is None or watermark > previous:
-            self._watermarks[partition] = watermark
+        self.resume_watermark(partition, watermark)  # only ever moves forward
         for visit_id in self.pop_due(partition, watermark, inclusive=flush):
             emission += self.on_deadline(position, visit_id, watermark, inclusive=flush)
         return emission
