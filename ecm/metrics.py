@@ -91,6 +91,10 @@ SINK_LAST_SUCCESS = Gauge(
     "ecm_sink_last_success_timestamp_seconds",
     "Unix time of the last successful sink flush (0 before the first).",
 )
+RECALCULATIONS_RECORDED = Counter(
+    "ecm_recalculations_recorded_total",
+    "Recalculations the sink recorded by itself after a backdated rule or rate.",
+)
 CONSUMER_LAG = Gauge(
     "ecm_consumer_lag", "Records behind the log end, per partition.", ["topic", "partition"]
 )

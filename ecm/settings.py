@@ -125,6 +125,20 @@ class NotifySettings(BaseModel):
     poll_seconds: float = Field(default=1.0, gt=0)
 
 
+class RecalcSettings(BaseModel):
+    """The recalculation the database sink records by itself (docs/rules.md, "Recalculation")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    automatic: bool = Field(default=True, description="Whether the sink records a "
+                            "recalculation of each backdated rule or rate it stores.")
+    settle_seconds: float = Field(default=60.0, ge=0, description="How long after the latest "
+                                  "change due was stored the sink waits before judging.")
+    check_seconds: float = Field(default=30.0, gt=0, description="How often a sink that has "
+                                 "caught up looks for changes due.")
+    by: str = Field(default="ecm sink", min_length=1, description="Who the record names.")
+
+
 class Settings(BaseSettings):
     """All settings of the ecm service, read once from the environment."""
 
@@ -140,6 +154,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     metrics: MetricsSettings = MetricsSettings()
     notify: NotifySettings = NotifySettings()
+    recalc: RecalcSettings = RecalcSettings()
     state_dir: Path = Path.home() / ".local" / "state" / "ecm"
     timezone: str = "Europe/London"
 

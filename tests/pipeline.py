@@ -45,6 +45,7 @@ class Pipeline:
     partitions: int = 4
     security: dict[str, str] = field(default_factory=dict)  # KafkaSettings security fields
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)  # more settings, ECM_*
 
     @property
     def kafka(self) -> KafkaSettings:
@@ -58,7 +59,7 @@ class Pipeline:
             "ECM_KAFKA__PARTITIONS": str(self.partitions),
             "ECM_DB__DSN": self.dsn,
             "ECM_STATE_DIR": str(self.state_dir),
-        } | {f"ECM_KAFKA__{k.upper()}": v for k, v in self.security.items()}
+        } | {f"ECM_KAFKA__{k.upper()}": v for k, v in self.security.items()} | self.environment
 
     def create_topics(self) -> None:
         ensure_topics(self.kafka)

@@ -19,9 +19,9 @@ import psycopg
 import typer
 
 from ecm import contracts as c
-from ecm.recalc import store
+from ecm.recalc import report, store
 from ecm.recalc.diff import RecalcDiff, compare
-from ecm.recalc.rejudge import Period, rejudge, rejudge_extract
+from ecm.recalc.rejudge import Period, rejudge_extract
 from ecm.recalc.report import money, write_report
 from ecm.settings import get_settings
 
@@ -86,21 +86,21 @@ def run(
         stored = _outcomes_file(baseline)
         diff = compare(stored, rejudge_extract(events.read_bytes().splitlines(), period,
                                                instant))
-        _report(diff, out, period, None)
+        _report(diff, out, period, report.NOT_RECORDED)
         return
     with psycopg.connect(_dsn(dsn), autocommit=True) as conn:
         period = _period(conn, from_, to, due)
-        if events is not None:
-            outcomes = rejudge_extract(events.read_bytes().splitlines(), period, instant)
-            source = f"extract {events.name}"
+        if events is None:
+            recalculation_id, diff = store.recalculate(
+                conn, period, instant, reason=reason or "recalculation", by=by)
         else:
-            outcomes = rejudge(list(store.reference_records(conn)),
-                               list(store.visit_events(conn, period)), period, instant)
-            source = "database"
-        diff = compare(store.stored_outcomes(conn, period), outcomes)
-        recalculation_id = store.record(conn, diff, period, reason=reason or "recalculation",
-                                        source=source, by=by)
-    _report(diff, out, period, f"ecm recalc apply {recalculation_id} --by NAME")
+            covers = [d.event_id for d in store.due(conn) if period.covers(d.effective_from)]
+            outcomes = rejudge_extract(events.read_bytes().splitlines(), period, instant)
+            diff = compare(store.stored_outcomes(conn, period), outcomes)
+            recalculation_id = store.record(conn, diff, period, reason=reason or "recalculation",
+                                            source=f"extract {events.name}", by=by,
+                                            covers=covers)
+    _report(diff, out, period, report.stands(recalculation_id, len(diff.visits), None, None))
     typer.echo(f"recorded {recalculation_id}")
 
 
@@ -137,13 +137,35 @@ def _outcomes_file(path: Path) -> dict[str, c.VisitOutcomeRecorded]:
     return found
 
 
-def _report(diff: RecalcDiff, out: Path, period: Period,
-            apply_hint: str | None) -> None:
+def _report(diff: RecalcDiff, out: Path, period: Period, next_step: str) -> None:
     to = period.last.isoformat() if period.last else "today"
-    write_report(diff, out, f"Recalculation of visits from {period.first} to {to}", apply_hint)
+    write_report(diff, out, f"Recalculation of visits from {period.first} to {to}", next_step)
     typer.echo(f"{diff.visits_judged} visits judged again, {len(diff.visits)} changed; "
                f"payable £{money(diff.payable_before)} -> £{money(diff.payable_after)}; "
                f"see {out / 'summary.md'}")
+
+
+@recalc_app.command("show")
+def show(
+    recalculation_id: Annotated[str, typer.Argument(
+        help="From `ecm recalc list` (the sink records one by itself, see docs/rules.md).")],
+    out: Annotated[Path, typer.Option("--out", file_okay=False,
+                                      help="Directory for visits.csv, providers.csv and "
+                                           "summary.md (created if needed).")],
+    dsn: str | None = DsnOption,
+) -> None:
+    """Write a recorded recalculation's difference again, as when it was recorded."""
+    with psycopg.connect(_dsn(dsn), autocommit=True) as conn:
+        try:
+            recorded, diff = store.load(conn, recalculation_id)
+        except store.RecalculationError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{recalculation_id}: {recorded.reason} (by {recorded.created_by},"
+               f" {recorded.created_at:%Y-%m-%d %H:%M})")
+    _report(diff, out, Period(recorded.from_date, recorded.to_date),
+            report.stands(recalculation_id, recorded.visits_changed, recorded.applied_at,
+                          recorded.applied_by))
 
 
 @recalc_app.command("apply")

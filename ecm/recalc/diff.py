@@ -80,6 +80,8 @@ class VisitChange:
     after: Figures
     before_event_id: str | None
     outcome: c.VisitOutcomeRecorded
+    stored: c.VisitOutcomeRecorded | None = None
+    """The stored outcome compared with (``None`` if none, or not kept: see ``store.load``)."""
 
     @property
     def payable_delta(self) -> Decimal:
@@ -154,7 +156,7 @@ def compare(
             diff.providers[new.provider_id].visits_changed += 1
             diff.visits.append(VisitChange(new.visit_id, new.provider_id, new.local_date,
                                            changes, before, after,
-                                           old.event_id if old else None, new))
+                                           old.event_id if old else None, new, old))
     return diff
 
 

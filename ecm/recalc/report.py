@@ -8,6 +8,7 @@ the visits judged and changed and the money before and after per provider, and
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -47,12 +48,10 @@ def visit_row(v: VisitChange) -> list[str]:
     ]
 
 
-def write_report(diff: RecalcDiff, out: Path, title: str,
-                 apply_hint: str | None) -> list[Path]:
+def write_report(diff: RecalcDiff, out: Path, title: str, next_step: str) -> list[Path]:
     """Write visits.csv, providers.csv and summary.md into ``out``; return their paths.
 
-    ``apply_hint`` is the command that applies the recorded recalculation; ``None`` for a
-    comparison that was not recorded (no database), which the summary then says.
+    ``next_step`` says where the recalculation stands (``NOT_RECORDED``, ``stands``).
     """
     out.mkdir(parents=True, exist_ok=True)
     visits, providers, summary = out / "visits.csv", out / "providers.csv", out / "summary.md"
@@ -68,22 +67,19 @@ def write_report(diff: RecalcDiff, out: Path, title: str,
                              money(p.payable_before), money(p.payable_after),
                              money(p.payable_delta), money(p.verified_before),
                              money(p.verified_after), money(p.verified_delta)])
-    summary.write_text(summary_text(diff, title, apply_hint), encoding="utf-8")
+    summary.write_text(summary_text(diff, title, next_step), encoding="utf-8")
     return [visits, providers, summary]
 
 
-def summary_text(diff: RecalcDiff, title: str, apply_hint: str | None) -> str:
-    """The difference in words: totals, then a line per provider whose visits changed.
-
-    Says how to apply it (``apply_hint``), or, when ``None``, that it cannot be applied.
-    """
+def summary_text(diff: RecalcDiff, title: str, next_step: str) -> str:
+    """The difference in words: totals, where it stands, a line per provider that changed."""
     delta = diff.payable_after - diff.payable_before
     lines = [
         f"# {title}", "",
         f"{diff.visits_judged} visits judged again; {len(diff.visits)} change. Payable "
         f"money moves from £{money(diff.payable_before)} to £{money(diff.payable_after)} "
         f"(£{money(delta)}).", "",
-        _next_step(apply_hint), "",
+        next_step, "",
         "| provider | visits judged | visits changed | payable before | payable after "
         "| change | verified change |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -98,9 +94,19 @@ def summary_text(diff: RecalcDiff, title: str, apply_hint: str | None) -> str:
     return "\n".join(lines)
 
 
-def _next_step(apply_hint: str | None) -> str:
-    if apply_hint is None:
-        return ("Nothing has changed: this comparison was made without a database, so it "
+NOT_RECORDED = ("Nothing has changed: this comparison was made without a database, so it "
                 "was not recorded and cannot be applied.")
+
+
+def stands(recalculation_id: str, visits_changed: int, applied_at: datetime | None,
+           applied_by: str | None) -> str:
+    """Where a recorded recalculation stands, and how to apply it if it is still to be."""
+    if applied_at is not None:
+        return (f"Applied {applied_at:%Y-%m-%d %H:%M %Z} by {applied_by}: the stored outcomes "
+                "and the KPIs show the figures after (a visit judged again since keeps its "
+                "newer outcome).")
+    if not visits_changed:
+        return "Nothing to apply: no visit's figures change."
     return ("Nothing has changed yet: the stored outcomes and the KPIs still show the old "
-            f"figures. To replace them, keeping this record: `{apply_hint}`.")
+            "figures. To replace them, keeping this record: "
+            f"`ecm recalc apply {recalculation_id} --by NAME`.")

@@ -25,8 +25,8 @@ from psycopg.types.json import Jsonb
 
 from ecm import contracts as c
 from ecm.domain.events import CarerCall, VisitEvent
-from ecm.recalc.diff import RecalcDiff, VisitChange
-from ecm.recalc.rejudge import Period
+from ecm.recalc.diff import Figures, ProviderChange, RecalcDiff, VisitChange, compare, figures_of
+from ecm.recalc.rejudge import Period, rejudge
 from ecm.storage import sink_sql as q
 from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_event
 from ecm.storage.rows import outcome_row
@@ -113,11 +113,69 @@ class Recalculation:
     applied_at: datetime | None
 
 
+def recalculate(
+    conn: psycopg.Connection[Any], period: Period, now: datetime, *, reason: str, by: str,
+) -> tuple[str, RecalcDiff]:
+    """Judge the stored visits of ``period`` again as at ``now`` and record the difference.
+
+    The changes due that are known before the reference data is read, and fall in the
+    period, are marked covered by it (one noted later may not have been judged under).
+    Returns the recalculation's id and its difference. Applies nothing.
+    """
+    covers = [d.event_id for d in due(conn) if period.covers(d.effective_from)]
+    outcomes = rejudge(list(reference_records(conn)), list(visit_events(conn, period)),
+                       period, now)
+    diff = compare(stored_outcomes(conn, period), outcomes)
+    return record(conn, diff, period, reason=reason, source="database", by=by,
+                  covers=covers), diff
+
+
+AUTOMATIC_LOCK = 0x65636D7265  # "ecmre": one automatic recalculation at a time, any sink
+
+
+def recalculate_due(
+    conn: psycopg.Connection[Any], now: datetime, *, by: str, settle_seconds: float,
+) -> tuple[str, RecalcDiff] | None:
+    """Record a recalculation of every change due, once the latest has settled.
+
+    What the database sink does by itself after storing a backdated rule or rate
+    (docs/rules.md, "Recalculation"): from the earliest change due, with no end, as at
+    ``now``. Nothing happens while another sink's recalculation runs, when nothing is due,
+    or while a change due was noticed less than ``settle_seconds`` ago (its siblings, and
+    the events stored with it, may still be on their way): ``None``.
+    """
+    locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (AUTOMATIC_LOCK,)).fetchone()
+    if not (locked and locked[0]):
+        return None
+    try:
+        pending = due(conn)
+        if not pending or not due_settled(conn, settle_seconds):
+            return None
+        reason = "; ".join(f"{d.kind} {d.record_id} effective {d.effective_from}, recorded"
+                           f" {d.recorded_at.date()}" for d in pending)
+        return recalculate(conn, Period(pending[0].effective_from), now,
+                           reason=f"automatic: {reason}", by=by)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (AUTOMATIC_LOCK,))
+
+
+def due_settled(conn: psycopg.Connection[Any], settle_seconds: float) -> bool:
+    """Whether changes are due and the latest was noticed ``settle_seconds`` ago or more."""
+    settled = conn.execute(
+        "SELECT max(noticed_at) <= now() - make_interval(secs => %s)"
+        " FROM recalculations_due WHERE recalculation_id IS NULL", (settle_seconds,)).fetchone()
+    return bool(settled and settled[0])
+
+
 def record(
     conn: psycopg.Connection[Any], diff: RecalcDiff, period: Period, *, reason: str,
-    source: str, by: str,
+    source: str, by: str, covers: Sequence[str],
 ) -> str:
-    """Record a recalculation and every visit it changes; return its id. Applies nothing."""
+    """Record a recalculation, every visit it changes and its money per provider.
+
+    Marks the changes due named in ``covers`` (event ids) as covered by it. Returns its
+    id. Applies nothing.
+    """
     recalculation_id = f"recalc-{datetime.now().astimezone():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     with conn.transaction():
         conn.execute(
@@ -128,30 +186,99 @@ def record(
              diff.visits_judged, len(diff.visits), diff.payable_before, diff.payable_after))
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO recalculation_visits (recalculation_id, visit_id, local_date,"
-                " provider_id, changes, status_before, status_after, payable_before,"
-                " payable_after, verified_before, verified_after, trust_before, trust_after,"
-                " judged_by_before, judged_by_after, event_id_before, outcome)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [_visit_row(recalculation_id, v) for v in diff.visits])
+                f"INSERT INTO recalculation_visits (recalculation_id, {_VISIT_COLUMNS})"
+                f" VALUES (%s, {', '.join(['%s'] * len(_VISIT_COLUMNS.split(',')))})",
+                [(recalculation_id, *_visit_row(v)) for v in diff.visits])
+            cur.executemany(
+                f"INSERT INTO recalculation_providers (recalculation_id, {_PROVIDER_COLUMNS})"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [(recalculation_id, p.provider_id, p.visits_judged, p.visits_changed,
+                  p.payable_before, p.payable_after, p.verified_before, p.verified_after)
+                 for p in diff.providers.values()])
         conn.execute(
             "UPDATE recalculations_due SET recalculation_id = %s WHERE recalculation_id IS NULL"
-            " AND effective_from >= %s AND (%s::date IS NULL OR effective_from <= %s)",
-            (recalculation_id, period.first, period.last, period.last))
+            " AND event_id = ANY(%s)", (recalculation_id, list(covers)))
     return recalculation_id
 
 
-def _visit_row(recalculation_id: str, v: VisitChange) -> tuple[Any, ...]:
+_VISIT_COLUMNS = (
+    "visit_id, local_date, provider_id, changes, status_before, status_after,"
+    " payable_before, payable_after, verified_before, verified_after, trust_before,"
+    " trust_after, judged_by_before, judged_by_after, event_id_before, outcome, outcome_before")
+_PROVIDER_COLUMNS = ("provider_id, visits_judged, visits_changed, payable_before,"
+                     " payable_after, verified_before, verified_after")
+
+
+def _visit_row(v: VisitChange) -> tuple[Any, ...]:
     before, after = v.before, v.after
     return (
-        recalculation_id, v.visit_id, v.local_date, v.provider_id, list(v.changes),
+        v.visit_id, v.local_date, v.provider_id, list(v.changes),
         before.status if before else None, after.status,
         before.payable_gbp if before else None, after.payable_gbp,
         before.verified_gbp if before else None, after.verified_gbp,
         before.trust_score if before else None, after.trust_score,
         before.judged_by if before else None, after.judged_by, v.before_event_id,
         Jsonb(v.outcome.model_dump(mode="json")),
+        Jsonb(v.stored.model_dump(mode="json")) if v.stored else None,
     )
+
+
+def load(conn: psycopg.Connection[Any], recalculation_id: str
+         ) -> tuple[Recalculation, RecalcDiff]:
+    """A recorded recalculation and its difference, as it was when recorded.
+
+    One recorded before migration 0021 kept neither the stored outcomes it compared with
+    nor its money per provider: its visits' before figures are those its columns kept
+    (the others read as unchanged, or unknown: no punctuality, not short, no seconds), and
+    its providers are summed from the visits that changed.
+
+    Raises:
+        RecalculationError: no such recalculation.
+
+    """
+    found = [r for r in _recalculations(conn, "WHERE recalculation_id = %s",
+                                        (recalculation_id,))]
+    if not found:
+        raise RecalculationError(f"recalculation_id: {recalculation_id} does not exist")
+    diff = RecalcDiff()
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT {_VISIT_COLUMNS} FROM recalculation_visits"
+                    " WHERE recalculation_id = %s ORDER BY provider_id, local_date, visit_id",
+                    (recalculation_id,))
+        diff.visits = [_visit_change(row) for row in cur]
+        cur.execute(f"SELECT {_PROVIDER_COLUMNS} FROM recalculation_providers"
+                    " WHERE recalculation_id = %s", (recalculation_id,))
+        diff.providers = {row["provider_id"]: ProviderChange(**row) for row in cur}
+    if not diff.providers:
+        for v in diff.visits:
+            p = diff.providers.setdefault(v.provider_id, ProviderChange(v.provider_id))
+            p.visits_changed += 1
+            p.payable_before += v.before.payable_gbp if v.before else 0
+            p.payable_after += v.after.payable_gbp
+            p.verified_before += v.before.verified_gbp if v.before else 0
+            p.verified_after += v.after.verified_gbp
+    return found[0], diff
+
+
+def _visit_change(row: dict[str, Any]) -> VisitChange:
+    outcome = c.parse_event(row["outcome"])
+    assert isinstance(outcome, c.VisitOutcomeRecorded)
+    stored = c.parse_event(row["outcome_before"]) if row["outcome_before"] else None
+    assert stored is None or isinstance(stored, c.VisitOutcomeRecorded)
+    after = figures_of(outcome)
+    before: Figures | None = figures_of(stored) if stored else None
+    if stored is None and row["status_before"] is not None:
+        changed = set(row["changes"])
+        before = Figures(
+            status=row["status_before"],
+            punctuality=None if "punctuality" in changed else after.punctuality,
+            short=False if "short" in changed else after.short,
+            delivered_seconds=0 if "delivered_seconds" in changed else after.delivered_seconds,
+            payable_gbp=row["payable_before"], verified_gbp=row["verified_before"],
+            trust_score=row["trust_before"], judged_by=row["judged_by_before"])
+    return VisitChange(row["visit_id"], row["provider_id"], row["local_date"],
+                       tuple(row["changes"]), before, after, row["event_id_before"], outcome,
+                       stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,11 +331,16 @@ def _write(conn: psycopg.Connection[Any], outcomes: Sequence[dict[str, Any]]) ->
 
 def recalculations(conn: psycopg.Connection[Any]) -> list[Recalculation]:
     """Every recorded recalculation, latest first."""
+    return _recalculations(conn, "", ())
+
+
+def _recalculations(conn: psycopg.Connection[Any], where: str, params: tuple[Any, ...]
+                    ) -> list[Recalculation]:
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT recalculation_id, from_date, to_date, reason, source, created_by,"
                     " created_at, visits_judged, visits_changed, payable_before, payable_after,"
-                    " applied_by, applied_at FROM recalculations"
-                    " ORDER BY created_at DESC, recalculation_id")
+                    f" applied_by, applied_at FROM recalculations {where}"
+                    " ORDER BY created_at DESC, recalculation_id", params)
         return [Recalculation(**row) for row in cur]
 
 

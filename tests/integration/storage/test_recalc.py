@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,7 +56,8 @@ def stored(conn: psycopg.Connection) -> psycopg.Connection:
     sink = OutcomeSink(conn)
     sink.write(_events(lines))
     sink.write([*result.outcomes, *result.alerts, *result.exceptions])
-    conn.execute("TRUNCATE recalculations_due, recalculation_visits, recalculations")
+    conn.execute("TRUNCATE recalculations_due, recalculation_visits, recalculation_providers,"
+                 " recalculations")
     return conn
 
 
@@ -89,7 +90,7 @@ def test_a_recalculation_is_recorded_then_applied_once_and_only_then_moves_the_k
     assert diff.visits and diff.payable_after > diff.payable_before
 
     recalculation_id = store.record(stored, diff, period, reason="RC-L1 uplift", source="db",
-                                    by="cm-1")
+                                    by="cm-1", covers=["r-rc1-v2"])
     assert store.due(stored) == []  # covered
     assert _payable(stored) == before  # recorded, not applied: nothing moved
     rows = stored.execute("SELECT visit_id, payable_before, payable_after FROM"
@@ -118,13 +119,61 @@ def test_a_visit_judged_again_by_the_worker_after_the_record_is_left_as_it_is(
     outcomes = rejudge(list(store.reference_records(stored)),
                        list(store.visit_events(stored, period)), period, NOW)
     diff = compare(store.stored_outcomes(stored, period), outcomes)
-    recalculation_id = store.record(stored, diff, period, reason="uplift", source="db", by="a")
+    recalculation_id = store.record(stored, diff, period, reason="uplift", source="db", by="a",
+                                    covers=[])
     moved = diff.visits[0]
     newer = moved.outcome.model_copy(update={"event_id": "worker-newer",
                                              "occurred_at": NOW})
     OutcomeSink(stored).write([newer])
     done = store.apply(stored, recalculation_id, by="cm-2")
     assert moved.visit_id in done.left and moved.visit_id not in done.replaced
+
+
+def test_a_recorded_recalculation_reads_back_as_it_was_computed(
+        stored: psycopg.Connection) -> None:
+    OutcomeSink(stored).write([c.parse_event(NEW_RATE)])
+    recalculation_id, diff = store.recalculate(stored, Period(date(2026, 11, 1)), NOW,
+                                               reason="uplift", by="cm-1")
+    recorded, loaded = store.load(stored, recalculation_id)
+    assert (recorded.reason, recorded.created_by, recorded.visits_changed) == (
+        "uplift", "cm-1", len(diff.visits))
+    assert loaded.visits == diff.visits and loaded.providers == diff.providers
+    assert store.due(stored) == []
+
+
+def test_the_sink_records_a_recalculation_of_what_is_due_once_it_has_settled(
+        stored: psycopg.Connection) -> None:
+    assert store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=0) is None
+    OutcomeSink(stored).write([c.parse_event(NEW_RATE)])
+    # noticed just now: its siblings may still be on their way
+    assert store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=3600) is None
+    with psycopg.connect(stored.info.dsn, password="ecm", autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (store.AUTOMATIC_LOCK,))
+        assert store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=0) is None
+    done = store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=0)
+    assert done is not None
+    recalculation_id, diff = done
+    assert diff.visits and diff.payable_after > diff.payable_before
+    [listed] = store.recalculations(stored)
+    assert (listed.recalculation_id, listed.created_by, listed.applied_at) == (
+        recalculation_id, "ecm sink", None)
+    assert listed.reason == ("automatic: rate_card RC-L1 effective 2026-11-01, recorded"
+                             " 2026-12-01")
+    assert store.due(stored) == []
+    assert store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=0) is None
+
+
+def test_a_change_noted_while_a_recalculation_runs_stays_due(
+        stored: psycopg.Connection) -> None:
+    OutcomeSink(stored).write([c.parse_event(NEW_RATE)])
+    period = Period(date(2026, 11, 1))
+    outcomes = rejudge(list(store.reference_records(stored)),
+                       list(store.visit_events(stored, period)), period, NOW)
+    later = {**NEW_RATE, "event_id": "r-rc1-v3", "hourly_rate": "23.00"}
+    OutcomeSink(stored).write([c.parse_event(later)])  # not judged under by `outcomes`
+    store.record(stored, compare(store.stored_outcomes(stored, period), outcomes), period,
+                 reason="uplift", source="db", by="cm-1", covers=["r-rc1-v2"])
+    assert [d.event_id for d in store.due(stored)] == ["r-rc1-v3"]
 
 
 def test_applying_a_recalculation_that_does_not_exist_names_it(conn: psycopg.Connection) -> None:
@@ -148,6 +197,11 @@ def test_ecm_recalc_due_run_list_and_apply_from_the_command_line(
     assert ran.exit_code == 0, ran.output
     recalculation_id = ran.output.split("recorded ")[1].split()[0]
     assert "Nothing has changed yet" in (tmp_path / "summary.md").read_text()
+    shown = cli.invoke(app, ["recalc", "show", recalculation_id, "--out",
+                             str(tmp_path / "shown"), "--dsn", dsn])
+    assert shown.exit_code == 0, shown.output
+    for name in ("visits.csv", "providers.csv", "summary.md"):  # as first written
+        assert (tmp_path / "shown" / name).read_text() == (tmp_path / name).read_text()
     listed = cli.invoke(app, ["recalc", "list", "--dsn", dsn])
     assert recalculation_id in listed.output and "not applied" in listed.output
     applied = cli.invoke(app, ["recalc", "apply", recalculation_id, "--by", "cm-2",
@@ -155,11 +209,17 @@ def test_ecm_recalc_due_run_list_and_apply_from_the_command_line(
     assert applied.exit_code == 0 and "outcomes replaced" in applied.output
     again = cli.invoke(app, ["recalc", "apply", recalculation_id, "--by", "cm-2", "--dsn", dsn])
     assert again.exit_code == 1 and "was applied at" in again.output
+    cli.invoke(app, ["recalc", "show", recalculation_id, "--out", str(tmp_path / "after"),
+                     "--dsn", dsn])
+    assert "by cm-2: the stored outcomes and the KPIs show" in (
+        tmp_path / "after" / "summary.md").read_text()
+    missing = cli.invoke(app, ["recalc", "show", "nope", "--out", str(tmp_path), "--dsn", dsn])
+    assert missing.exit_code == 1 and "recalculation_id: nope does not exist" in missing.output
     assert "no retroactive change is due" in cli.invoke(
         app, ["recalc", "due", "--dsn", dsn]).output
 
 
-def test_the_sinks_own_role_may_store_a_backdated_rate_and_note_it(
+def test_the_sinks_own_role_may_store_a_backdated_rate_note_it_and_record_it(
         stored: psycopg.Connection, dsn: str) -> None:
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -167,4 +227,6 @@ def test_the_sinks_own_role_may_store_a_backdated_rate_and_note_it(
     params.update(user="ecm_sink", password="ecm")
     with psycopg.connect(make_conninfo(**params), autocommit=True) as sink_conn:
         OutcomeSink(sink_conn).write([c.parse_event(NEW_RATE)])
-    assert [d.event_id for d in store.due(stored)] == ["r-rc1-v2"]
+        assert [d.event_id for d in store.due(stored)] == ["r-rc1-v2"]
+        done = store.recalculate_due(sink_conn, NOW, by="ecm sink", settle_seconds=0)
+    assert done is not None and store.due(stored) == []
