@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -51,6 +51,7 @@ from ecm.portal.web import (
     templates,
     visitor,
 )
+from ecm.recalc.report import money
 from ecm.report.svg import dot_chart, line_chart
 
 KIND_LABELS = {"missed": "Missed call", "not_arrived": "Not arrived",
@@ -63,6 +64,9 @@ TIER_LABELS = {AlertTier.PROVIDER_ON_CALL: "Provider on-call",
 EXCEPTION_STATUSES = ("needs action", "open", "explained", "rejected", "accepted", "settled")
 BOARD_POLL_SECONDS = 2.0
 EXCEPTIONS_SHOWN = 500
+VISITS_SHOWN = 1000
+"""Visits a recalculation's page lists (``ecm recalc show`` writes them all)."""
+T = TypeVar("T")
 
 
 def principal_of(who: Visitor) -> Principal:
@@ -465,6 +469,84 @@ async def payments(request: Request) -> Response:
                                        period.end - timedelta(days=1), provider)
     except ApiError as exc:
         raise PageRefused(exc.message, exc.status) from None
+
+
+# --------------------------------------------------------------------------- recalculations
+
+
+def _for_managers(request: Request, who: Visitor, what: str) -> None:
+    if who.user.role not in (Role.CONTRACT_MANAGER, Role.ADMIN):
+        raise refuse(request, who, f"{what} are for contract managers")
+
+
+async def _in_database(request: Request, read: Callable[..., T], *args: Any) -> T:
+    """Run ``read(conn, *args)`` on a connection of the API's role, in a thread."""
+    import psycopg
+
+    def run() -> T:
+        dsn = request.app.state.settings.db.dsn_for("api")
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+            return read(conn, *args)
+
+    try:
+        return await asyncio.to_thread(run)
+    except psycopg.OperationalError:
+        raise PageRefused("The database cannot be reached just now; try again shortly.",
+                          503) from None
+
+
+@router.get("/recalculations", name="portal-recalculations")
+async def recalculations(request: Request) -> Response:
+    """Every recorded recalculation: what it covers, what it moves, whether applied."""
+    from ecm.recalc import store
+
+    who = await visitor(request)
+    _for_managers(request, who, "recalculations")
+    found = await _in_database(request, store.recalculations)
+    rows = [{"id": r.recalculation_id,
+             "href": router.url_path_for("portal-recalculation",
+                                         recalculation_id=r.recalculation_id),
+             "period": f"{r.from_date:%d %b %Y} to "
+                       + (f"{r.to_date:%d %b %Y}" if r.to_date else "today"),
+             "reason": r.reason, "by": r.created_by, "at": _local(r.created_at),
+             "changed": r.visits_changed, "judged": r.visits_judged,
+             "before": money(r.payable_before), "after": money(r.payable_after),
+             "delta": money(r.payable_after - r.payable_before),
+             "applied": f"{_local(r.applied_at)} by {r.applied_by}" if r.applied_at
+             else "" if r.visits_changed else "nothing to apply"}
+            for r in found]
+    return page(request, "recalculations.html", who, "Recalculations",
+                "portal-recalculations", rows=rows)
+
+
+@router.get("/recalculations/{recalculation_id}", name="portal-recalculation")
+async def recalculation(request: Request, recalculation_id: str) -> Response:
+    """One recalculation's difference, per provider and per visit, before it is applied."""
+    from ecm.recalc import report, store
+
+    who = await visitor(request)
+    _for_managers(request, who, "recalculations")
+    try:
+        recorded, diff = await _in_database(request, store.load, recalculation_id)
+    except store.RecalculationError as exc:
+        raise PageRefused(str(exc), 404) from None
+    providers = [{"id": p.provider_id, "judged": p.visits_judged, "changed": p.visits_changed,
+                  "before": money(p.payable_before), "after": money(p.payable_after),
+                  "delta": money(p.payable_delta), "verified_delta": money(p.verified_delta)}
+                 for p in sorted(diff.providers.values(), key=lambda p: p.provider_id)
+                 if p.visits_changed or p.payable_delta]
+    visits = [dict(zip(report.VISIT_COLUMNS, report.visit_row(v), strict=True))
+              | {"href": router.url_path_for("portal-visit", visit_id=v.visit_id)}
+              for v in diff.visits[:VISITS_SHOWN]]
+    stands = report.stands(recalculation_id, recorded.visits_changed, recorded.applied_at,
+                           recorded.applied_by)
+    return page(request, "recalculation.html", who, f"Recalculation {recalculation_id}",
+                "portal-recalculations", r=recorded, stands=stands.replace("`", ""),
+                period=f"{recorded.from_date:%d %b %Y} to "
+                       + (f"{recorded.to_date:%d %b %Y}" if recorded.to_date else "today"),
+                before=money(recorded.payable_before), after=money(recorded.payable_after),
+                delta=money(recorded.payable_after - recorded.payable_before),
+                providers=providers, visits=visits, more=len(diff.visits) - len(visits))
 
 
 # --------------------------------------------------------------------------- visit

@@ -132,6 +132,7 @@ def menu_for(user: User, current: str) -> list[dict[str, Any]]:
     items.append(("portal-exceptions", "Exceptions"))
     if user.role in (Role.CONTRACT_MANAGER, Role.ADMIN):
         items.append(("portal-scorecard", "Scorecard"))
+        items.append(("portal-recalculations", "Recalculations"))
     return [{"href": router.url_path_for(name), "label": label, "current": name == current}
             for name, label in items]
 

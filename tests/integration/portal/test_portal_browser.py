@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -112,22 +113,29 @@ def _visits() -> list[c.ContractEvent]:
 
 
 @pytest.fixture(scope="module")
-def site(kafka_bootstrap: str, test_dsn: str, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[str]:
+def stack(kafka_bootstrap: str, test_dsn: str, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[tuple[str, Pipeline]]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `deploy/local/stack.sh up browser`")
     state = tmp_path_factory.mktemp("portal")
     with fresh_database(test_dsn, prefix="ecm_portal") as dsn:
-        pipe = Pipeline(kafka_bootstrap, dsn, state)
+        # the sink's own recalculation, within seconds of a backdated rate, not a minute
+        pipe = Pipeline(kafka_bootstrap, dsn, state, environment={
+            "ECM_RECALC__SETTLE_SECONDS": "1", "ECM_RECALC__CHECK_SECONDS": "1"})
         pipe.create_topics()
         _add_users(dsn)
         pipe.send([*_reference(), *_visits()])
         pipe.start_worker("1", clock="live")
         try:
             with serve(create_app(settings_for(pipe.kafka, dsn, state))) as base_url:
-                yield base_url
+                yield base_url, pipe
         finally:
             pipe.stop_all()
+
+
+@pytest.fixture(scope="module")
+def site(stack: tuple[str, Pipeline]) -> str:
+    return stack[0]
 
 
 def _add_users(dsn: str) -> None:
@@ -320,3 +328,35 @@ def test_the_scorecard(site: str, browser: Any) -> None:
         manager.get_by_role("link", name="CSV").first.click()
     assert download.value.suggested_filename.startswith("payments-P017")
     _shot(manager, "scorecard")
+
+
+def test_a_rate_published_for_the_past_is_recalculated_and_shown_before_it_is_applied(
+    stack: tuple[str, Pipeline], browser: Any
+) -> None:
+    site, pipe = stack
+    manager = _signed_in(browser, site, "cm-rpatel")
+    manager.goto("/portal/visits/V-DONE")
+    _until(lambda: "Payable" in manager.content(), 60, "V-DONE judged", manager)
+    [card] = [e for e in examples() if isinstance(e, c.RateCardPublished)]
+    since = NOW.date() - timedelta(days=7)
+    uplift = card.model_copy(update={"event_id": "ref-rate-dgs4-hc-uplift", "occurred_at": NOW,
+                                     "effective_from": since, "hourly_rate": Decimal("31.00")})
+    pipe.send([uplift])
+    manager.goto("/portal/recalculations")
+    why = f"rate_card {card.rate_card_id} effective {since}"
+    _until(lambda: why in manager.content(), 90, "the sink's recalculation", manager)
+    row = manager.get_by_role("row").filter(has_text=why)
+    assert "not applied" in row.inner_text()
+    _shot(manager, "recalculations")
+    row.get_by_role("link").click()
+    assert "Nothing has changed yet" in manager.content()
+    visits = manager.get_by_role("table").filter(has_text="Each visit whose figures change")
+    done = visits.get_by_role("row").filter(has_text="V-DONE")
+    assert "payable_gbp" in done.inner_text()
+    assert manager.get_by_role("table").filter(has_text="Providers whose").get_by_role(
+        "row").filter(has_text="P017").count() == 1
+    _shot(manager, "recalculation")
+    done.get_by_role("link", name="V-DONE").click()
+    assert "/portal/visits/V-DONE" in manager.url
+    provider = _signed_in(browser, site, "p017-office")
+    assert provider.goto("/portal/recalculations").status == 403
