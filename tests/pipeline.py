@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
 from psycopg.rows import dict_row
 
 from ecm import contracts as c
@@ -148,6 +149,24 @@ class Pipeline:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no progress below {below} in {timeout_s}s")
             time.sleep(0.5)
+
+    def members(self) -> int:
+        """Workers in the agents' consumer group once it is stable (0 while rebalancing)."""
+        admin = KafkaAdminClient(**client_options(self.kafka))
+        try:
+            name = worker_group(self.kafka)
+            group = admin.describe_groups([name])[name]
+        finally:
+            admin.close()
+        return len(group.get("members") or []) if group.get("group_state") == "Stable" else 0
+
+    def wait_for_members(self, count: int, timeout_s: float = 120) -> None:
+        """Wait until ``count`` workers share the partitions (the group is stable)."""
+        deadline = time.monotonic() + timeout_s
+        while self.members() < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} workers not in the group after {timeout_s}s")
+            time.sleep(0.2)
 
     def log(self, worker_id: str) -> str:
         path = self.state_dir / f"worker-{worker_id}.log"
