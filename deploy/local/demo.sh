@@ -43,6 +43,9 @@ PG_HOSTPORT_DB="127.0.0.1:${ECM_PG_PORT:-5433}/ecm"
 export ECM_DB__API_DSN="${ECM_DB__API_DSN:-postgresql://ecm_api:ecm@$PG_HOSTPORT_DB}"
 export ECM_DB__SINK_DSN="${ECM_DB__SINK_DSN:-postgresql://ecm_sink:ecm@$PG_HOSTPORT_DB}"
 export ECM_DB__NOTIFY_DSN="${ECM_DB__NOTIFY_DSN:-postgresql://ecm_notify:ecm@$PG_HOSTPORT_DB}"
+# The sink records a recalculation 5 s after a backdated rate arrives (default 60 s).
+export ECM_RECALC__SETTLE_SECONDS="${ECM_RECALC__SETTLE_SECONDS:-5}"
+export ECM_RECALC__CHECK_SECONDS="${ECM_RECALC__CHECK_SECONDS:-5}"
 start_app worker worker --clock replay --worker-id demo
 start_app api api
 
@@ -70,6 +73,45 @@ for kind, raised, still_open in rows:
     print(f"{kind:<14}{raised:>8}{still_open:>12}")
 PY
 
+say "A rate card uplifted back to the start of the week: the pipeline records the difference"
+"$BIN/python" - "$STATE_DIR/demo/week.jsonl" >"$STATE_DIR/demo/uplift.jsonl" <<'PY'
+import json
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def events(path):
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue  # the simulated week has malformed lines on purpose
+
+
+card = next(e for e in events(sys.argv[1]) if e.get("event_type") == "rate_card_published")
+now = datetime.now(UTC)
+rate = (Decimal(card["hourly_rate"]) * Decimal("1.05")).quantize(Decimal("0.01"))
+print(json.dumps(card | {"event_id": f"{card['event_id']}.uplift-{now:%Y%m%d%H%M%S}",
+                         "occurred_at": now.isoformat(), "hourly_rate": str(rate)}))
+PY
+recorded_before="$("$BIN/ecm" recalc list --json 2>/dev/null | wc -l)"
+"$BIN/ecm" publish "$STATE_DIR/demo/uplift.jsonl" --wait --timeout 300
+echo "waiting for the sink's recalculation (it applies nothing)"
+for _ in $(seq 1 90); do
+  [[ "$("$BIN/ecm" recalc list --json 2>/dev/null | wc -l)" -gt "$recorded_before" ]] && break
+  sleep 2
+done
+if [[ "$("$BIN/ecm" recalc list --json 2>/dev/null | wc -l)" -le "$recorded_before" ]]; then
+  echo "no recalculation recorded in 180 s: see $STATE_DIR/logs/worker.log" >&2
+  exit 1
+fi
+RECALC_ID="$("$BIN/ecm" recalc list --json | head -1 | "$BIN/python" -c \
+  'import json, sys; print(json.load(sys.stdin)["recalculation_id"])')"
+"$BIN/ecm" recalc show "$RECALC_ID" --out "$STATE_DIR/demo/recalc"
+sed -n '3p' "$STATE_DIR/demo/recalc/summary.md"
+
 say "The web portal: one account per role (passwords are new on every run)"
 API_PORT="${ECM_API__PORT:-8000}"
 add_user() {  # user_id name role [provider]
@@ -93,6 +135,7 @@ Where to look next
   API docs (OpenAPI)  http://127.0.0.1:8000/docs   (keys: .venv/bin/ecm providers add-key P001)
   Monitoring pack     .venv/bin/ecm report --week $WEEK --format html -o pack.html
   Replay a file       .venv/bin/ecm replay $STATE_DIR/demo/week.jsonl --out out/
+  Recalculations      portal "Recalculations", or .venv/bin/ecm recalc list / show / apply
   Close the loop      .venv/bin/ecm exceptions list / ecm alerts list  (README "Closing the loop";
                       the week carries the default codes of docs/reason-codes.json)
   Dashboards          docker compose -f deploy/compose.yaml up  (Grafana on :3000)
