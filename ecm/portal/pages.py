@@ -495,6 +495,10 @@ async def _in_database(request: Request, read: Callable[..., T], *args: Any) -> 
                           503) from None
 
 
+def _days(first: date, last: date | None) -> str:
+    return f"{first:%d %b %Y} to " + (f"{last:%d %b %Y}" if last else "today")
+
+
 @router.get("/recalculations", name="portal-recalculations")
 async def recalculations(request: Request) -> Response:
     """Every recorded recalculation: what it covers, what it moves, whether applied."""
@@ -506,8 +510,7 @@ async def recalculations(request: Request) -> Response:
     rows = [{"id": r.recalculation_id,
              "href": router.url_path_for("portal-recalculation",
                                          recalculation_id=r.recalculation_id),
-             "period": f"{r.from_date:%d %b %Y} to "
-                       + (f"{r.to_date:%d %b %Y}" if r.to_date else "today"),
+             "period": _days(r.from_date, r.to_date),
              "reason": r.reason, "by": r.created_by, "at": _local(r.created_at),
              "changed": r.visits_changed, "judged": r.visits_judged,
              "before": money(r.payable_before), "after": money(r.payable_after),
@@ -542,8 +545,7 @@ async def recalculation(request: Request, recalculation_id: str) -> Response:
                            recorded.applied_by)
     return page(request, "recalculation.html", who, f"Recalculation {recalculation_id}",
                 "portal-recalculations", r=recorded, stands=stands.replace("`", ""),
-                period=f"{recorded.from_date:%d %b %Y} to "
-                       + (f"{recorded.to_date:%d %b %Y}" if recorded.to_date else "today"),
+                period=_days(recorded.from_date, recorded.to_date),
                 before=money(recorded.payable_before), after=money(recorded.payable_after),
                 delta=money(recorded.payable_after - recorded.payable_before),
                 providers=providers, visits=visits, more=len(diff.visits) - len(visits))

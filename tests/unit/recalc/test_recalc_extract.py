@@ -114,3 +114,17 @@ def test_ecm_recalc_run_against_a_baseline_file_writes_the_report(tmp_path: Path
     assert ("this comparison was made without a database, so it was not recorded and "
             "cannot be applied." in summary)
     assert "ecm recalc apply" not in summary
+
+
+@pytest.mark.parametrize(("changed", "applied_at", "says"), [
+    (3, None, "Nothing has changed yet"),
+    (0, None, "Nothing to apply: no visit's figures change."),
+    (3, datetime(2026, 12, 2, 9, 30, tzinfo=UTC), "Applied 2026-12-02 09:30 UTC by cm-2"),
+])
+def test_a_recorded_recalculation_says_where_it_stands(
+        changed: int, applied_at: datetime | None, says: str) -> None:
+    from ecm.recalc.report import stands
+
+    text = stands("recalc-1", changed, applied_at, "cm-2" if applied_at else None)
+    assert text.startswith(says)
+    assert ("ecm recalc apply recalc-1" in text) == (changed > 0 and applied_at is None)
