@@ -129,6 +129,10 @@ class DueRecalculation:
             metrics.sink_failed("recalculation")
             log.warning("automatic recalculation failed (%s); trying again later", exc)
             return
+        except Exception:  # a defect: say it loudly, keep the sink writing, try again later
+            metrics.sink_failed("recalculation")
+            log.exception("automatic recalculation failed; trying again later")
+            return
         if done is not None:
             metrics.RECALCULATIONS_RECORDED.inc()
             recalculation_id, changed, judged = done
