@@ -8,7 +8,9 @@ The visit-events and deadline-commands topics must have the same number of parti
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -114,7 +116,7 @@ def group_lag(kafka: KafkaSettings, group: str, logical_topics: Iterable[str]) -
     """
     admin = KafkaAdminClient(**client_options(kafka))
     try:
-        committed = admin.list_group_offsets(group).get(group, {})
+        committed = _committed(admin, group)
     finally:
         admin.close()
     consumer = KafkaConsumer(**client_options(kafka))
@@ -131,6 +133,24 @@ def group_lag(kafka: KafkaSettings, group: str, logical_topics: Iterable[str]) -
         end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
         for tp, end in ends.items()
     )
+
+
+def _committed(admin: KafkaAdminClient, group: str, timeout_s: float = 30.0
+               ) -> dict[TopicPartition, Any]:
+    """The group's committed offsets, waiting out a coordinator not ready yet.
+
+    On a new broker the first question about any group finds the offsets topic still
+    being created (``CoordinatorNotAvailable``, a retriable error): ask again shortly.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            found: dict[TopicPartition, Any] = admin.list_group_offsets(group).get(group, {})
+            return found
+        except KafkaError as exc:
+            if not exc.retriable or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def pipeline_lag(kafka: KafkaSettings) -> int:
