@@ -90,13 +90,14 @@ def run(
         return
     with psycopg.connect(_dsn(dsn), autocommit=True) as conn:
         period = _period(conn, from_, to, due)
+        covers = [d.event_id for d in store.covered_by(conn, period)]
         if events is None:
             recalculation_id, diff = store.recalculate(
-                conn, period, instant, reason=reason or "recalculation", by=by)
+                conn, period, instant, reason=reason or "recalculation", by=by, covers=covers)
         else:
-            covers = [d.event_id for d in store.due(conn) if period.covers(d.effective_from)]
+            stored = store.stored_outcomes(conn, period)
             outcomes = rejudge_extract(events.read_bytes().splitlines(), period, instant)
-            diff = compare(store.stored_outcomes(conn, period), outcomes)
+            diff = compare(stored, outcomes)
             recalculation_id = store.record(conn, diff, period, reason=reason or "recalculation",
                                             source=f"extract {events.name}", by=by,
                                             covers=covers)

@@ -530,7 +530,8 @@ async def recalculation(request: Request, recalculation_id: str) -> Response:
     who = await visitor(request)
     _for_managers(request, who, "recalculations")
     try:
-        recorded, diff = await _in_database(request, store.load, recalculation_id)
+        recorded, diff = await _in_database(request, store.load, recalculation_id,
+                                            VISITS_SHOWN)
     except store.RecalculationError as exc:
         raise PageRefused(str(exc), 404) from None
     providers = [{"id": p.provider_id, "judged": p.visits_judged, "changed": p.visits_changed,
@@ -540,7 +541,7 @@ async def recalculation(request: Request, recalculation_id: str) -> Response:
                  if p.visits_changed or p.payable_delta]
     visits = [dict(zip(report.VISIT_COLUMNS, report.visit_row(v), strict=True))
               | {"href": router.url_path_for("portal-visit", visit_id=v.visit_id)}
-              for v in diff.visits[:VISITS_SHOWN]]
+              for v in diff.visits]
     stands = report.stands(recalculation_id, recorded.visits_changed, recorded.applied_at,
                            recorded.applied_by)
     return page(request, "recalculation.html", who, f"Recalculation {recalculation_id}",
@@ -548,7 +549,7 @@ async def recalculation(request: Request, recalculation_id: str) -> Response:
                 period=_days(recorded.from_date, recorded.to_date),
                 before=money(recorded.payable_before), after=money(recorded.payable_after),
                 delta=money(recorded.payable_after - recorded.payable_before),
-                providers=providers, visits=visits, more=len(diff.visits) - len(visits))
+                providers=providers, visits=visits, more=recorded.visits_changed - len(visits))
 
 
 # --------------------------------------------------------------------------- visit

@@ -115,19 +115,27 @@ class Recalculation:
 
 def recalculate(
     conn: psycopg.Connection[Any], period: Period, now: datetime, *, reason: str, by: str,
+    covers: Sequence[str],
 ) -> tuple[str, RecalcDiff]:
     """Judge the stored visits of ``period`` again as at ``now`` and record the difference.
 
-    The changes due that are known before the reference data is read, and fall in the
-    period, are marked covered by it (one noted later may not have been judged under).
-    Returns the recalculation's id and its difference. Applies nothing.
+    The stored outcomes are read first, then the events: a visit the worker judges again
+    meanwhile (a late call) is compared with its older outcome, so ``apply`` leaves it as
+    it is rather than overwrite the newer one with a judgement that missed the call.
+    ``covers``: the changes due it answers (``covered_by``, read before the reference
+    data). Returns the recalculation's id and its difference. Applies nothing.
     """
-    covers = [d.event_id for d in due(conn) if period.covers(d.effective_from)]
+    stored = stored_outcomes(conn, period)
     outcomes = rejudge(list(reference_records(conn)), list(visit_events(conn, period)),
                        period, now)
-    diff = compare(stored_outcomes(conn, period), outcomes)
+    diff = compare(stored, outcomes)
     return record(conn, diff, period, reason=reason, source="database", by=by,
                   covers=covers), diff
+
+
+def covered_by(conn: psycopg.Connection[Any], period: Period) -> list[DueChange]:
+    """The changes due that a recalculation of ``period`` answers (read it before judging)."""
+    return [d for d in due(conn) if period.covers(d.effective_from)]
 
 
 AUTOMATIC_LOCK = 0x65636D7265  # "ecmre": one automatic recalculation at a time, any sink
@@ -154,7 +162,8 @@ def recalculate_due(
         reason = "; ".join(f"{d.kind} {d.record_id} effective {d.effective_from}, recorded"
                            f" {d.recorded_at.date()}" for d in pending)
         return recalculate(conn, Period(pending[0].effective_from), now,
-                           reason=f"automatic: {reason}", by=by)
+                           reason=f"automatic: {reason}", by=by,
+                           covers=[d.event_id for d in pending])
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (AUTOMATIC_LOCK,))
 
@@ -223,9 +232,12 @@ def _visit_row(v: VisitChange) -> tuple[Any, ...]:
     )
 
 
-def load(conn: psycopg.Connection[Any], recalculation_id: str
+def load(conn: psycopg.Connection[Any], recalculation_id: str, limit: int | None = None
          ) -> tuple[Recalculation, RecalcDiff]:
     """A recorded recalculation and its difference, as it was when recorded.
+
+    ``limit``: at most that many visits (by provider, day and id; a page lists the first
+    ones), where the recalculation's ``visits_changed`` says how many there are.
 
     One recorded before migration 0021 kept neither the stored outcomes it compared with
     nor its money per provider: its visits' before figures are those its columns kept
@@ -243,8 +255,8 @@ def load(conn: psycopg.Connection[Any], recalculation_id: str
     diff = RecalcDiff()
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SELECT {_VISIT_COLUMNS} FROM recalculation_visits"
-                    " WHERE recalculation_id = %s ORDER BY provider_id, local_date, visit_id",
-                    (recalculation_id,))
+                    " WHERE recalculation_id = %s ORDER BY provider_id, local_date, visit_id"
+                    " LIMIT %s", (recalculation_id, limit))
         diff.visits = [_visit_change(row) for row in cur]
         cur.execute(f"SELECT {_PROVIDER_COLUMNS} FROM recalculation_providers"
                     " WHERE recalculation_id = %s", (recalculation_id,))

@@ -132,8 +132,10 @@ def test_a_visit_judged_again_by_the_worker_after_the_record_is_left_as_it_is(
 def test_a_recorded_recalculation_reads_back_as_it_was_computed(
         stored: psycopg.Connection) -> None:
     OutcomeSink(stored).write([c.parse_event(NEW_RATE)])
-    recalculation_id, diff = store.recalculate(stored, Period(date(2026, 11, 1)), NOW,
-                                               reason="uplift", by="cm-1")
+    period = Period(date(2026, 11, 1))
+    covers = [d.event_id for d in store.covered_by(stored, period)]
+    recalculation_id, diff = store.recalculate(stored, period, NOW, reason="uplift", by="cm-1",
+                                               covers=covers)
     recorded, loaded = store.load(stored, recalculation_id)
     assert (recorded.reason, recorded.created_by, recorded.visits_changed) == (
         "uplift", "cm-1", len(diff.visits))
