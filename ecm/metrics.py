@@ -95,6 +95,10 @@ RECALCULATIONS_RECORDED = Counter(
     "ecm_recalculations_recorded_total",
     "Recalculations the sink recorded by itself after a backdated rule or rate.",
 )
+RECALCULATIONS_FAILED = Counter(
+    "ecm_recalculation_failures_total",
+    "The sink's own recalculations that failed (each retried later, spaced out).",
+)
 CONSUMER_LAG = Gauge(
     "ecm_consumer_lag", "Records behind the log end, per partition.", ["topic", "partition"]
 )

@@ -8,8 +8,8 @@ the sink falls behind (lag grows, an alert fires) but loses nothing. Being outsi
 Faust agents, a slow or unreachable database never holds up a rebalance of the visits.
 
 Once caught up, the sink also records, by itself, a recalculation of any backdated rule
-or rate it stored (``DueRecalculation``), for a contract manager to read before anyone
-applies it.
+or rate it stored (``streams.recalculation``), for a contract manager to read before
+anyone applies it.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import signal
 import time
 from collections.abc import Coroutine, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer
@@ -34,15 +31,14 @@ from ecm import contracts as c
 from ecm import metrics
 from ecm.kafka.admin import ensure_topics
 from ecm.kafka.connection import aiokafka_options
-from ecm.recalc import store
-from ecm.settings import RecalcSettings, Settings, get_settings
+from ecm.settings import Settings, get_settings
 from ecm.storage.sink import OutcomeSink
 from ecm.topics import SINK_INPUTS, sink_group
+from streams.recalculation import DueRecalculation
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
-T = TypeVar("T")
 MAX_BACKOFF_SECONDS = 15.0
 
 
@@ -89,80 +85,7 @@ class DatabaseWriter:
             return
 
 
-class DueRecalculation:
-    """Records a recalculation of the changes due, in a process of its own.
-
-    A contract rule or rate card stored with an effective date in the past is noted due
-    in the database (docs/rules.md, "Recalculation"). Whenever the sink has caught up, at
-    most every ``check_seconds``, this looks for changes due that have settled; if there
-    are, it judges the visits since the earliest again and records the difference
-    (``ecm.recalc.store.recalculate_due``), applying nothing. The judging runs in a child
-    process, so that a month of visits judged again does not hold up, through the GIL, the
-    sink or the visit agents of the worker it runs in. Several sinks may run: one records,
-    the others find nothing due.
-    """
-
-    def __init__(self, dsn: str, settings: RecalcSettings) -> None:
-        self._dsn = dsn
-        self._settings = settings
-        self._task: asyncio.Task[None] | None = None
-        self._next_check = 0.0
-
-    def caught_up(self) -> None:
-        """Start a check in the background unless one runs or the last was too recent."""
-        now = time.monotonic()
-        if (self._task is not None and not self._task.done()) or now < self._next_check:
-            return
-        self._next_check = now + self._settings.check_seconds
-        self._task = asyncio.create_task(self._check())
-
-    async def stop(self) -> None:
-        """Wait for a check in progress: its record is one transaction, kept or not."""
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
-
-    async def _check(self) -> None:
-        try:
-            done = await _to_the_end(asyncio.to_thread(self._record_when_settled))
-        except (psycopg.Error, OSError, BrokenProcessPool) as exc:
-            metrics.sink_failed("recalculation")
-            log.warning("automatic recalculation failed (%s); trying again later", exc)
-            return
-        except Exception:  # a defect: say it loudly, keep the sink writing, try again later
-            metrics.sink_failed("recalculation")
-            log.exception("automatic recalculation failed; trying again later")
-            return
-        if done is not None:
-            metrics.RECALCULATIONS_RECORDED.inc()
-            recalculation_id, changed, judged = done
-            log.warning("recorded %s: %d of %d visits change; see `ecm recalc show %s`",
-                        recalculation_id, changed, judged, recalculation_id)
-
-    def _record_when_settled(self) -> tuple[str, int, int] | None:
-        settle = self._settings.settle_seconds
-        with psycopg.connect(self._dsn, autocommit=True, connect_timeout=5) as conn:
-            if not store.due_settled(conn, settle):
-                return None
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(record_due, self._dsn, self._settings.by, settle).result()
-
-
-def record_due(dsn: str, by: str, settle_seconds: float) -> tuple[str, int, int] | None:
-    """Record a recalculation of the changes due, if settled: its id, visits changed, judged.
-
-    What ``DueRecalculation`` runs in its child process.
-    """
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        done = store.recalculate_due(conn, datetime.now(UTC), by=by,
-                                     settle_seconds=settle_seconds)
-    if done is None:
-        return None
-    recalculation_id, diff = done
-    return recalculation_id, len(diff.visits), diff.visits_judged
-
-
-async def _to_the_end(write: Coroutine[Any, Any, T]) -> T:
+async def _to_the_end(write: Coroutine[Any, Any, None]) -> None:
     """Await a write in its thread; if cancelled meanwhile, wait for the thread first.
 
     A thread cannot be stopped: cancelled (SIGTERM), the sink would otherwise leave its
@@ -172,7 +95,7 @@ async def _to_the_end(write: Coroutine[Any, Any, T]) -> T:
     """
     task = asyncio.ensure_future(write)
     try:
-        return await asyncio.shield(task)
+        await asyncio.shield(task)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
             await task  # ended either way: committed or rolled back
@@ -236,9 +159,11 @@ async def run_sink(settings: Settings) -> None:
                 # which changes nothing (the writes are idempotent).
                 log.info("commit after a rebalance skipped: %s", exc)
     finally:
-        await consumer.stop()
-        if recalculation is not None:
-            await recalculation.stop()
+        try:
+            if recalculation is not None:
+                await recalculation.stop()
+        finally:
+            await consumer.stop()
 
 
 def serve(loglevel: str = "warning", metrics_port: int | None = None) -> None:

@@ -96,19 +96,20 @@ rate = (Decimal(card["hourly_rate"]) * Decimal("1.05")).quantize(Decimal("0.01")
 print(json.dumps(card | {"event_id": f"{card['event_id']}.uplift-{now:%Y%m%d%H%M%S}",
                          "occurred_at": now.isoformat(), "hourly_rate": str(rate)}))
 PY
-recorded_before="$("$BIN/ecm" recalc list --json 2>/dev/null | wc -l)"
+recalculations() { "$BIN/ecm" recalc list --json | wc -l; }  # one line per recorded one
+recorded_before="$(recalculations)"
 "$BIN/ecm" publish "$STATE_DIR/demo/uplift.jsonl" --wait --timeout 300
 echo "waiting for the sink's recalculation (it applies nothing)"
 for _ in $(seq 1 90); do
-  [[ "$("$BIN/ecm" recalc list --json 2>/dev/null | wc -l)" -gt "$recorded_before" ]] && break
+  [[ "$(recalculations)" -gt "$recorded_before" ]] && break
   sleep 2
 done
-if [[ "$("$BIN/ecm" recalc list --json 2>/dev/null | wc -l)" -le "$recorded_before" ]]; then
-  echo "no recalculation recorded in 180 s: see $STATE_DIR/logs/worker.log" >&2
+if [[ "$(recalculations)" -le "$recorded_before" ]]; then
+  echo "no recalculation recorded in 3 minutes: see $STATE_DIR/logs/worker.log" >&2
   exit 1
 fi
-RECALC_ID="$("$BIN/ecm" recalc list --json | head -1 | "$BIN/python" -c \
-  'import json, sys; print(json.load(sys.stdin)["recalculation_id"])')"
+RECALC_ID="$("$BIN/ecm" recalc list --json | "$BIN/python" -c \
+  'import json, sys; print(json.loads(sys.stdin.readlines()[0])["recalculation_id"])')"
 "$BIN/ecm" recalc show "$RECALC_ID" --out "$STATE_DIR/demo/recalc"
 sed -n '3p' "$STATE_DIR/demo/recalc/summary.md"
 
