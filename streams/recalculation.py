@@ -76,8 +76,10 @@ class DueRecalculation:
                         done["visits_judged"], done["recalculation_id"])
 
     def _due_settled(self) -> bool:
+        """Changes due have settled, and no sink is recalculating them already."""
         with psycopg.connect(self._dsn, autocommit=True, connect_timeout=5) as conn:
-            return store.due_settled(conn, self._settings.settle_seconds)
+            return (store.due_settled(conn, self._settings.settle_seconds)
+                    and not store.automatic_running(conn))
 
     async def _record_in_child(self) -> dict[str, object] | None:
         child = await asyncio.create_subprocess_exec(

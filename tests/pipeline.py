@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 from psycopg.rows import dict_row
 
 from ecm import contracts as c
@@ -156,6 +157,10 @@ class Pipeline:
         try:
             name = worker_group(self.kafka)
             group = admin.describe_groups([name])[name]
+        except KafkaError as exc:  # a coordinator not ready yet: no members yet
+            if not exc.retriable:
+                raise
+            return 0
         finally:
             admin.close()
         return len(group.get("members") or []) if group.get("group_state") == "Stable" else 0

@@ -168,6 +168,16 @@ def recalculate_due(
         conn.execute("SELECT pg_advisory_unlock(%s)", (AUTOMATIC_LOCK,))
 
 
+def automatic_running(conn: psycopg.Connection[Any]) -> bool:
+    """Whether a sink holds ``AUTOMATIC_LOCK`` (a bigint key: its halves in ``pg_locks``)."""
+    found = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1)",
+        (AUTOMATIC_LOCK >> 32, AUTOMATIC_LOCK & 0xFFFFFFFF)).fetchone()
+    return bool(found and found[0])
+
+
 def due_settled(conn: psycopg.Connection[Any], settle_seconds: float) -> bool:
     """Whether changes are due and the latest was noticed ``settle_seconds`` ago or more."""
     settled = conn.execute(

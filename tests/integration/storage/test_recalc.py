@@ -149,9 +149,12 @@ def test_the_sink_records_a_recalculation_of_what_is_due_once_it_has_settled(
     OutcomeSink(stored).write([c.parse_event(NEW_RATE)])
     # noticed just now: its siblings may still be on their way
     assert store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=3600) is None
+    assert not store.automatic_running(stored)
     with psycopg.connect(stored.info.dsn, password="ecm", autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (store.AUTOMATIC_LOCK,))
+        assert store.automatic_running(stored)  # another sink: no child is started
         assert store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=0) is None
+    assert not store.automatic_running(stored)
     done = store.recalculate_due(stored, NOW, by="ecm sink", settle_seconds=0)
     assert done is not None
     recalculation_id, diff = done
