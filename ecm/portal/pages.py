@@ -366,12 +366,17 @@ def _month_period(text: str | None, today: date) -> tuple[str, Any]:
         raise PageRefused("month: a month as YYYY-MM", 422) from None
 
 
+def _for_managers(request: Request, who: Visitor, reason: str) -> None:
+    """Refuse (403, logged) anyone but a contract manager or an administrator."""
+    if who.user.role not in (Role.CONTRACT_MANAGER, Role.ADMIN):
+        raise refuse(request, who, reason)
+
+
 @router.get("/scorecard", name="portal-scorecard")
 async def scorecard(request: Request) -> Response:
     """Providers against the contract's targets, their trends and their money."""
     who = await visitor(request)
-    if who.user.role not in (Role.CONTRACT_MANAGER, Role.ADMIN):
-        raise refuse(request, who, "the scorecard is for contract managers")
+    _for_managers(request, who, "the scorecard is for contract managers")
     import psycopg
 
     focus = request.query_params.get("provider_id") or None
@@ -474,11 +479,6 @@ async def payments(request: Request) -> Response:
 # --------------------------------------------------------------------------- recalculations
 
 
-def _for_managers(request: Request, who: Visitor, what: str) -> None:
-    if who.user.role not in (Role.CONTRACT_MANAGER, Role.ADMIN):
-        raise refuse(request, who, f"{what} are for contract managers")
-
-
 async def _in_database(request: Request, read: Callable[..., T], *args: Any) -> T:
     """Run ``read(conn, *args)`` on a connection of the API's role, in a thread."""
     import psycopg
@@ -493,6 +493,9 @@ async def _in_database(request: Request, read: Callable[..., T], *args: Any) -> 
     except psycopg.OperationalError:
         raise PageRefused("The database cannot be reached just now; try again shortly.",
                           503) from None
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        raise PageRefused("The database is older than this ecm: run `ecm db migrate`.",
+                          503) from None
 
 
 def _days(first: date, last: date | None) -> str:
@@ -505,7 +508,7 @@ async def recalculations(request: Request) -> Response:
     from ecm.recalc import store
 
     who = await visitor(request)
-    _for_managers(request, who, "recalculations")
+    _for_managers(request, who, "recalculations are for contract managers")
     found = await _in_database(request, store.recalculations)
     rows = [{"id": r.recalculation_id,
              "href": router.url_path_for("portal-recalculation",
@@ -528,7 +531,7 @@ async def recalculation(request: Request, recalculation_id: str) -> Response:
     from ecm.recalc import report, store
 
     who = await visitor(request)
-    _for_managers(request, who, "recalculations")
+    _for_managers(request, who, "recalculations are for contract managers")
     try:
         recorded, diff = await _in_database(request, store.load, recalculation_id,
                                             VISITS_SHOWN)
