@@ -68,6 +68,10 @@ class DueRecalculation:
         except (psycopg.Error, OSError, RuntimeError) as exc:
             self._failed(str(exc))
             return
+        except Exception as exc:  # a defect: say so, keep the sink writing, try again later
+            log.exception("automatic recalculation failed")
+            self._failed(repr(exc))
+            return
         self._failures = 0
         if done is not None:
             metrics.RECALCULATIONS_RECORDED.inc()
@@ -98,7 +102,11 @@ class DueRecalculation:
             last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
             raise RuntimeError(f"the recalculation's process exited {child.returncode}: "
                                f"{last[0]}")
-        answer: dict[str, object] | None = json.loads(out)
+        lines = out.decode(errors="replace").strip().splitlines()
+        try:  # the answer is the last line (anything printed before it is not ours)
+            answer: dict[str, object] | None = json.loads(lines[-1]) if lines else None
+        except ValueError:
+            raise RuntimeError(f"the recalculation's process answered {lines[-1]!r}") from None
         return answer
 
     def _failed(self, why: str) -> None:
