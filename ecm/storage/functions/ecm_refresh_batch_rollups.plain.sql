@@ -20,6 +20,10 @@ DECLARE
     added    text := (SELECT string_agg(format('%I = r.%I + EXCLUDED.%I', c, c, c), ', ')
                       FROM unnest(sums) AS c);
     lock_key record;
+    days      date[];
+    providers text[];
+    lots      text[];
+    services  text[];
 BEGIN
     CREATE TEMP TABLE IF NOT EXISTS ecm_stage_delta (LIKE kpi_daily) ON COMMIT DELETE ROWS;
     FOR lock_key IN SELECT DISTINCT provider_id, ecm_week_start(local_date) AS week
@@ -65,24 +69,38 @@ BEGIN
           UNION ALL SELECT -1, * FROM ecm_stage_replaced) o
     GROUP BY 1, 2, 3, 4;
 
-    EXECUTE format('INSERT INTO kpi_daily AS r (provider_id, lot_id, service, local_date, %s)'
-                   ' SELECT provider_id, lot_id, service, local_date, %s FROM ecm_stage_delta'
-                   ' ON CONFLICT (local_date, provider_id, lot_id, service) DO UPDATE SET %s',
-                   names, names, added);
-    EXECUTE format('INSERT INTO kpi_weekly AS r (provider_id, lot_id, service, week_start, %s)'
-                   ' SELECT provider_id, lot_id, service, ecm_week_start(local_date), %s'
-                   ' FROM ecm_stage_delta GROUP BY 1, 2, 3, 4'
-                   ' ON CONFLICT (week_start, provider_id, lot_id, service) DO UPDATE SET %s',
+    -- A row the batch emptied (its last visit moved away) is dropped: the upserts return
+    -- the rows they left without visits, and only those are deleted, by key (a join of
+    -- the delta with the whole rollup scanned it at every batch).
+    EXECUTE format('WITH up AS (INSERT INTO kpi_daily AS r (provider_id, lot_id, service,'
+                   ' local_date, %s) SELECT provider_id, lot_id, service, local_date, %s'
+                   ' FROM ecm_stage_delta ON CONFLICT (local_date, provider_id, lot_id, service)'
+                   ' DO UPDATE SET %s RETURNING r.local_date, r.provider_id, r.lot_id,'
+                   ' r.service, r.visits)'
+                   ' SELECT array_agg(local_date), array_agg(provider_id), array_agg(lot_id),'
+                   ' array_agg(service) FROM up WHERE visits = 0',
+                   names, names, added) INTO days, providers, lots, services;
+    IF days IS NOT NULL THEN
+        DELETE FROM kpi_daily r
+        WHERE (r.local_date, r.provider_id, r.lot_id, r.service)
+              IN (SELECT * FROM unnest(days, providers, lots, services))
+          AND r.visits = 0;
+    END IF;
+    EXECUTE format('WITH up AS (INSERT INTO kpi_weekly AS r (provider_id, lot_id, service,'
+                   ' week_start, %s) SELECT provider_id, lot_id, service,'
+                   ' ecm_week_start(local_date), %s FROM ecm_stage_delta GROUP BY 1, 2, 3, 4'
+                   ' ON CONFLICT (week_start, provider_id, lot_id, service) DO UPDATE SET %s'
+                   ' RETURNING r.week_start, r.provider_id, r.lot_id, r.service, r.visits)'
+                   ' SELECT array_agg(week_start), array_agg(provider_id), array_agg(lot_id),'
+                   ' array_agg(service) FROM up WHERE visits = 0',
                    names, (SELECT string_agg(format('sum(%I)', s), ', ') FROM unnest(sums) AS s),
-                   added);
-    DELETE FROM kpi_daily r USING ecm_stage_delta d
-    WHERE r.visits = 0 AND r.local_date = d.local_date AND r.provider_id = d.provider_id
-      AND r.lot_id = d.lot_id AND r.service = d.service;
-    DELETE FROM kpi_weekly r USING (SELECT DISTINCT provider_id, lot_id, service,
-                                           ecm_week_start(local_date) AS week_start
-                                    FROM ecm_stage_delta) d
-    WHERE r.visits = 0 AND r.week_start = d.week_start AND r.provider_id = d.provider_id
-      AND r.lot_id = d.lot_id AND r.service = d.service;
+                   added) INTO days, providers, lots, services;
+    IF days IS NOT NULL THEN
+        DELETE FROM kpi_weekly r
+        WHERE (r.week_start, r.provider_id, r.lot_id, r.service)
+              IN (SELECT * FROM unnest(days, providers, lots, services))
+          AND r.visits = 0;
+    END IF;
 
     PERFORM ecm_refresh_batch_client_weeks();
 END $$;
