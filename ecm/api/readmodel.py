@@ -6,7 +6,9 @@ Tables and columns relied on (written by storage migration 0001):
   visit's ``payload``, the ``visit_outcome_recorded`` event, is put together again
   (``ecm.storage.records``);
 * ``alerts``: ``alert_id``, ``provider_id``, ``visit_id``; an alert is open while its
-  row has no (or a null) ``resolved_at``;
+  row has no (or a null) ``resolved_at``; a NULL ``raised_event_id`` or
+  ``resolved_event_id`` of a raised or resolved alert is ``{alert_id}:raised`` or
+  ``{alert_id}:resolved`` (storage migration 0023);
 * ``visit_exceptions``: ``exception_id``, ``provider_id``, ``visit_id``; an exception
   is open while its row has no (or a null) ``resolved_at``;
 
@@ -74,11 +76,19 @@ _VISITS = (
     " ORDER BY local_date, visit_id LIMIT %(l)s OFFSET %(o)s"
 )
 _OPEN = (
-    "SELECT to_jsonb(r) AS row FROM {table} r"
+    "SELECT {row} AS row FROM {table} r"
     " WHERE (%(p)s::text IS NULL OR provider_id = %(p)s)"
     " AND (to_jsonb(r) ->> 'resolved_at') IS NULL"
     " ORDER BY {id} LIMIT %(l)s OFFSET %(o)s"
 )
+
+_ALERT_ROW = (
+    "to_jsonb(r) || jsonb_build_object('raised_event_id', CASE WHEN r.raised_at IS NOT NULL"
+    " THEN coalesce(r.raised_event_id, r.alert_id || ':raised') END, 'resolved_event_id',"
+    " CASE WHEN r.resolved_at IS NOT NULL"
+    " THEN coalesce(r.resolved_event_id, r.alert_id || ':resolved') END)"
+)
+"""An alert row whole, with the event ids storage migration 0023 leaves NULL when derived."""
 
 
 def _visit(row: dict[str, Any]) -> dict[str, Any]:
@@ -123,13 +133,13 @@ class ReadModel:
 
     async def open_alerts(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved alerts (of one provider, or all)."""
-        sql = _OPEN.format(table="alerts", id="alert_id")
+        sql = _OPEN.format(table="alerts", id="alert_id", row=_ALERT_ROW)
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
 
     async def open_exceptions(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved visit exceptions (of one provider, or all)."""
-        sql = _OPEN.format(table="visit_exceptions", id="exception_id")
+        sql = _OPEN.format(table="visit_exceptions", id="exception_id", row="to_jsonb(r)")
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
 

@@ -2,8 +2,9 @@
 
 Tables relied on (storage migrations 0001, 0012): ``visit_exceptions`` with its workflow
 columns, ``workflow_acts`` (each act as sent), ``alerts`` with its handling columns,
-``alert_history`` (each alert's timeline), ``visit_outcomes`` (``extra`` holds an
-outcome's ``held_corrections``), ``raw_events`` (the held ``call_time_corrected``, as
+``alert_history`` (each alert's timeline: the acts on it, and a raise or resolution its
+``alerts`` row does not hold, storage migration 0023), ``visit_outcomes`` (``extra``
+holds an outcome's ``held_corrections``), ``raw_events`` (the held ``call_time_corrected``, as
 ``ecm_input_event`` puts it together from its row, storage migration 0017) and
 ``reason_code_lists``. The routes check every act against this stored state with the
 rules of ``ecm.domain.workflow`` before publishing it; the engine judges it again.
@@ -64,9 +65,26 @@ _ALERT: LiteralString = (
     " acknowledged_by, action_taken, escalated_at, closed_at, closed_by, outcome_code,"
     " monitor_only FROM alerts WHERE alert_id = %(id)s"
 )
+# The raise and the resolution of the alerts ``a``, from their row: alert_history holds
+# one only when the row does not hold it as first told (storage migration 0023, which
+# also leaves NULL the event id ecm gives an escalation on timeout).
+_ROW_STEPS: LiteralString = (
+    " CROSS JOIN LATERAL (VALUES"
+    " (coalesce(a.raised_event_id, a.alert_id || ':raised'), 'raised', 'provider_on_call',"
+    "  NULL, a.raised_at, a.raised_learned_at),"
+    " (coalesce(a.resolved_event_id, a.alert_id || ':resolved'), 'resolved', NULL,"
+    "  a.resolution, a.resolved_at, a.resolved_learned_at))"
+    " AS s(event_id, action, tier, code, occurred_at, learned_at)"
+    " WHERE s.occurred_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM alert_history h"
+    "  WHERE h.alert_id = a.alert_id AND h.event_id = s.event_id)"
+)
 _TIMELINE: LiteralString = (
-    "SELECT event_id, action, tier, by_user AS by, by_role, code, note, occurred_at, learned_at"
-    " FROM alert_history WHERE alert_id = %(id)s ORDER BY occurred_at, learned_at, event_id"
+    "SELECT coalesce(event_id, 'alert:' || alert_id || ':escalated:' || tier) AS event_id,"
+    " action, tier, by_user AS by, by_role, code, note, occurred_at, learned_at"
+    " FROM alert_history WHERE alert_id = %(id)s"
+    " UNION ALL SELECT s.event_id, s.action, s.tier, 'ecm', 'system', s.code, NULL,"
+    " s.occurred_at, s.learned_at FROM alerts a" + _ROW_STEPS + " AND a.alert_id = %(id)s"
+    " ORDER BY occurred_at, learned_at, event_id"
 )
 _HELD: LiteralString = (
     "SELECT h.event_id, o.visit_id, o.provider_id, o.local_date, r.occurred_at,"
@@ -91,6 +109,10 @@ _STORY: LiteralString = (
     " jsonb_build_object('kind', a.kind, 'tier', h.tier, 'by', h.by_user, 'code', h.code,"
     "  'note', h.note), a.provider_id, 1"
     " FROM alert_history h JOIN alerts a USING (alert_id) WHERE a.visit_id = %(id)s"
+    " UNION ALL SELECT s.occurred_at, s.learned_at, 'alert:' || s.action,"
+    " jsonb_build_object('kind', a.kind, 'tier', s.tier, 'by', 'ecm'::text, 'code', s.code,"
+    "  'note', NULL::text), a.provider_id, 1"
+    " FROM alerts a" + _ROW_STEPS + " AND a.visit_id = %(id)s"
     " UNION ALL SELECT detected_at, NULL, 'exception_raised',"
     " jsonb_build_object('kind', kind, 'carer_id', carer_id, 'detail', detail), provider_id, 2"
     " FROM visit_exceptions WHERE visit_id = %(id)s"

@@ -208,11 +208,20 @@ def _detail(event: ContractEvent, wire: bytes) -> Jsonb | None:
     return Jsonb({k: v for k, v in fields.items() if v is not None and k not in RAW_ENVELOPE})
 
 
+def alert_event_id(alert_id: str, step: str, event_id: str) -> str | None:
+    """Return the event id stored for an alert's raise or resolution (``step``).
+
+    None when it is the one ecm gives it, ``{alert_id}:{step}``
+    (``ecm.visits.translate.alert_record_id``): readers derive it (storage migration 0023).
+    """
+    return None if event_id == f"{alert_id}:{step}" else event_id
+
+
 def alert_raised_row(a: AlertRaised, learned_at: datetime | None = None) -> Row:
     """Return the ``alerts`` columns an ``AlertRaised`` sets (``learned_at``: see history)."""
     return (
         a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.client_id, a.lot_id, a.due_at,
-        a.occurred_at, a.event_id, learned_at,
+        a.occurred_at, alert_event_id(a.alert_id, "raised", a.event_id), learned_at,
     )  # fmt: skip
 
 
@@ -220,7 +229,7 @@ def alert_resolved_row(a: AlertResolved, learned_at: datetime | None = None) -> 
     """Return the ``alerts`` columns an ``AlertResolved`` sets (``learned_at``: see history)."""
     return (
         a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.occurred_at, a.resolution,
-        a.event_id, learned_at,
+        alert_event_id(a.alert_id, "resolved", a.event_id), learned_at,
     )  # fmt: skip
 
 
@@ -347,11 +356,25 @@ def exception_status_row(e: ExceptionStatusChanged) -> Row:
     )  # fmt: skip
 
 
+def handled_event_id(a: AlertHandled) -> str | None:
+    """Return the event id ``alert_history`` stores for an ``AlertHandled``.
+
+    None when it is the id ecm gives an escalation on timeout,
+    ``alert:{alert_id}:escalated:{tier}`` (docs/rules.md, "Records"): readers derive it
+    (storage migration 0023).
+    """
+    derived = f"alert:{a.alert_id}:escalated:{a.tier.value}"
+    return None if a.action.value == "escalated" and a.event_id == derived else a.event_id
+
+
 def alert_handled_row(a: AlertHandled) -> Row:
-    """Return the ``alerts`` columns an ``AlertHandled`` may set (by its action)."""
+    """Return the ``alerts`` columns an ``AlertHandled`` may set (by its action).
+
+    ``event_id`` is as ``alert_history`` stores it (``handled_event_id``).
+    """
     return (
         a.alert_id, a.kind.value, a.visit_id, a.provider_id, a.client_id, a.action.value,
-        a.tier.value, a.by, a.code, a.note, a.caused_by, a.occurred_at, a.event_id,
+        a.tier.value, a.by, a.code, a.note, a.caused_by, a.occurred_at, handled_event_id(a),
     )  # fmt: skip
 
 
@@ -361,11 +384,13 @@ def alert_history_row(
     """Return the ``alert_history`` row of a raise, an ``AlertHandled`` or a resolution.
 
     ``learned_at`` is when ecm learned the fact: an ``AlertHandled`` says so itself; for a
-    raise or a resolution it is the Kafka timestamp of the record ecm published.
+    raise or a resolution it is the Kafka timestamp of the record ecm published. The sink
+    stores the row of a raise or resolution only when the ``alerts`` row will not hold it
+    as first told (storage migration 0023); readers put the others together from there.
     """
     if isinstance(event, AlertHandled):
         return (
-            event.event_id, event.alert_id, event.action.value, event.tier.value, event.by,
+            handled_event_id(event), event.alert_id, event.action.value, event.tier.value, event.by,
             event.by_role.value, event.code, event.note, event.caused_by, event.occurred_at,
             event.learned_at,
         )  # fmt: skip

@@ -25,9 +25,12 @@ What ``write`` guarantees:
 * closing the loop (docs/rules.md): every workflow act is kept once per ``event_id`` in
   ``workflow_acts``; an ``ExceptionStatusChanged`` moves its exception (a move judged
   before the stored one changes nothing); an ``AlertHandled`` updates its alert; every
-  raise, ``AlertHandled`` and resolution is a row of ``alert_history`` with when it
-  happened and when ecm learned it (for a raise or a resolution, the Kafka timestamp of
-  the record ecm published, given to ``write`` as ``learned_at``).
+  ``AlertHandled`` is a row of ``alert_history`` with when it happened and when ecm
+  learned it; a raise and a resolution are kept on the ``alerts`` row with when ecm
+  learned them (the Kafka timestamp of the record ecm published, given to ``write`` as
+  ``learned_at``), and in ``alert_history`` only when the row does not hold them as first
+  told (a later record replaced them), so an alert's timeline (``alert_history`` and the
+  raise and resolution of its row) tells each once.
 """
 
 from __future__ import annotations
@@ -208,9 +211,6 @@ class OutcomeSink:
         self, conn: psycopg.Connection[Any], batch: Batch, learned: Mapping[str, datetime]
     ) -> tuple[WriteResult, dict[str, CarerCheckedIn | CarerCheckedOut]]:
         outcomes = [outcome_row(o) for o in batch.outcomes.values()]
-        raised = [alert_raised_row(a, learned.get(a.event_id)) for a in batch.raised.values()]
-        resolved = [alert_resolved_row(a, learned.get(a.event_id))
-                    for a in batch.resolved.values()]
         acts = _copy_apply(conn, q.COPY_ACTS, q.INSERT_ACTS, map(workflow_act_row, batch.acts))
         reference = self._write_reference(conn, batch.raw)  # first: calls measure against it
         clients, known = _clients_of(conn, [*batch.raw, *self.unmeasured.values()])
@@ -218,11 +218,7 @@ class OutcomeSink:
         return WriteResult(
             raw_events=self.write_raw_rows(conn, [raw_event_row(e, clients) for e in batch.raw]),
             visit_outcomes=self.write_outcome_rows(conn, outcomes),
-            alerts=_copy_apply(conn, q.COPY_RAISED, q.UPSERT_ALERT_RAISED, raised)
-            + _copy_apply(conn, q.COPY_RESOLVED, q.UPSERT_ALERT_RESOLVED, resolved)
-            + _execute_each(conn, q.UPSERT_ALERT_HANDLED,
-                            [_named(ALERT_HANDLED_COLUMNS, alert_handled_row(a))
-                             for a in batch.handled]),
+            alerts=_write_alerts(conn, batch, learned),
             visit_exceptions=self._write_exceptions(conn, batch),
             reference=reference,
             workflow_acts=acts,
@@ -407,6 +403,28 @@ def _copy_apply(
         _copy(cur, copy_sql, batch)
         cur.execute(apply_sql)
         return max(cur.rowcount, 0)
+
+
+def _write_alerts(
+    conn: psycopg.Connection[Any], batch: Batch, learned: Mapping[str, datetime]
+) -> int:
+    """Write the batch's raises, resolutions and handling to ``alerts``; return rows changed.
+
+    A raise or resolution the batch replaces goes to ``alert_history`` first, as it was
+    first told (``KEEP_REPLACED_ALERT_STEPS``); the batch's own history rows are written
+    after this, so an ``AlertHandled`` already there (a redelivery) changes nothing.
+    """
+    changed = 0
+    if batch.raised or batch.resolved:
+        with conn.cursor() as cur:
+            _copy(cur, q.COPY_RAISED, [alert_raised_row(a, learned.get(a.event_id))
+                                       for a in batch.raised.values()])
+            _copy(cur, q.COPY_RESOLVED, [alert_resolved_row(a, learned.get(a.event_id))
+                                         for a in batch.resolved.values()])
+            cur.execute(q.KEEP_REPLACED_ALERT_STEPS)
+            changed = max(cur.execute(q.UPSERT_ALERTS).rowcount, 0)
+    handled = [_named(ALERT_HANDLED_COLUMNS, alert_handled_row(a)) for a in batch.handled]
+    return changed + _execute_each(conn, q.UPSERT_ALERT_HANDLED, handled)
 
 
 def _named(columns: Sequence[str], row: Row) -> dict[str, Any]:

@@ -169,25 +169,61 @@ COPY_EXCEPTIONS = sql.SQL("COPY ecm_stage_exceptions ({}) FROM STDIN").format(
 
 # An alert keeps its first raise and the last resolution sent; either may arrive first.
 # The staging tables hold at most one row per alert (the sink keeps the earliest raise and
-# the last resolution of a batch).
-UPSERT_ALERT_RAISED = sql.SQL(
-    "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_raised"
-    " ON CONFLICT (alert_id) DO UPDATE SET"
-    " client_id = EXCLUDED.client_id, lot_id = EXCLUDED.lot_id, due_at = EXCLUDED.due_at,"
-    " raised_at = EXCLUDED.raised_at, raised_event_id = EXCLUDED.raised_event_id,"
-    " raised_learned_at = EXCLUDED.raised_learned_at"
-    " WHERE alerts.raised_at IS NULL OR EXCLUDED.raised_at < alerts.raised_at"
-).format(cols=_names(ALERT_RAISED_COLUMNS))
+# the last resolution of a batch). A raise and its resolution in one batch are one insert
+# (no dead row); a stored alert is updated only by what changes it.
+_RAISE_WINS = "EXCLUDED.raised_at < coalesce(alerts.raised_at, 'infinity')"
+_RESOLVE_WINS = (
+    "(EXCLUDED.resolved_at IS NOT NULL AND (alerts.resolved_at IS DISTINCT FROM"
+    " EXCLUDED.resolved_at OR alerts.resolution IS DISTINCT FROM EXCLUDED.resolution))"
+)
+_ALERT_STEP_COLUMNS = (*ALERT_RAISED_COLUMNS, *ALERT_RESOLVED_COLUMNS[4:])
+UPSERT_ALERTS = sql.SQL(
+    "INSERT INTO alerts ({cols})"
+    " SELECT coalesce(r.alert_id, s.alert_id), coalesce(r.kind, s.kind),"
+    " coalesce(r.visit_id, s.visit_id), coalesce(r.provider_id, s.provider_id), {raised},"
+    " {resolved} FROM ecm_stage_raised r FULL JOIN ecm_stage_resolved s USING (alert_id)"
+    " ON CONFLICT (alert_id) DO UPDATE SET {raise_set}, {resolve_set},"
+    " resolved_learned_at = CASE WHEN {resolve_wins} THEN coalesce("
+    "   EXCLUDED.resolved_learned_at, alerts.resolved_learned_at)"
+    "   ELSE alerts.resolved_learned_at END"
+    " WHERE {raise_wins} OR {resolve_wins}"
+).format(
+    cols=_names(_ALERT_STEP_COLUMNS),
+    raised=sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c))
+                              for c in ALERT_RAISED_COLUMNS[4:]),
+    resolved=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c))
+                                for c in ALERT_RESOLVED_COLUMNS[4:]),
+    raise_set=sql.SQL(", ").join(
+        sql.SQL("{c} = CASE WHEN {w} THEN EXCLUDED.{c} ELSE alerts.{c} END").format(
+            c=sql.Identifier(c), w=sql.SQL(_RAISE_WINS))
+        for c in ALERT_RAISED_COLUMNS[4:]),
+    resolve_set=sql.SQL(", ").join(
+        sql.SQL("{c} = CASE WHEN {w} THEN EXCLUDED.{c} ELSE alerts.{c} END").format(
+            c=sql.Identifier(c), w=sql.SQL(_RESOLVE_WINS))
+        for c in ALERT_RESOLVED_COLUMNS[4:-1]),
+    raise_wins=sql.SQL(_RAISE_WINS),
+    resolve_wins=sql.SQL(_RESOLVE_WINS),
+)
 
-UPSERT_ALERT_RESOLVED = sql.SQL(
-    "INSERT INTO alerts ({cols}) SELECT {cols} FROM ecm_stage_resolved"
-    " ON CONFLICT (alert_id) DO UPDATE SET"
-    " resolved_at = EXCLUDED.resolved_at, resolution = EXCLUDED.resolution,"
-    " resolved_event_id = EXCLUDED.resolved_event_id,"
-    " resolved_learned_at = coalesce(EXCLUDED.resolved_learned_at, alerts.resolved_learned_at)"
-    " WHERE alerts.resolved_at IS DISTINCT FROM EXCLUDED.resolved_at"
-    " OR alerts.resolution IS DISTINCT FROM EXCLUDED.resolution"
-).format(cols=_names(ALERT_RESOLVED_COLUMNS))
+# Run before UPSERT_ALERTS: a stored raise or resolution the batch replaces is kept in
+# alert_history as it was first told, so the alert's timeline still shows it (readers
+# take a raise or resolution from the alerts row only when alert_history has no row of
+# its event id). The raise and resolution ecm gives an alert's id are otherwise never
+# copied there (storage migration 0023).
+KEEP_REPLACED_ALERT_STEPS = (
+    "INSERT INTO alert_history (event_id, alert_id, action, tier, by_user, by_role, code,"
+    " occurred_at, learned_at)"
+    " SELECT coalesce(a.raised_event_id, a.alert_id || ':raised'), a.alert_id, 'raised',"
+    " 'provider_on_call', 'ecm', 'system', NULL, a.raised_at, a.raised_learned_at"
+    " FROM ecm_stage_raised s JOIN alerts a ON a.alert_id = s.alert_id"
+    " WHERE s.raised_at < a.raised_at"
+    " UNION ALL"
+    " SELECT coalesce(a.resolved_event_id, a.alert_id || ':resolved'), a.alert_id,"
+    " 'resolved', NULL, 'ecm', 'system', a.resolution, a.resolved_at, a.resolved_learned_at"
+    " FROM ecm_stage_resolved s JOIN alerts a ON a.alert_id = s.alert_id"
+    " WHERE s.resolved_at <> a.resolved_at OR s.resolution <> a.resolution"
+    " ON CONFLICT (alert_id, (coalesce(event_id, ':' || tier))) DO NOTHING"
+)
 
 # An exception raised again after it was resolved is open again; the same raise sent
 # twice changes nothing.
@@ -238,9 +274,19 @@ INSERT_ACTS = sql.SQL(
 
 COPY_HISTORY = sql.SQL("COPY ecm_stage_history ({}) FROM STDIN").format(
     _names(ALERT_HISTORY_COLUMNS))
+# Every AlertHandled; a raise or resolution only when its alerts row, once written, holds
+# another of its kind (an earlier raise, a later resolution, another event id): the one
+# it holds is read from there. Run after the alerts are written.
 INSERT_HISTORY = sql.SQL(
-    "INSERT INTO alert_history ({cols}) SELECT DISTINCT ON (event_id) {cols}"
-    " FROM ecm_stage_history ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
+    "INSERT INTO alert_history ({cols})"
+    " SELECT DISTINCT ON (alert_id, coalesce(event_id, ':' || tier)) {cols}"
+    " FROM ecm_stage_history h"
+    " WHERE h.action NOT IN ('raised', 'resolved') OR NOT EXISTS ("
+    "   SELECT 1 FROM alerts a WHERE a.alert_id = h.alert_id AND h.event_id = CASE h.action"
+    "   WHEN 'raised' THEN coalesce(a.raised_event_id, a.alert_id || ':raised')"
+    "   ELSE coalesce(a.resolved_event_id, a.alert_id || ':resolved') END)"
+    " ORDER BY alert_id, coalesce(event_id, ':' || tier)"
+    " ON CONFLICT (alert_id, (coalesce(event_id, ':' || tier))) DO NOTHING"
 ).format(cols=_names(ALERT_HISTORY_COLUMNS))
 
 # One move of an exception, in the order ecm sent them. A move judged before the stored
@@ -273,7 +319,8 @@ UPSERT_EXCEPTION_STATUS = sql.SQL(
 # the alert after it. A monitor-only record comes before its raise: it creates the row.
 # action_taken: the acknowledgement's, from the act (kept in workflow_acts) when the
 # record's note does not say it. A record already in alert_history (a redelivery) changes
-# nothing.
+# nothing: its key there is (alert_id, coalesce(event_id, ':' || tier)), event_id NULL for
+# the id ecm gives an escalation on timeout (storage migration 0023).
 UPSERT_ALERT_HANDLED = sql.SQL(
     "INSERT INTO alerts (alert_id, kind, visit_id, provider_id, client_id, tier, monitor_only)"
     " VALUES (%(alert_id)s, %(kind)s, %(visit_id)s, %(provider_id)s, %(client_id)s, %(tier)s,"
@@ -296,7 +343,9 @@ UPSERT_ALERT_HANDLED = sql.SQL(
     "   ELSE alerts.closed_by END,"
     " outcome_code = CASE WHEN %(action)s::text = 'closed' THEN %(code)s::text"
     "   ELSE alerts.outcome_code END"
-    " WHERE NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.event_id = %(event_id)s::text)"
+    " WHERE NOT EXISTS (SELECT 1 FROM alert_history h"
+    "   WHERE h.alert_id = %(alert_id)s AND coalesce(h.event_id, ':' || h.tier)"
+    "   = coalesce(%(event_id)s::text, ':' || %(tier)s::text))"
 )
 
 UPSERT_MONITORING = sql.SQL(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 import psycopg
 import pytest
 from builders import alert_raised, alert_resolved, at, exception, outcome
+from psycopg_pool import AsyncConnectionPool
 
+from ecm.api.readmodel import ReadModel
+from ecm.api.workflowreads import WorkflowReads
 from ecm.contracts import (
     ActorRole,
     AlertAcknowledged,
@@ -104,7 +108,7 @@ def test_a_decision_moves_the_exception_and_an_older_move_resent_does_not_undo_i
 
 
 def test_alert_handling_updates_the_alert_and_its_timeline_keeps_fact_and_learned_times(
-    clean: psycopg.Connection,
+    clean: psycopg.Connection, dsn: str,
 ) -> None:
     sink = OutcomeSink(clean)
     raised, resolved = alert_raised("V2", at(MON, 11)), alert_resolved("V2", at(MON, 12))
@@ -129,12 +133,18 @@ def test_alert_handling_updates_the_alert_and_its_timeline_keeps_fact_and_learne
                        " FROM alerts") == (
         "council_duty", "oncall", "phoned the carer", "carer_sent", at(MON, 12), at(MON, 11),
         False, at(MON, 12), at(MON, 13))
-    timeline = clean.execute(
-        "SELECT action, occurred_at, learned_at FROM alert_history ORDER BY occurred_at, action"
-    ).fetchall()
-    assert [t[0] for t in timeline] == ["acknowledged", "escalated", "raised", "closed",
+    timeline = sorted((t["occurred_at"], t["action"], t["learned_at"])
+                      for t in _alert_timeline(dsn, "V2:missed"))
+    assert [t[1] for t in timeline] == ["acknowledged", "escalated", "raised", "closed",
                                         "resolved"]
-    assert timeline[-1][1:] == (at(MON, 12), at(MON, 13))
+    assert timeline[-1] == (at(MON, 12), "resolved", at(MON, 13))
+
+
+def _alert_timeline(dsn: str, alert_id: str) -> list[dict[str, Any]]:
+    async def read() -> list[dict[str, Any]]:
+        async with AsyncConnectionPool(dsn, open=False, min_size=1, max_size=1) as pool:
+            return await WorkflowReads(ReadModel(pool)).alert_timeline(alert_id)
+    return asyncio.run(read())
 
 
 def test_a_monitor_only_record_before_its_raise_makes_the_alert_monitor_only(
