@@ -10,9 +10,11 @@ Tables and columns relied on (written by storage migration 0001):
 * ``visit_exceptions``: ``exception_id``, ``provider_id``, ``visit_id``; an exception
   is open while its row has no (or a null) ``resolved_at``;
 
-Alert and exception rows are returned whole (``to_jsonb(row)``) so extra columns reach
-the client without code changes here. A missing table makes reads raise
-``ReadModelUnavailable`` (503). Who owns a visit or carer is ``ecm.api.ownership``'s.
+Alert and exception rows are returned whole (``to_jsonb(row)``; an exception through
+``ecm_exception_record``, which puts back the record ids its row keeps only as derived,
+storage migration 0024) so extra columns reach the client without code changes here. A
+missing table makes reads raise ``ReadModelUnavailable`` (503). Who owns a visit or
+carer is ``ecm.api.ownership``'s.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ _VISITS = (
     " ORDER BY local_date, visit_id LIMIT %(l)s OFFSET %(o)s"
 )
 _OPEN = (
-    "SELECT to_jsonb(r) AS row FROM {table} r"
+    "SELECT {row} AS row FROM {table} r"
     " WHERE (%(p)s::text IS NULL OR provider_id = %(p)s)"
     " AND (to_jsonb(r) ->> 'resolved_at') IS NULL"
     " ORDER BY {id} LIMIT %(l)s OFFSET %(o)s"
@@ -123,13 +125,14 @@ class ReadModel:
 
     async def open_alerts(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved alerts (of one provider, or all)."""
-        sql = _OPEN.format(table="alerts", id="alert_id")
+        sql = _OPEN.format(row="to_jsonb(r)", table="alerts", id="alert_id")
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
 
     async def open_exceptions(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved visit exceptions (of one provider, or all)."""
-        sql = _OPEN.format(table="visit_exceptions", id="exception_id")
+        sql = _OPEN.format(row="ecm_exception_record(r)", table="visit_exceptions",
+                           id="exception_id")
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
 

@@ -54,6 +54,10 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
 JSONB_COLUMNS = frozenset({"payload", "detail", "extra"})
 """The ``json`` places whose column is jsonb (the others are text)."""
 
+AS_RECORDED = {"visit_exceptions": "ecm_exception_record"}
+"""Tables whose rows are exported through a function putting back what the row keeps
+only as derived (storage migration 0024); any other is exported as ``to_jsonb``."""
+
 NOT_ERASED = (
     "the Kafka input topic (visit-events) keeps events as sent, the person's id included, "
     "until they expire (ECM_KAFKA__INPUT_RETENTION_DAYS); a log cannot be edited",
@@ -113,8 +117,8 @@ def export(conn: psycopg.Connection, subject: Subject, subject_id: str) -> Subje
     for table in dict.fromkeys(p.table for p in PLACES[subject]):
         places = [p for p in PLACES[subject] if p.table == table]
         where, params = _where(places, subject_id)
-        query = sql.SQL("SELECT to_jsonb(t) FROM {} t WHERE {}").format(
-            sql.Identifier(table), where)
+        query = sql.SQL("SELECT {}(t) FROM {} t WHERE {}").format(
+            sql.Identifier(AS_RECORDED.get(table, "to_jsonb")), sql.Identifier(table), where)
         rows = [row[0] for row in conn.execute(query, params)]
         if rows:
             found.rows[table] = rows
