@@ -12,8 +12,10 @@ Tables and columns relied on (written by storage migration 0001):
 * ``visit_exceptions``: ``exception_id``, ``provider_id``, ``visit_id``; an exception
   is open while its row has no (or a null) ``resolved_at``;
 
-Alert and exception rows are returned whole (``to_jsonb(row)``) so extra columns reach
-the client without code changes here. A missing table makes reads raise
+Alert and exception rows are returned whole (through ``ecm_alert_record`` and
+``ecm_exception_record``, ecm/storage/functions, which put back the record ids a row
+keeps only as derived: storage migrations 0023 and 0024) so extra columns reach the
+client without code changes here. A missing table makes reads raise
 ``ReadModelUnavailable`` (503). Who owns a visit or carer is ``ecm.api.ownership``'s.
 """
 
@@ -82,14 +84,6 @@ _OPEN = (
     " ORDER BY {id} LIMIT %(l)s OFFSET %(o)s"
 )
 
-_ALERT_ROW = (
-    "to_jsonb(r) || jsonb_build_object('raised_event_id', CASE WHEN r.raised_at IS NOT NULL"
-    " THEN coalesce(r.raised_event_id, r.alert_id || ':raised') END, 'resolved_event_id',"
-    " CASE WHEN r.resolved_at IS NOT NULL"
-    " THEN coalesce(r.resolved_event_id, r.alert_id || ':resolved') END)"
-)
-"""An alert row whole, with the event ids storage migration 0023 leaves NULL when derived."""
-
 
 def _visit(row: dict[str, Any]) -> dict[str, Any]:
     """A visit as the routes read it: its keys and ``payload``, the outcome event."""
@@ -133,13 +127,14 @@ class ReadModel:
 
     async def open_alerts(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved alerts (of one provider, or all)."""
-        sql = _OPEN.format(table="alerts", id="alert_id", row=_ALERT_ROW)
+        sql = _OPEN.format(row="ecm_alert_record(r)", table="alerts", id="alert_id")
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
 
     async def open_exceptions(self, provider_id: str | None, limit: int, offset: int) -> list[Any]:
         """Unresolved visit exceptions (of one provider, or all)."""
-        sql = _OPEN.format(table="visit_exceptions", id="exception_id", row="to_jsonb(r)")
+        sql = _OPEN.format(row="ecm_exception_record(r)", table="visit_exceptions",
+                           id="exception_id")
         rows = await self._fetch(sql, {"p": provider_id, "l": limit, "o": offset})
         return [r["row"] for r in rows]
 

@@ -38,6 +38,7 @@ from ecm.contracts import (
     VisitCancelled,
     VisitChanged,
     VisitExceptionRaised,
+    VisitExceptionResolved,
     VisitOutcomeRecorded,
     VisitOutcomeRecordedV2,
     VisitPlanned,
@@ -94,6 +95,34 @@ EXCEPTION_COLUMNS = (
     "exception_id", "kind", "visit_id", "provider_id", "client_id", "carer_id", "detail",
     "detected_at", "event_id",
 )  # fmt: skip
+
+
+def stored_record_id(record_id: str | None, derived: str) -> str | None:
+    """Return how ``visit_exceptions`` keeps a record id: ``''`` when it is ``derived``.
+
+    Most record ids of an exception are derived from its id (``raise_id`` and the others
+    below); such an id is stored as ``''`` (an id is never empty), any other as it is, so
+    the stored form says exactly what was sent. ``ecm_exception_record``
+    (``ecm/storage/functions``) reads it back; two records compare equal stored as sent.
+    """
+    if record_id is None:
+        return None
+    return "" if record_id == derived else record_id
+
+
+def raise_id(exception_id: str) -> str:
+    """The event id of an exception's raise, as ecm derives it (``event_id``)."""
+    return exception_id
+
+
+def resolution_id(exception_id: str) -> str:
+    """The event id of an exception's resolution, as ecm derives it (``resolved_event_id``)."""
+    return f"{exception_id}:resolved"
+
+
+def settling_id(exception_id: str) -> str:
+    """The event id of the move settling an exception, as ecm derives it (``status_event_id``)."""
+    return f"exception:{exception_id}:settled"
 
 
 def _value(value: Any) -> Any:
@@ -237,8 +266,14 @@ def exception_row(e: VisitExceptionRaised) -> Row:
     """Return the ``visit_exceptions`` row of an exception."""
     return (
         e.exception_id, e.kind.value, e.visit_id, e.provider_id, e.client_id, e.carer_id,
-        e.detail, e.occurred_at, e.event_id,
+        e.detail, e.occurred_at, stored_record_id(e.event_id, raise_id(e.exception_id)),
     )  # fmt: skip
+
+
+def exception_resolved_row(e: VisitExceptionResolved) -> Row:
+    """Return the parameters of ``RESOLVE_EXCEPTION``: when, by which record, which one."""
+    return (e.occurred_at, stored_record_id(e.event_id, resolution_id(e.exception_id)),
+            e.exception_id)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -351,8 +386,10 @@ def exception_status_row(e: ExceptionStatusChanged) -> Row:
     raise, when it comes, sets them.
     """
     return (
-        e.exception_id, e.kind.value, e.visit_id, e.provider_id, e.occurred_at, e.event_id,
-        e.status.value, e.code, e.by, e.occurred_at, e.note, e.event_id, e.learned_at,
+        e.exception_id, e.kind.value, e.visit_id, e.provider_id, e.occurred_at,
+        stored_record_id(e.event_id, raise_id(e.exception_id)), e.status.value, e.code, e.by,
+        e.occurred_at, e.note, stored_record_id(e.event_id, settling_id(e.exception_id)),
+        e.learned_at,
     )  # fmt: skip
 
 

@@ -75,6 +75,7 @@ from ecm.storage.rows import (
     alert_raised_row,
     alert_resolved_row,
     call_measures,
+    exception_resolved_row,
     exception_row,
     exception_status_row,
     monitoring_row,
@@ -326,9 +327,7 @@ class OutcomeSink:
 
     @staticmethod
     def _write_exceptions(conn: psycopg.Connection[Any], batch: Batch) -> int:
-        resolved = [
-            (e.occurred_at, e.event_id, e.exception_id) for e in batch.exceptions_resolved.values()
-        ]
+        resolved = [exception_resolved_row(e) for e in batch.exceptions_resolved.values()]
         changed = _copy_apply(conn, q.COPY_EXCEPTIONS, q.UPSERT_EXCEPTIONS,
                               map(exception_row, batch.exceptions.values()))
         if resolved:

@@ -39,6 +39,7 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
         Place("visit_exceptions", "client_id", "text"),
         Place("visit_exceptions", "detail", "words"),
         Place("kpi_client_week", "client_id", "text"),
+        Place("rota_gaps", "client_id", "text"), Place("rota_gaps", "previous_client_id", "text"),
         Place("webhook_deliveries", "body", "json"),
     ),
     "carer": (
@@ -48,11 +49,16 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
         Place("visit_exceptions", "carer_id", "text"),
         Place("visit_exceptions", "detail", "words"),
         Place("kpi_client_week", "carer_ids", "array"),
+        Place("rota_gaps", "carer_id", "text"),
     ),
 }
 
 JSONB_COLUMNS = frozenset({"payload", "detail", "extra"})
 """The ``json`` places whose column is jsonb (the others are text)."""
+
+AS_RECORDED = {"alerts": "ecm_alert_record", "visit_exceptions": "ecm_exception_record"}
+"""Tables whose rows are exported through a function putting back what the row keeps
+only as derived (storage migrations 0023 and 0024); any other is exported as ``to_jsonb``."""
 
 NOT_ERASED = (
     "the Kafka input topic (visit-events) keeps events as sent, the person's id included, "
@@ -113,8 +119,8 @@ def export(conn: psycopg.Connection, subject: Subject, subject_id: str) -> Subje
     for table in dict.fromkeys(p.table for p in PLACES[subject]):
         places = [p for p in PLACES[subject] if p.table == table]
         where, params = _where(places, subject_id)
-        query = sql.SQL("SELECT to_jsonb(t) FROM {} t WHERE {}").format(
-            sql.Identifier(table), where)
+        query = sql.SQL("SELECT {}(t) FROM {} t WHERE {}").format(
+            sql.Identifier(AS_RECORDED.get(table, "to_jsonb")), sql.Identifier(table), where)
         rows = [row[0] for row in conn.execute(query, params)]
         if rows:
             found.rows[table] = rows

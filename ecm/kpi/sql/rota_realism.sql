@@ -2,10 +2,11 @@
 -- judged between consecutive visits of a carer's planned day, those shorter than the
 -- travel the contract's rules estimate, their share, and the minutes of travel the rota
 -- did not allow. What one gap adds is decided once (ecm/domain/kpis.py, RotaRow.add);
--- this only sums the stored gaps (a withdrawn one counts nowhere).
+-- this only sums the stored gaps (a withdrawn one counts nowhere). The week is the ISO
+-- week of the visit's planned day (ecm/domain/calendar.py, iso_week_of_date).
 -- Parameters: start, end (local dates, [start, end), of the visit's planned day),
 -- provider_id, lot_id (NULL = all).
-SELECT provider_id, coalesce(lot_id, '') AS lot_id, iso_week,
+SELECT provider_id, coalesce(lot_id, '') AS lot_id, to_char(local_date, 'IYYY-"W"IW') AS iso_week,
        count(*) FILTER (WHERE status = 'judged') AS gaps_judged,
        count(*) FILTER (WHERE short) AS gaps_short,
        round(count(*) FILTER (WHERE short)::numeric

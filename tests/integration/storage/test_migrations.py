@@ -71,6 +71,9 @@ def _weekly_rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ..
     return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in WEEKLY}
 
 
+SINCE_0009 = "DELETE FROM schema_migrations WHERE version >= '0009' AND version <> '0019'"
+
+
 def test_the_weekly_rollup_migrations_build_from_stored_weeks_and_can_run_again(
     conn: psycopg.Connection, dsn: str
 ) -> None:
@@ -80,14 +83,16 @@ def test_the_weekly_rollup_migrations_build_from_stored_weeks_and_can_run_again(
         outcome("V3", mon, provider_id="P2", client_id="C2", carer_ids=("K1", "K3")),
     ])  # fmt: skip
     kept = _weekly_rollups(conn)
-    # A database from before 0009: neither the tables nor their refresh functions.
+    # A database from before 0009: neither the tables nor their refresh functions. Every
+    # later migration runs again but 0019, whose rota_gaps 0024 rebuilt without a column
+    # 0019 indexes (a database from before 0009 has no rota_gaps to run it over).
     conn.execute("DROP TABLE kpi_weekly, kpi_continuity_weekly")
     conn.execute("DROP FUNCTION ecm_refresh_kpi_weeks, ecm_refresh_continuity_weeks")
-    conn.execute("DELETE FROM schema_migrations WHERE version >= '0009'")
+    conn.execute(SINCE_0009)
 
     built = migrate(dsn)
     rebuilt = _weekly_rollups(conn)
-    conn.execute("DELETE FROM schema_migrations WHERE version >= '0009'")
+    conn.execute(SINCE_0009)
     again = migrate(dsn)
 
     assert built == again and built[:3] == ["0009", "0010", "0011"]  # and every later one
