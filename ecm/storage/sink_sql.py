@@ -48,8 +48,7 @@ CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raw (LIKE raw_events INCLUDING DEFAULT
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_outcomes (LIKE visit_outcomes) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_replaced (LIKE visit_outcomes) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_prior (
-    visit_id text, local_date date, provider_id text, client_id text, stale boolean,
-    moved boolean) ON COMMIT DELETE ROWS;
+    visit_id text, local_date date, stale boolean, moved boolean) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_raised (LIKE alerts INCLUDING DEFAULTS)
     ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS ecm_stage_resolved (LIKE alerts INCLUDING DEFAULTS)
@@ -78,7 +77,7 @@ COPY_OUTCOMES = sql.SQL("COPY ecm_stage_outcomes ({}) FROM STDIN").format(_names
 # same payload), so a redelivery changes nothing. Moved: stored on another day.
 FIND_PRIOR = """
 INSERT INTO ecm_stage_prior
-SELECT s.visit_id, v.local_date, v.provider_id, v.client_id,
+SELECT s.visit_id, v.local_date,
        v.recorded_at > s.recorded_at
        OR (v.recorded_at = s.recorded_at AND v.event_id = s.event_id
            AND v.local_date = s.local_date),
@@ -141,16 +140,16 @@ INSERT_ALL_OUTCOMES = sql.SQL(
 """The insert when no visit of the batch is stored yet."""
 
 UPDATE_VISIT_LATEST = """
-UPDATE visit_latest v SET local_date = s.local_date, provider_id = s.provider_id,
-    client_id = s.client_id, recorded_at = s.recorded_at, event_id = s.event_id
+UPDATE visit_latest v SET local_date = s.local_date, recorded_at = s.recorded_at,
+    event_id = s.event_id
 FROM ecm_stage_outcomes s
 WHERE v.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_prior WHERE NOT stale))
   AND s.visit_id = v.visit_id
 """
 
 INSERT_VISIT_LATEST = """
-INSERT INTO visit_latest (visit_id, local_date, provider_id, client_id, recorded_at, event_id)
-SELECT visit_id, local_date, provider_id, client_id, recorded_at, event_id
+INSERT INTO visit_latest (visit_id, local_date, recorded_at, event_id)
+SELECT visit_id, local_date, recorded_at, event_id
 FROM ecm_stage_outcomes s
 WHERE NOT EXISTS (SELECT 1 FROM ecm_stage_prior p WHERE p.visit_id = s.visit_id)
 """

@@ -34,7 +34,6 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
         Place("care_packages", "client_id", "text"), Place("care_packages", "payload", "json"),
         Place("raw_events", "detail", "json"),
         Place("visit_outcomes", "client_id", "text"),
-        Place("visit_latest", "client_id", "text"),
         Place("alerts", "client_id", "text"),
         Place("visit_exceptions", "client_id", "text"),
         Place("visit_exceptions", "detail", "words"),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
+from builders import travel_gap
 from typer.testing import CliRunner
 
 from ecm import contracts as c
@@ -31,7 +33,11 @@ def week(conn: psycopg.Connection) -> psycopg.Connection:
         except c.ContractError:
             continue  # the fixture has invalid lines on purpose
     result = run(lines)
-    OutcomeSink(conn).write([*inputs, *result.outcomes, *result.alerts, *result.exceptions])
+    # the week plans no carer's visits close enough to judge a gap: one naming C3 and K3
+    gap = travel_gap("V7", date(2026, 11, 17), gap_id="V7:K3", carer_id="K3", client_id="C3",
+                     previous_client_id="C3")
+    OutcomeSink(conn).write([*inputs, *result.outcomes, *result.alerts, *result.exceptions,
+                             gap])
     return conn
 
 
@@ -47,8 +53,8 @@ def tables_naming(conn: psycopg.Connection, subject_id: str) -> list[str]:
 
 def test_export_finds_every_row_that_names_a_client(week: psycopg.Connection) -> None:
     found = export(week, "client", "C3")
-    assert {"clients", "care_packages", "raw_events", "visit_outcomes", "visit_latest",
-            "alerts", "visit_exceptions", "kpi_client_week"} <= set(found.rows)
+    assert {"clients", "care_packages", "raw_events", "visit_outcomes", "alerts",
+            "visit_exceptions", "kpi_client_week", "rota_gaps"} <= set(found.rows)
     assert {o["visit_id"] for o in found.rows["visit_outcomes"]} == {
         "V6", "V7", "V8", "U1"}  # and only C3's visits
     assert all("C3" in json.dumps(r) for rows in found.rows.values() for r in rows)
