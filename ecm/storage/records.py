@@ -1,8 +1,9 @@
 """Stored rows back as the contract events they were written from.
 
-``visit_outcomes`` keeps an outcome's typed columns and, in ``extra``, only the fields
-no column holds (``ecm.storage.rows.outcome_row``); ``outcome_event`` puts the event
-together again, so what the API and the portal show of a visit is what the engine sent.
+``visit_outcomes`` keeps an outcome's typed columns (the rate card paying it among them)
+and, in ``extra``, only the fields no column holds (``ecm.storage.rows.outcome_row``);
+``outcome_event`` puts the event together again, so what the API and the portal show of a
+visit is what the engine sent.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ OUTCOME_EVENT_COLUMNS: LiteralString = (
     " carers_required, time_critical, first_check_in, punctuality, lateness_minutes,"
     " carer_ids, delivered_seconds, payable_gbp, short, single_handed, manual_entry,"
     " electronic, max_distance_m, verification, verified_gbp, disputed_gbp, event_id,"
-    " recorded_at, schema_version, extra, trust_score"
+    " recorded_at, schema_version, extra, trust_score, rate_card_id, rate_card_from,"
+    " rate_card_event_id"
 )
 """The ``visit_outcomes`` columns ``outcome_event`` needs, for a SELECT list."""
 
 _FIELDS = tuple(name.strip() for name in OUTCOME_EVENT_COLUMNS.split(","))
 _NOT_FIELDS = ("recorded_at", "extra", "verification", "verified_gbp", "disputed_gbp",
-               "trust_score")
+               "trust_score", "rate_card_id", "rate_card_from", "rate_card_event_id")
 _V2_FIELDS = ("verification", "verified_gbp", "disputed_gbp")
 
 
@@ -40,7 +42,10 @@ def outcome_event(row: Mapping[str, Any]) -> VisitOutcomeRecorded:
     """
     fields = {k: row[k] for k in _FIELDS if k not in _NOT_FIELDS}
     fields["occurred_at"] = row["recorded_at"]
-    fields.update(row["extra"] or {})
+    fields.update(row["extra"] or {})  # before storage migration 0025, the rate card too
+    if row["rate_card_id"] is not None:
+        fields["rate_card"] = {"id": row["rate_card_id"], "effective_from": row["rate_card_from"],
+                               "event_id": row["rate_card_event_id"]}
     if row["schema_version"] == 3:  # version 2's fields and the trust score (in extra: the rest)
         fields.update({k: row[k] for k in _V2_FIELDS}, trust_score=row["trust_score"])
         return VisitOutcomeRecordedV3.model_validate(fields)

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -67,13 +67,13 @@ OUTCOME_COLUMNS = (
     "single_handed", "manual_entry", "electronic", "max_distance_m", "kpi_cancelled",
     "kpi_missed", "kpi_completed", "kpi_checked_in", "kpi_no_checkout", "kpi_planned_seconds",
     "kpi_lateness_seconds", "verification", "verified_gbp", "disputed_gbp", "event_id",
-    "recorded_at", "schema_version", "extra", "trust_score",
+    "recorded_at", "schema_version", "extra", "trust_score", "rate_card_id", "rate_card_from",
+    "rate_card_event_id",
 )  # fmt: skip
 """Columns of ``visit_outcomes``, in the order of ``outcome_row``."""
 
 OUTCOME_EXTRA_FIELDS = (
     "corrections", "frustrated_reason", "held_corrections", "trust_deductions", "rules_applied",
-    "rate_card",
 )  # fmt: skip
 """Fields of an outcome that no column holds: its ``extra`` (absent when empty)."""
 
@@ -150,7 +150,16 @@ def outcome_row(o: VisitOutcomeRecorded) -> Row:
         o.electronic, o.max_distance_m, m.cancelled, m.missed, m.completed, m.checked_in,
         m.no_checkout, m.planned_seconds, m.lateness_seconds, *verification(o), o.event_id,
         o.occurred_at, o.schema_version, outcome_extra(o), getattr(o, "trust_score", None),
+        *rate_card_columns(o),
     )  # fmt: skip
+
+
+def rate_card_columns(o: VisitOutcomeRecorded) -> tuple[str | None, date | None, str | None]:
+    """Return (rate_card_id, rate_card_from, rate_card_event_id) of the card paying a visit."""
+    card = getattr(o, "rate_card", None)
+    if card is None:
+        return None, None, None
+    return card.id, card.effective_from, card.event_id
 
 
 def outcome_extra(o: VisitOutcomeRecorded) -> Jsonb | None:
@@ -168,8 +177,6 @@ def outcome_extra(o: VisitOutcomeRecorded) -> Jsonb | None:
     for name in ("trust_deductions", "rules_applied"):  # version 3
         if name in extra:
             extra[name] = [v.model_dump(mode="json") for v in extra[name]]
-    if "rate_card" in extra:
-        extra["rate_card"] = extra["rate_card"].model_dump(mode="json")
     return Jsonb(extra)
 
 

@@ -17,8 +17,10 @@ from psycopg.rows import dict_row
 from ecm.contracts import (
     CorrectionAudit,
     Location,
+    PublishedVersion,
     Verification,
     VisitOutcomeRecordedV2,
+    VisitOutcomeRecordedV3,
     VisitStatus,
     dump_event,
 )
@@ -78,6 +80,30 @@ def test_an_outcome_is_read_back_as_the_event_written_with_no_payload_column(
     assert "payload" not in columns
     extra = conn.execute("SELECT visit_id, extra IS NULL FROM visit_outcomes ORDER BY 1").fetchall()
     assert extra == [("V1", True), ("V2", False)]  # only fields with no column, when any
+
+
+def test_the_rate_card_paying_a_visit_is_three_columns_and_a_row_from_before_reads_the_same(
+    conn: psycopg.Connection,
+) -> None:
+    card = PublishedVersion(id="RC-L1-HC", effective_from=date(2024, 4, 1), event_id="rc-ev-7")
+    judged = VisitOutcomeRecordedV3(**{
+        **outcome("V1", MON).model_dump(), "schema_version": 3, "verification": "verified",
+        "verified_gbp": Decimal("24.00"), "disputed_gbp": Decimal("0.00"), "trust_score": 100,
+        "rate_card": card,
+        "rules_applied": (PublishedVersion(id="R1", effective_from=MON, event_id="r-1"),),
+    })  # fmt: skip
+    OutcomeSink(conn).write([judged])
+
+    assert _stored_outcome(conn, "V1") == judged
+    stored = conn.execute("SELECT rate_card_id, rate_card_from, rate_card_event_id,"
+                          " extra ? 'rate_card' FROM visit_outcomes").fetchone()
+    assert stored == ("RC-L1-HC", date(2024, 4, 1), "rc-ev-7", False)
+    # as storage migrations before 0025 wrote it: the card in extra, the columns empty
+    conn.execute("UPDATE visit_outcomes SET extra = extra || jsonb_build_object('rate_card',"
+                 " jsonb_build_object('id', rate_card_id, 'effective_from', rate_card_from,"
+                 " 'event_id', rate_card_event_id)), rate_card_id = NULL, rate_card_from = NULL,"
+                 " rate_card_event_id = NULL")
+    assert _stored_outcome(conn, "V1") == judged
 
 
 def test_an_input_keeps_who_sent_what_when_its_digest_and_its_own_fields_never_coordinates(
