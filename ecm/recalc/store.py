@@ -29,7 +29,7 @@ from ecm.recalc.diff import Figures, ProviderChange, RecalcDiff, VisitChange, co
 from ecm.recalc.rejudge import Period, rejudge
 from ecm.storage import sink_sql as q
 from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_event
-from ecm.storage.rows import outcome_row
+from ecm.storage.rows import VISIT_INPUT_TYPES, outcome_row, stored_input_fields
 from ecm.storage.sink import OutcomeSink
 from ecm.visits.translate import ReferenceRecord, reference_record, visit_event, workflow_act
 
@@ -60,21 +60,22 @@ def visit_events(conn: psycopg.Connection[Any], period: Period) -> Iterator[Visi
     The rota and calls come from ``raw_events`` (a call with its stored distance and
     accuracy: the coordinates were never kept), the acts of people from ``workflow_acts``.
     """
-    bounds = {"first": period.first, "last": period.last}
-    rows = conn.execute(
-        "SELECT event_id, event_type, provider_id, visit_id, occurred_at, detail, distance_m,"
-        f" accuracy_m FROM raw_events WHERE visit_id IN ({_PERIOD_VISITS})"
-        " AND detail IS NOT NULL", bounds)
-    for event_id, event_type, provider_id, visit_id, occurred_at, detail, distance, accuracy \
-            in rows:
-        event = c.parse_event({**detail, "event_id": event_id, "event_type": event_type,
-                               "provider_id": provider_id, "visit_id": visit_id,
-                               "occurred_at": occurred_at.isoformat()})
-        assert isinstance(event, c.ScheduleEvent | c.CallEvent)
-        domain = visit_event(event)
-        if isinstance(domain, CarerCall):
-            domain = replace(domain, distance_m=distance, accuracy_m=accuracy)
-        yield domain
+    bounds = {"first": period.first, "last": period.last, "inputs": list(VISIT_INPUT_TYPES)}
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT * FROM raw_events WHERE visit_id IN (" + _PERIOD_VISITS + ")"
+            " AND event_type = ANY(%(inputs)s)", bounds)
+        for row in cur:
+            event = c.parse_event({
+                **stored_input_fields(row), "event_id": row["event_id"],
+                "event_type": row["event_type"], "provider_id": row["provider_id"],
+                "visit_id": row["visit_id"], "occurred_at": row["occurred_at"]})
+            assert isinstance(event, c.ScheduleEvent | c.CallEvent)
+            domain = visit_event(event)
+            if isinstance(domain, CarerCall):
+                domain = replace(domain, distance_m=row["distance_m"],
+                                 accuracy_m=row["accuracy_m"])
+            yield domain
     acts = conn.execute(f"SELECT payload FROM workflow_acts WHERE visit_id IN ({_PERIOD_VISITS})",
                         bounds)
     for (payload,) in acts:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -77,12 +77,22 @@ OUTCOME_EXTRA_FIELDS = (
 )  # fmt: skip
 """Fields of an outcome that no column holds: its ``extra`` (absent when empty)."""
 
+RAW_INPUT_FIELDS = (
+    "carers_required", "time_critical", "planned_start", "planned_end", "client_id",
+    "carer_id", "method", "service", "tier", "package_id", "planned_carer_ids",
+)  # fmt: skip
+"""A visit input's own fields that ``raw_events`` keeps as columns of the same name (storage
+migration 0026); ``detail`` keeps the others, and its ``schema_version`` is
+``input_version`` (NULL: version 1)."""
 RAW_EVENT_COLUMNS = (
     "event_id", "event_type", "provider_id", "visit_id", "occurred_at", "digest", "detail",
-    "distance_m", "accuracy_m",
+    "distance_m", "accuracy_m", "input_version", *RAW_INPUT_FIELDS,
 )  # fmt: skip
 RAW_ENVELOPE = ("event_id", "event_type", "occurred_at", "provider_id", "visit_id", "location")
 """Fields of an input event that ``detail`` leaves out: its columns, and the coordinates."""
+VISIT_INPUT_TYPES: tuple[str, ...] = tuple(m.model_fields["event_type"].default
+                                           for m in VISIT_INPUTS)
+"""The ``event_type`` of each of ``VISIT_INPUTS``."""
 ALERT_RAISED_COLUMNS = (
     "alert_id", "kind", "visit_id", "provider_id", "client_id", "lot_id", "due_at",
     "raised_at", "raised_event_id", "raised_learned_at",
@@ -221,6 +231,9 @@ def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) 
     distance, accuracy = call_measures(event, reference)
     stored = without_location(event)
     wire = dump_event(stored)
+    own = _own_fields(stored, wire)
+    version = own.pop("schema_version", 1)
+    columns = tuple(own.pop(name, None) for name in RAW_INPUT_FIELDS)
     return (
         event.event_id,
         getattr(event, "event_type", type(event).__name__),
@@ -228,20 +241,36 @@ def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) 
         getattr(event, "visit_id", None),
         event.occurred_at,
         hashlib.sha256(wire).digest(),
-        _detail(stored, wire),
+        Jsonb(own) if own else None,
         distance,
         accuracy,
+        None if version == 1 else version,
+        *columns,
     )
 
 
-def _detail(event: ContractEvent, wire: bytes) -> Jsonb | None:
-    """The visit input's fields but those of ``RAW_ENVELOPE``, from its JSON ``wire`` form."""
+def _own_fields(event: ContractEvent, wire: bytes) -> dict[str, Any]:
+    """A visit input's fields but those of ``RAW_ENVELOPE`` and nulls, from its JSON ``wire``.
+
+    Empty for any other input (reference events and acts: their own tables keep them).
+    """
     if not isinstance(event, VISIT_INPUTS):
-        return None
+        return {}
     fields = json.loads(wire)
-    if fields.get("schema_version") == 1:
-        del fields["schema_version"]
-    return Jsonb({k: v for k, v in fields.items() if v is not None and k not in RAW_ENVELOPE})
+    return {k: v for k, v in fields.items() if v is not None and k not in RAW_ENVELOPE}
+
+
+def stored_input_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A visit input's own fields from its ``raw_events`` row (``detail`` and the columns).
+
+    The inverse of ``raw_event_row`` for what ``RAW_ENVELOPE`` leaves out; rows stored
+    before storage migration 0026 have them all in ``detail``.
+    """
+    fields = dict(row["detail"] or {})
+    fields.update({name: row[name] for name in RAW_INPUT_FIELDS if row[name] is not None})
+    if row["input_version"] is not None:
+        fields["schema_version"] = row["input_version"]
+    return fields
 
 
 def alert_event_id(alert_id: str, step: str, event_id: str) -> str | None:

@@ -32,7 +32,7 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
     "client": (
         Place("clients", "client_id", "text"), Place("clients", "payload", "json"),
         Place("care_packages", "client_id", "text"), Place("care_packages", "payload", "json"),
-        Place("raw_events", "detail", "json"),
+        Place("raw_events", "detail", "json"), Place("raw_events", "client_id", "text"),
         Place("visit_outcomes", "client_id", "text"),
         Place("alerts", "client_id", "text"),
         Place("visit_exceptions", "client_id", "text"),
@@ -43,7 +43,8 @@ PLACES: dict[Subject, tuple[Place, ...]] = {
     ),
     "carer": (
         Place("carers", "carer_id", "text"), Place("carers", "payload", "json"),
-        Place("raw_events", "detail", "json"),
+        Place("raw_events", "detail", "json"), Place("raw_events", "carer_id", "text"),
+        Place("raw_events", "planned_carer_ids", "array"),
         Place("visit_outcomes", "carer_ids", "array"), Place("visit_outcomes", "extra", "json"),
         Place("visit_exceptions", "carer_id", "text"),
         Place("visit_exceptions", "detail", "words"),

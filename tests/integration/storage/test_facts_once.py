@@ -23,8 +23,11 @@ from ecm.contracts import (
     VisitOutcomeRecordedV3,
     VisitStatus,
     dump_event,
+    parse_event,
 )
+from ecm.contracts.examples import examples
 from ecm.storage.records import OUTCOME_EVENT_COLUMNS, outcome_event
+from ecm.storage.rows import RAW_INPUT_FIELDS, VISIT_INPUT_TYPES, VISIT_INPUTS, stored_input_fields
 from ecm.storage.sink import OutcomeSink
 from ecm.visits.translate import without_location
 
@@ -114,16 +117,45 @@ def test_an_input_keeps_who_sent_what_when_its_digest_and_its_own_fields_never_c
     OutcomeSink(conn).write([package("PK1", "7", date(2024, 1, 1)), call])
 
     rows = conn.cursor(row_factory=dict_row).execute(
-        "SELECT event_type, provider_id, visit_id, occurred_at, digest, detail,"
-        " ecm_input_event(r) AS shown FROM raw_events r ORDER BY event_type").fetchall()
+        "SELECT *, ecm_input_event(r) AS shown FROM raw_events r ORDER BY event_type").fetchall()
     stored_call = next(r for r in rows if r["event_type"] == "carer_checked_in")
     assert stored_call["digest"] == hashlib.sha256(dump_event(without_location(call))).digest()
-    assert stored_call["detail"] == {"client_id": call.client_id, "carer_id": call.carer_id,
-                                     "method": call.method.value}  # fmt: skip
+    assert (stored_call["client_id"], stored_call["carer_id"], stored_call["method"]) == (
+        call.client_id, call.carer_id, call.method.value)  # typed columns (migration 0026)
+    assert stored_call["detail"] is None  # nothing of a call is left for it
     assert stored_call["shown"]["carer_id"] == call.carer_id
     assert stored_call["shown"]["accuracy_m"] == 9
     assert "51.2" not in str(rows) and "lat" not in str(rows)
     assert next(r for r in rows if r["event_type"] == "care_package_agreed")["detail"] is None
+
+
+def test_every_visit_input_is_read_back_whole_from_its_columns_and_from_a_row_from_before(
+    conn: psycopg.Connection,
+) -> None:
+    inputs = [e for e in examples() if isinstance(e, VISIT_INPUTS)]
+    assert {e.event_type for e in inputs} == set(VISIT_INPUT_TYPES)
+    OutcomeSink(conn).write(inputs)
+    sent = {e.event_id: without_location(e) for e in inputs}
+
+    def read_back() -> tuple[dict[str, object], dict[str, object]]:
+        rows = conn.cursor(row_factory=dict_row).execute(
+            "SELECT *, ecm_input_event(r) AS shown FROM raw_events r").fetchall()
+        envelope = ("event_id", "event_type", "provider_id", "visit_id", "occurred_at")
+        fields = {r["event_id"]: parse_event({**stored_input_fields(r),
+                                              **{k: r[k] for k in envelope}}) for r in rows}
+        shown = {r["event_id"]: parse_event({k: v for k, v in r["shown"].items()
+                                             if k not in ("distance_m", "accuracy_m")})
+                 for r in rows}
+        return fields, shown
+
+    assert read_back() == (sent, sent)
+    # as storage migrations before 0026 wrote them: every own field in detail
+    columns = ", ".join(f"'{c}', {c}" for c in RAW_INPUT_FIELDS)
+    conn.execute(
+        f"UPDATE raw_events SET detail = coalesce(detail, '{{}}') || jsonb_strip_nulls("  # noqa: S608
+        f"jsonb_build_object({columns}, 'schema_version', input_version)), input_version = NULL, "
+        + ", ".join(f"{c} = NULL" for c in RAW_INPUT_FIELDS))
+    assert read_back() == (sent, sent)
 
 
 def test_rollups_kept_by_difference_equal_a_recomputation_after_random_revisions(
