@@ -19,6 +19,8 @@ DECLARE
     names    text := array_to_string(sums, ', ');
     added    text := (SELECT string_agg(format('%I = r.%I + EXCLUDED.%I', c, c, c), ', ')
                       FROM unnest(sums) AS c);
+    summed   text := (SELECT string_agg(format('sum(%I)', c), ', ') FROM unnest(sums) AS c);
+    rollup   record;
     lock_key record;
     days      date[];
     providers text[];
@@ -69,38 +71,29 @@ BEGIN
           UNION ALL SELECT -1, * FROM ecm_stage_replaced) o
     GROUP BY 1, 2, 3, 4;
 
-    -- A row the batch emptied (its last visit moved away) is dropped: the upserts return
-    -- the rows they left without visits, and only those are deleted, by key (a join of
-    -- the delta with the whole rollup scanned it at every batch).
-    EXECUTE format('WITH up AS (INSERT INTO kpi_daily AS r (provider_id, lot_id, service,'
-                   ' local_date, %s) SELECT provider_id, lot_id, service, local_date, %s'
-                   ' FROM ecm_stage_delta ON CONFLICT (local_date, provider_id, lot_id, service)'
-                   ' DO UPDATE SET %s RETURNING r.local_date, r.provider_id, r.lot_id,'
-                   ' r.service, r.visits)'
-                   ' SELECT array_agg(local_date), array_agg(provider_id), array_agg(lot_id),'
-                   ' array_agg(service) FROM up WHERE visits = 0',
-                   names, names, added) INTO days, providers, lots, services;
-    IF days IS NOT NULL THEN
-        DELETE FROM kpi_daily r
-        WHERE (r.local_date, r.provider_id, r.lot_id, r.service)
-              IN (SELECT * FROM unnest(days, providers, lots, services))
-          AND r.visits = 0;
-    END IF;
-    EXECUTE format('WITH up AS (INSERT INTO kpi_weekly AS r (provider_id, lot_id, service,'
-                   ' week_start, %s) SELECT provider_id, lot_id, service,'
-                   ' ecm_week_start(local_date), %s FROM ecm_stage_delta GROUP BY 1, 2, 3, 4'
-                   ' ON CONFLICT (week_start, provider_id, lot_id, service) DO UPDATE SET %s'
-                   ' RETURNING r.week_start, r.provider_id, r.lot_id, r.service, r.visits)'
-                   ' SELECT array_agg(week_start), array_agg(provider_id), array_agg(lot_id),'
-                   ' array_agg(service) FROM up WHERE visits = 0',
-                   names, (SELECT string_agg(format('sum(%I)', s), ', ') FROM unnest(sums) AS s),
-                   added) INTO days, providers, lots, services;
-    IF days IS NOT NULL THEN
-        DELETE FROM kpi_weekly r
-        WHERE (r.week_start, r.provider_id, r.lot_id, r.service)
-              IN (SELECT * FROM unnest(days, providers, lots, services))
-          AND r.visits = 0;
-    END IF;
+    -- kpi_daily and kpi_weekly gain the delta, summed per row of each. A row the batch
+    -- emptied (its last visit moved away) is dropped: each upsert returns the rows it left
+    -- without visits, and only those are deleted, by key (a join of the delta with the
+    -- whole rollup scanned it at every batch).
+    FOR rollup IN SELECT * FROM (VALUES ('kpi_daily', 'local_date', 'local_date'),
+                                        ('kpi_weekly', 'week_start', 'ecm_week_start(local_date)')
+                                 ) AS r(name, day_column, day_of) LOOP
+        EXECUTE format('WITH up AS (INSERT INTO %1$I AS r (provider_id, lot_id, service, %2$I,'
+                       ' %3$s) SELECT provider_id, lot_id, service, %4$s, %5$s'
+                       ' FROM ecm_stage_delta GROUP BY 1, 2, 3, 4'
+                       ' ON CONFLICT (%2$I, provider_id, lot_id, service) DO UPDATE SET %6$s'
+                       ' RETURNING r.%2$I AS day, r.provider_id, r.lot_id, r.service, r.visits)'
+                       ' SELECT array_agg(day), array_agg(provider_id), array_agg(lot_id),'
+                       ' array_agg(service) FROM up WHERE visits = 0',
+                       rollup.name, rollup.day_column, names, rollup.day_of, summed, added)
+            INTO days, providers, lots, services;
+        IF days IS NOT NULL THEN
+            EXECUTE format('DELETE FROM %I r WHERE (r.%I, r.provider_id, r.lot_id, r.service)'
+                           ' IN (SELECT * FROM unnest($1, $2, $3, $4)) AND r.visits = 0',
+                           rollup.name, rollup.day_column)
+                USING days, providers, lots, services;
+        END IF;
+    END LOOP;
 
     PERFORM ecm_refresh_batch_client_weeks();
 END $$;
