@@ -65,14 +65,15 @@ _ALERT: LiteralString = (
     " acknowledged_by, action_taken, escalated_at, closed_at, closed_by, outcome_code,"
     " monitor_only FROM alerts WHERE alert_id = %(id)s"
 )
-# The raise and the resolution of the alerts ``a``, from their row: alert_history holds
-# one only when the row does not hold it as first told (storage migration 0023, which
-# also leaves NULL the event id ecm gives an escalation on timeout).
+# The raise and the resolution of the alerts ``a``, from their row (their event ids as
+# ecm_alert_record puts them back): alert_history holds one only when the row does not
+# hold it as first told (storage migration 0023, which also leaves NULL the event id ecm
+# gives an escalation on timeout).
 _ROW_STEPS: LiteralString = (
     " CROSS JOIN LATERAL (VALUES"
-    " (coalesce(a.raised_event_id, a.alert_id || ':raised'), 'raised', 'provider_on_call',"
+    " (ecm_alert_record(a) ->> 'raised_event_id', 'raised', 'provider_on_call',"
     "  NULL, a.raised_at, a.raised_learned_at),"
-    " (coalesce(a.resolved_event_id, a.alert_id || ':resolved'), 'resolved', NULL,"
+    " (ecm_alert_record(a) ->> 'resolved_event_id', 'resolved', NULL,"
     "  a.resolution, a.resolved_at, a.resolved_learned_at))"
     " AS s(event_id, action, tier, code, occurred_at, learned_at)"
     " WHERE s.occurred_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM alert_history h"
