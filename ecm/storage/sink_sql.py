@@ -208,16 +208,16 @@ UPSERT_ALERTS = sql.SQL(
 # alert_history as it was first told, so the alert's timeline still shows it (readers
 # take a raise or resolution from the alerts row only when alert_history has no row of
 # its event id). The raise and resolution ecm gives an alert's id are otherwise never
-# copied there (storage migration 0023).
+# copied there (storage migration 0023); their ids are derived by ecm_alert_record.
 KEEP_REPLACED_ALERT_STEPS = (
     "INSERT INTO alert_history (event_id, alert_id, action, tier, by_user, by_role, code,"
     " occurred_at, learned_at)"
-    " SELECT coalesce(a.raised_event_id, a.alert_id || ':raised'), a.alert_id, 'raised',"
+    " SELECT ecm_alert_record(a) ->> 'raised_event_id', a.alert_id, 'raised',"
     " 'provider_on_call', 'ecm', 'system', NULL, a.raised_at, a.raised_learned_at"
     " FROM ecm_stage_raised s JOIN alerts a ON a.alert_id = s.alert_id"
     " WHERE s.raised_at < a.raised_at"
     " UNION ALL"
-    " SELECT coalesce(a.resolved_event_id, a.alert_id || ':resolved'), a.alert_id,"
+    " SELECT ecm_alert_record(a) ->> 'resolved_event_id', a.alert_id,"
     " 'resolved', NULL, 'ecm', 'system', a.resolution, a.resolved_at, a.resolved_learned_at"
     " FROM ecm_stage_resolved s JOIN alerts a ON a.alert_id = s.alert_id"
     " WHERE s.resolved_at <> a.resolved_at OR s.resolution <> a.resolution"
@@ -281,9 +281,8 @@ INSERT_HISTORY = sql.SQL(
     " SELECT DISTINCT ON (alert_id, coalesce(event_id, ':' || tier)) {cols}"
     " FROM ecm_stage_history h"
     " WHERE h.action NOT IN ('raised', 'resolved') OR NOT EXISTS ("
-    "   SELECT 1 FROM alerts a WHERE a.alert_id = h.alert_id AND h.event_id = CASE h.action"
-    "   WHEN 'raised' THEN coalesce(a.raised_event_id, a.alert_id || ':raised')"
-    "   ELSE coalesce(a.resolved_event_id, a.alert_id || ':resolved') END)"
+    "   SELECT 1 FROM alerts a WHERE a.alert_id = h.alert_id"
+    "   AND h.event_id = ecm_alert_record(a) ->> (h.action || '_event_id'))"
     " ORDER BY alert_id, coalesce(event_id, ':' || tier)"
     " ON CONFLICT (alert_id, (coalesce(event_id, ':' || tier))) DO NOTHING"
 ).format(cols=_names(ALERT_HISTORY_COLUMNS))
