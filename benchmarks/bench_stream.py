@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -64,6 +65,7 @@ from ecm.contracts.examples import examples
 from ecm.domain.watermark import Watermark
 from ecm.kafka.admin import ensure_topics, pipeline_lag
 from ecm.kafka.publish import publish_replay
+from ecm.kafka.records import CONTROL_HEADER
 from ecm.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,7 +304,7 @@ def end_offsets(s: Scratch) -> dict[SyncPartition, int]:
 async def produced_records(
     s: Scratch, published: dict[SyncPartition, int]
 ) -> dict[str, tuple[int, int]]:
-    """Per topic: (records, bytes of keys and values) written after ``published``.
+    """Per topic (and control kind): (records, bytes of keys and values) after ``published``.
 
     Reads every record past the offsets the publication left, on every topic of the
     prefix (the worker's outputs, its tables' changelogs, Faust's own topics).
@@ -329,9 +331,10 @@ async def produced_records(
             for tp, batch in batches.items():
                 for record in batch:
                     if tp in left and record.offset < left[tp][1]:
-                        n, size = totals[tp.topic]
-                        totals[tp.topic] = (n + 1, size + len(record.key or b"")
-                                            + len(record.value or b""))  # fmt: skip
+                        name = _counted_as(tp.topic, record.headers)
+                        n, size = totals.get(name, (0, 0))
+                        totals[name] = (n + 1, size + len(record.key or b"")
+                                        + len(record.value or b""))  # fmt: skip
                 if batch and batch[-1].offset >= parts[tp][1] - 1:
                     left.pop(tp, None)
             # compacted or transactional gaps: stop when every position reached its end
@@ -341,6 +344,14 @@ async def produced_records(
         return totals
     finally:
         await consumer.stop()
+
+
+def _counted_as(topic: str, headers: Any) -> str:
+    """A topic's name, with the kind of control message (gate tick, visit fact) if one."""
+    for key, value in headers or ():
+        if key == CONTROL_HEADER:
+            return f"{topic} [{bytes(value).decode()}]"
+    return topic
 
 
 def print_produced(produced: dict[str, tuple[int, int]], inputs: int) -> None:
