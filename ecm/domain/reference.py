@@ -211,17 +211,16 @@ class ReferenceData:
         self.rules = RuleBook()
         self.code_lists: dict[str, PublishedCodes] = {}
         self.monitoring: dict[str, MonitoringPeriod] = {}
-        self.version = 0
-        """Incremented on every change, so callers can cache derived values safely."""
         self._cards: dict[tuple[str, str, str, str, date], RateCard | None] = {}
+        """The card resolved per (provider, lot, service, tier, day): emptied when a card
+        arrives, and only then (nothing else changes which card pays)."""
         self._packages_by_pair: dict[tuple[str, str], set[str]] = {}
-        self._cards_by_scope: dict[tuple[str, str, str], set[str]] = {}
+        self._cards_by_scope: dict[tuple[str, str, str, str | None], set[str]] = {}
+        """Card ids per (lot, service, tier, provider or ``None`` for the framework's)."""
 
     def add(self, record: ClientRecord | CarerRecord | ProviderRecord | PackageRecord
             | RateCard | RuleChange | PublishedCodes | MonitoringPeriod) -> None:
         """Record one reference fact (any arrival order gives the same resolutions)."""
-        self.version += 1
-        self._cards.clear()
         if isinstance(record, PublishedCodes):
             self.code_lists[record.valid.event_id] = record
         elif isinstance(record, MonitoringPeriod):
@@ -241,8 +240,9 @@ class ReferenceData:
             self._packages_by_pair.setdefault(pair, set()).add(record.package_id)
         elif isinstance(record, RateCard):
             self.rate_cards.add(record.rate_card_id, record)
-            scope = (record.lot_id, record.service, record.tier)
+            scope = (record.lot_id, record.service, record.tier, record.provider_id)
             self._cards_by_scope.setdefault(scope, set()).add(record.rate_card_id)
+            self._cards.clear()
         else:
             self.rules.add(record)
 
@@ -319,17 +319,15 @@ class ReferenceData:
     def _find_rate_card(
         self, provider_id: str, lot_id: str, service: str, tier: str, day: date
     ) -> RateCard | None:
-        own: RateCard | None = None
-        framework: RateCard | None = None
-        ids = sorted(self._cards_by_scope.get((lot_id, service, tier), ()))
-        versions = (card for i in ids for card in self.rate_cards.versions(i))
-        for card in versions:
-            if (card.lot_id, card.service, card.tier) != (lot_id, service, tier):
-                continue
-            if not card.valid.covers(day):
-                continue
-            if card.provider_id == provider_id:
-                own = _latest(iter(c for c in (own, card) if c is not None))
-            elif card.provider_id is None:
-                framework = _latest(iter(c for c in (framework, card) if c is not None))
-        return own or framework
+        return (self._latest_card((lot_id, service, tier, provider_id), day)
+                or self._latest_card((lot_id, service, tier, None), day))
+
+    def _latest_card(self, scope: tuple[str, str, str, str | None], day: date
+                     ) -> RateCard | None:
+        """The latest effective card of ``scope`` in force on ``day`` (any version of any id)."""
+        return _latest(
+            card for i in sorted(self._cards_by_scope.get(scope, ()))
+            for card in self.rate_cards.versions(i)
+            if (card.lot_id, card.service, card.tier, card.provider_id) == scope
+            and card.valid.covers(day)
+        )
