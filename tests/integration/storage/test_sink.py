@@ -177,6 +177,30 @@ def test_a_visit_moved_to_another_provider_and_client_leaves_their_rollups(
     assert _rollups(conn) == _recomputed_rollups(conn)
 
 
+def test_continuity_follows_each_batch_whether_its_carers_are_new_repeated_or_gone(
+    conn: psycopg.Connection,
+) -> None:
+    """Batches that add no carer to a client-week leave continuity alone; the others move it."""
+    sink = OutcomeSink(conn)
+    tue, wed = MON + timedelta(days=1), MON + timedelta(days=2)
+    batches = [
+        [outcome("V1", MON, carer_ids=("K1",))],
+        [outcome("V2", tue, carer_ids=("K1",))],  # the same carer again: nothing changes
+        [outcome("V3", wed, carer_ids=("K2",))],  # a second carer for C1
+        [outcome("V3", wed, version=2, occurred_at=at(wed, 23), carer_ids=("K1",))],  # K2 gone
+        [outcome("V4", tue, client_id="C2", carer_ids=("K3", "K4"))],
+        [outcome("V4", tue, version=2, occurred_at=at(tue, 23), client_id="C2",
+                 carer_ids=())],  # C2's only visit loses its carers  # fmt: skip
+    ]
+    carers = []
+    for batch in batches:
+        sink.write(batch)
+        assert _rollups(conn) == _recomputed_rollups(conn)
+        carers.append(conn.execute("SELECT coalesce(sum(carers), 0), coalesce(sum(clients), 0)"
+                                   " FROM kpi_continuity_weekly").fetchone())  # fmt: skip
+    assert carers == [(1, 1), (1, 1), (2, 1), (1, 1), (3, 2), (1, 1)]
+
+
 def _scored(visit_id: str, day: date, score: int, **fields: object) -> VisitOutcomeRecordedV3:
     """``outcome`` as version 3 states it: verified, with a trust score."""
     base = outcome(visit_id, day, **fields).model_dump()
