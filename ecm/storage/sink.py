@@ -431,10 +431,14 @@ def _named(columns: Sequence[str], row: Row) -> dict[str, Any]:
 
 
 def _execute_each(conn: psycopg.Connection[Any], statement: Any, params: Sequence[Any]) -> int:
-    """Run ``statement`` once per parameter set, in order; return the rows changed."""
-    changed = 0
+    """Run ``statement`` once per parameter set, in order; return the rows changed.
+
+    One ``executemany``: psycopg pipelines it (every statement sent before any answer is
+    awaited), where a loop of ``execute`` waited for the server once per act; the row
+    count is the sum over all of them.
+    """
+    if not params:
+        return 0
     with conn.cursor() as cur:
-        for one in params:
-            cur.execute(statement, one)
-            changed += max(cur.rowcount, 0)
-    return changed
+        cur.executemany(statement, params)
+        return max(cur.rowcount, 0)
