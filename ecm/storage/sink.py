@@ -69,6 +69,7 @@ from ecm.storage.rows import (
     ALERT_HANDLED_COLUMNS,
     EXCEPTION_STATUS_COLUMNS,
     REFERENCE_TABLES,
+    ReferenceTable,
     Row,
     alert_handled_row,
     alert_history_row,
@@ -237,13 +238,14 @@ class OutcomeSink:
         included — at most ``MAX_UNMEASURED``, the oldest forgotten first (their distance
         then stays unknown, as a registration without a location leaves it).
         """
-        waiting = dict(self.unmeasured)
+        waiting, measured = dict(self.unmeasured), []
         for event_id, call in list(waiting.items()):
             if call.client_id in known:
                 distance, _ = call_measures(call, clients)
                 if distance is not None:
-                    conn.execute(q.MEASURE_CALL, (distance, event_id, call.occurred_at))
+                    measured.append((distance, event_id, call.occurred_at))
                 del waiting[event_id]
+        _execute_each(conn, q.MEASURE_CALL, measured)
         for event in events:
             if (isinstance(event, CarerCheckedIn | CarerCheckedOut) and event.location is not None
                     and event.client_id not in known):
@@ -340,15 +342,15 @@ class OutcomeSink:
 
     @staticmethod
     def _write_reference(conn: psycopg.Connection[Any], events: Sequence[ContractEvent]) -> int:
-        changed = 0
+        """Upsert the batch's reference records, each table's in the order they came."""
+        monitoring = [monitoring_row(e) for e in events if isinstance(e, AlertMonitoringSet)]
+        by_table: dict[ReferenceTable, list[Row]] = {}  # no foreign keys between them
         for event in events:
-            if isinstance(event, AlertMonitoringSet):
-                changed += conn.execute(q.UPSERT_MONITORING, monitoring_row(event)).rowcount
-                continue
             spec = REFERENCE_TABLES.get(type(event))
             if spec is not None:
-                changed += conn.execute(q.upsert_reference(spec), spec.row(event)).rowcount
-        return changed
+                by_table.setdefault(spec, []).append(spec.row(event))
+        return _execute_each(conn, q.UPSERT_MONITORING, monitoring) + sum(
+            _execute_each(conn, q.upsert_reference(spec), rows) for spec, rows in by_table.items())
 
 
 def _clients_of(
