@@ -14,18 +14,13 @@ DECLARE
     w date[];
     c text[];
 BEGIN
-    WITH batch AS (
-        SELECT provider_id, coalesce(lot_id, '') AS lot_id, coalesce(service, '') AS service,
-               ecm_week_start(local_date) AS week_start, client_id,
-               array_agg(DISTINCT carer ORDER BY carer) AS carer_ids
-        FROM ecm_stage_outcomes CROSS JOIN LATERAL unnest(carer_ids) AS carer
-        GROUP BY 1, 2, 3, 4, 5
-    ),
-    changed AS (
+    WITH changed AS (
         INSERT INTO kpi_client_week AS k (provider_id, lot_id, service, week_start, client_id,
                                           carer_ids)
-        SELECT b.provider_id, b.lot_id, b.service, b.week_start, b.client_id, b.carer_ids
-        FROM batch b
+        SELECT provider_id, coalesce(lot_id, ''), coalesce(service, ''),
+               ecm_week_start(local_date), client_id, array_agg(DISTINCT carer ORDER BY carer)
+        FROM ecm_stage_outcomes CROSS JOIN LATERAL unnest(carer_ids) AS carer
+        GROUP BY 1, 2, 3, 4, 5
         ON CONFLICT (provider_id, week_start, client_id, lot_id, service) DO UPDATE
         SET carer_ids = ARRAY(SELECT DISTINCT x FROM unnest(k.carer_ids || EXCLUDED.carer_ids)
                               AS x ORDER BY x)
