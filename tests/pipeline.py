@@ -23,10 +23,11 @@ from kafka.errors import KafkaError
 from psycopg.rows import dict_row
 
 from ecm import contracts as c
-from ecm.kafka.admin import ensure_topics, pipeline_lag
+from ecm.domain.kpis import ROTA_COLUMNS
+from ecm.kafka.admin import ensure_topics, pipeline_lag, pipeline_lags
 from ecm.kafka.connection import client_options
 from ecm.kafka.publish import publish_replay
-from ecm.kpi import KPI_COLUMNS, Period, weekly_kpis
+from ecm.kpi import KPI_COLUMNS, Period, rota_realism, weekly_kpis
 from ecm.replay import replay_file
 from ecm.report.pack import cell
 from ecm.settings import KafkaSettings
@@ -141,7 +142,16 @@ class Pipeline:
             else:
                 idle_since = None
             time.sleep(1)
-        raise AssertionError(f"pipeline not idle after {timeout_s}s (lag {self.lag()})")
+        raise AssertionError(f"pipeline not idle after {timeout_s}s: {self.behind()}")
+
+    def behind(self) -> str:
+        """What each consumer group has not committed, by partition, and the workers' logs."""
+        lags = pipeline_lags(self.kafka)
+        told = [f"lag {sum(sum(by.values()) for by in lags.values())}"]
+        told += [f"{group} {tp.topic}[{tp.partition}]: {n}"
+                 for group, by in lags.items() for tp, n in sorted(by.items())]
+        told += [f"--- worker {w} (last 3,000 characters):\n{self.tail(w)}" for w in self.workers]
+        return "\n".join(told)
 
     def wait_for_progress(self, below: int, timeout_s: float = 300) -> None:
         """Wait until the workers have committed enough that the lag is under ``below``."""
@@ -216,12 +226,14 @@ class Pipeline:
 
 @dataclass
 class Derived:
-    """Outcomes, alerts, open exceptions and KPI rows, comparable across the two paths."""
+    """Outcomes, alerts, open exceptions, KPI and rota realism rows, comparable across
+    the two paths."""
 
     outcomes: dict[str, dict[str, Any]]
     alerts: dict[str, tuple[str | None, str | None, str | None]]
     exceptions: set[str]
     kpis: list[list[str]]
+    rota: list[list[str]] = field(default_factory=list)
 
 
 def from_replay(input_path: Path, out_dir: Path) -> Derived:
@@ -238,7 +250,10 @@ def from_replay(input_path: Path, out_dir: Path) -> Derived:
     exceptions = {e["exception_id"] for e in _jsonl(out_dir / "exceptions.jsonl")}
     with (out_dir / "kpis.csv").open() as handle:
         kpis = list(csv.reader(handle))[1:]
-    return Derived(outcomes, {k: tuple(v) for k, v in alerts.items()}, exceptions, kpis)  # type: ignore[misc]
+    with (out_dir / "rota.csv").open() as handle:
+        rota = list(csv.reader(handle))[1:]
+    return Derived(outcomes, {k: tuple(v) for k, v in alerts.items()},  # type: ignore[misc]
+                   exceptions, kpis, rota)
 
 
 def from_database(dsn: str, weeks: Iterable[str]) -> Derived:
@@ -256,11 +271,13 @@ def from_database(dsn: str, weeks: Iterable[str]) -> Derived:
             row[0] for row in conn.execute(
                 "SELECT exception_id FROM visit_exceptions WHERE resolved_at IS NULL")
         }
-        kpis = []
+        kpis, rota = [], []
         for week in sorted(set(weeks)):
             rows = weekly_kpis(conn, Period.iso_week(week))
             kpis += [[cell(r[col]) for col in KPI_COLUMNS] for r in rows]
-    return Derived(outcomes, alerts, exceptions, kpis)
+            rota += [["" if r[col] is None else str(r[col]) for col in ROTA_COLUMNS]
+                     for r in rota_realism(conn, Period.iso_week(week))]
+    return Derived(outcomes, alerts, exceptions, kpis, rota)
 
 
 def replay_outcomes_normalised(derived: Derived) -> dict[str, dict[str, Any]]:

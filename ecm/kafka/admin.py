@@ -114,6 +114,13 @@ def group_lag(kafka: KafkaSettings, group: str, logical_topics: Iterable[str]) -
     from offset 0). Topic names are logical (``visit-events``); the prefix comes from
     ``kafka``. A snapshot: the answer can be stale by the time it is returned.
     """
+    return sum(partition_lags(kafka, group, logical_topics).values())
+
+
+def partition_lags(
+    kafka: KafkaSettings, group: str, logical_topics: Iterable[str]
+) -> dict[TopicPartition, int]:
+    """``group_lag`` by partition: what ``group`` has not committed yet on each one."""
     admin = KafkaAdminClient(**client_options(kafka))
     try:
         committed = _committed(admin, group)
@@ -129,10 +136,10 @@ def group_lag(kafka: KafkaSettings, group: str, logical_topics: Iterable[str]) -
         ends = consumer.end_offsets(partitions)
     finally:
         consumer.close()
-    return sum(
-        end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+    return {
+        tp: end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
         for tp, end in ends.items()
-    )
+    }
 
 
 def _committed(admin: KafkaAdminClient, group: str, timeout_s: float = 30.0
@@ -159,3 +166,10 @@ def pipeline_lag(kafka: KafkaSettings) -> int:
         group_lag(kafka, group, logical_topics)
         for group, logical_topics in pipeline_groups(kafka).items()
     )
+
+
+def pipeline_lags(kafka: KafkaSettings) -> dict[str, dict[TopicPartition, int]]:
+    """``pipeline_lag`` by consumer group and partition, only the partitions behind."""
+    lags = {group: partition_lags(kafka, group, logical_topics)
+            for group, logical_topics in pipeline_groups(kafka).items()}
+    return {group: {tp: n for tp, n in by.items() if n} for group, by in lags.items()}

@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 
 def assert_same(expected: Derived, got: Derived) -> None:
-    """Every outcome, alert ("at risk" warnings included), open exception and KPI the same."""
+    """Every outcome, alert ("at risk" warnings included), open exception, KPI and rota
+    realism row the same."""
     want = replay_outcomes_normalised(expected)
     assert set(got.outcomes) == set(want), "the same visits"
     different = [v for v in want if want[v] != got.outcomes[v]]
@@ -38,6 +39,8 @@ def assert_same(expected: Derived, got: Derived) -> None:
     assert got.alerts == expected.alerts
     assert got.exceptions == expected.exceptions
     assert got.kpis == expected.kpis
+    assert expected.rota, "the week has planned carers"
+    assert got.rota == expected.rota
 
 
 def test_a_week_through_the_broker_gives_exactly_the_replay_results(
