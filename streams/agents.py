@@ -78,19 +78,21 @@ class Publisher:
                       partition: int | None = None) -> None:
         """Send each record to its topic, keyed as ``route`` says (and count outcomes).
 
-        With the ``partition`` of the message being processed, an outcome revision is
-        held until the commit point instead (``Topology.outcomes``): a later revision of
-        the same visit within one commit interval replaces it, and only the last is sent.
+        With the ``partition`` of the message being processed, a record a later one
+        replaces (an outcome revision, a gap judgement: ``_replaces``) is held until the
+        commit point instead (``Topology.held``): a later one of the same visit or gap
+        within one commit interval replaces it, and only the last is sent.
         """
         for record in records:
             target = route(record)
-            if isinstance(record, c.VisitOutcomeRecorded):
-                if count:
-                    metrics.outcome_recorded(record.status.value)
-                if partition is not None:
-                    self._topology.outcomes.hold(self._topology.topic_name(target.topic),
-                                                 target.key.encode(), record, partition)
-                    continue
+            if count and isinstance(record, c.VisitOutcomeRecorded):
+                metrics.outcome_recorded(record.status.value)
+            replaces = _replaces(record) if partition is not None else None
+            if replaces is not None and partition is not None:
+                self._topology.held.hold(self._topology.topic_name(target.topic),
+                                         target.key.encode(), record, partition,
+                                         replaces.encode())
+                continue
             await self.send(target.topic, target.key.encode(), c.dump_event(record))
 
     async def emit(self, emission: Emission, partition: int) -> None:
@@ -212,7 +214,7 @@ def install_agents(
                     # Taken before any await: a rebalance meanwhile releases the ledger,
                     # and with it the words not yet taken (lost if the partition stays).
                     words = rotas.take_whereabouts()
-                    await publisher.publish(records)
+                    await publisher.publish(records, partition=event.message.partition)
                     await _send_facts(publisher, words)  # where carers go next
                     continue
                 if not isinstance(decoded, c.CallEvent):
@@ -245,6 +247,19 @@ async def _answer(publisher: Publisher, gates: Gates, partition: int, heard: dat
     value, headers = gate_tick(ROTAS_HEARD, partition, heard)
     for visit_partition in range(gates.partitions):
         await publisher.send(topics.DEADLINE_COMMANDS, None, value, headers, visit_partition)
+
+
+def _replaces(record: c.ContractEvent) -> str | None:
+    """The identity a later record replaces, for records only the latest of which counts.
+
+    A visit's outcome revisions and a gap's judgements: the sink keeps the latest of each
+    (``ecm.storage.sink``), so within one commit interval only the last is sent.
+    """
+    if isinstance(record, c.VisitOutcomeRecorded):
+        return f"outcome:{record.visit_id}"
+    if isinstance(record, c.TravelGapJudged):
+        return f"gap:{record.gap_id}"
+    return None
 
 
 def _said_at(watermark: datetime | None) -> list[tuple[str, bytes]] | None:

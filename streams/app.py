@@ -34,7 +34,7 @@ class Topology:
     carers: CoalescedTable  # carer id -> carer timeline
     rotas: CoalescedTable  # carer/visit -> the visit's schedule events (rota realism)
     gates: CoalescedTable  # side/partition -> what it heard (the rota gate, replay clock)
-    outcomes: HeldRecords  # each visit's latest outcome revision, until the commit point
+    held: HeldRecords  # each visit's latest outcome and gap judgement, until the commit point
 
     def topic_name(self, logical: str) -> str:
         """The broker's name of a logical topic."""
@@ -85,8 +85,8 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
 
     visits, carers, rotas, gates = (_table(app, name, kafka.partitions)
                                     for name in topics.WORKER_TABLES)
-    outcomes = HeldRecords(app, c.dump_event)
-    commit_point = CommitPoint([visits, carers, rotas, gates], [outcomes])
+    held = HeldRecords(app, c.dump_event)
+    commit_point = CommitPoint([visits, carers, rotas, gates], [held])
     app.sensors.add(commit_point)
 
     async def on_revoked(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -104,7 +104,7 @@ def build_topology(settings: Settings, worker_id: str, clock: str) -> Topology:
         carers=carers,
         rotas=rotas,
         gates=gates,
-        outcomes=outcomes,
+        held=held,
     )
 
 

@@ -5,8 +5,8 @@ between two commits is sent once, with its last value, just before the offsets a
 committed. Faust sends a changelog record on every table write. Here:
 
 * ``CoalescedTable`` marks a written key dirty instead of sending it;
-* ``HeldRecords`` keeps the last record per key for topics where only the latest value
-  matters (a visit's outcome revisions);
+* ``HeldRecords`` keeps the last record per identity where only the latest one matters
+  (a visit's outcome revisions, a gap's judgements);
 * ``CommitPoint`` (a Faust sensor) sends every dirty key's current value and every held
   record when a commit starts: ``on_commit_initiated`` runs before the offsets to commit
   are chosen (with no await in between) and before the producer flush that precedes
@@ -72,11 +72,12 @@ class CoalescedTable(faust.Table[Any, Any]):
 
 
 class HeldRecords:
-    """The last record per (topic, key), sent at the commit point.
+    """The last record per (topic, identity), sent at the commit point.
 
-    For records where a later one replaces an earlier one for the same key (a visit's
-    outcome revisions: the sink keeps the latest), so within one commit interval only
-    the last is worth sending. Values are encoded only when sent.
+    For records where a later one replaces an earlier one of the same identity (a
+    visit's outcome revisions, a gap's judgements: the sink keeps the latest), so
+    within one commit interval only the last is worth sending. Values are encoded only
+    when sent.
     """
 
     def __init__(self, app: faust.App, encode: Callable[[Any], bytes]) -> None:
@@ -84,11 +85,16 @@ class HeldRecords:
         self._app = app
         self._encode = encode
         self._topics: dict[str, Any] = {}
-        self._held: dict[tuple[str, bytes], tuple[int, Any]] = {}
+        self._held: dict[tuple[str, bytes], tuple[bytes, int, Any]] = {}
 
-    def hold(self, topic: str, key: bytes, record: Any, partition: int) -> None:
-        """Keep ``record`` as the one to send for ``key`` (``partition``: its source's)."""
-        self._held[(topic, key)] = (partition, record)
+    def hold(self, topic: str, key: bytes, record: Any, partition: int,
+             replaces: bytes | None = None) -> None:
+        """Keep ``record`` as the one to send with ``key`` (``partition``: its source's).
+
+        ``replaces``: the identity a later record replaces (default: the key; a visit's
+        two carers' gaps share the visit's key but are two gaps).
+        """
+        self._held[(topic, key if replaces is None else replaces)] = (key, partition, record)
 
     @property
     def held(self) -> int:
@@ -98,11 +104,10 @@ class HeldRecords:
     def send_held(self) -> int:
         """Hand every held record to the producer's buffer; return how many."""
         held, self._held = self._held, {}
-        for (topic, key), (_, record) in held.items():
+        for (topic, _), (key, _, record) in held.items():
             self._topic(topic).send_soon(key=key, value=self._encode(record),
                                          key_serializer="raw", value_serializer="raw")
         return len(held)
-
 
     def _topic(self, name: str) -> Any:
         topic = self._topics.get(name)

@@ -91,6 +91,18 @@ def test_only_the_last_outcome_revision_of_a_visit_is_sent_and_encoded() -> None
     assert outcomes.held == 0
 
 
+def test_records_of_one_key_with_different_identities_are_each_sent() -> None:
+    """A double-handed visit's two gaps share the visit's key: both are sent, each last."""
+    app = FakeApp()
+    held = HeldRecords(app, str.encode)  # type: ignore[arg-type]
+    held.hold("exceptions", b"V1", "gap W1 first", partition=0, replaces=b"gap:V1:W1")
+    held.hold("exceptions", b"V1", "gap W2", partition=0, replaces=b"gap:V1:W2")
+    held.hold("exceptions", b"V1", "gap W1 last", partition=0, replaces=b"gap:V1:W1")
+    CommitPoint([], [held]).on_commit_initiated(consumer=None)
+    assert sorted(app.log) == [("exceptions", b"V1", b"gap W1 last"),
+                               ("exceptions", b"V1", b"gap W2")]
+
+
 def test_outcomes_held_at_a_rebalance_are_sent() -> None:
     app = FakeApp()
     outcomes = HeldRecords(app, str.encode)  # type: ignore[arg-type]
