@@ -233,7 +233,7 @@ def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) 
     wire = dump_event(stored)
     own = _own_fields(stored, wire)
     version = own.pop("schema_version", 1)
-    columns = tuple(own.pop(name, None) for name in RAW_INPUT_FIELDS)
+    columns = tuple(_as_column(name, own.pop(name, None)) for name in RAW_INPUT_FIELDS)
     return (
         event.event_id,
         getattr(event, "event_type", type(event).__name__),
@@ -247,6 +247,18 @@ def raw_event_row(event: ContractEvent, reference: ReferenceData | None = None) 
         None if version == 1 else version,
         *columns,
     )
+
+
+def _as_column(name: str, value: Any) -> Any:
+    """A field read from an input's JSON as its ``raw_events`` column's type (binary COPY)."""
+    if value is not None and name in _INSTANT_FIELDS:
+        return datetime.fromisoformat(value)
+    return value
+
+
+_INSTANT_FIELDS = frozenset({"planned_start", "planned_end"})
+"""The ``RAW_INPUT_FIELDS`` that are instants (``timestamptz`` columns); the others' JSON
+values (numbers, booleans, text, lists of text) are their columns' types already."""
 
 
 def _own_fields(event: ContractEvent, wire: bytes) -> dict[str, Any]:

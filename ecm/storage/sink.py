@@ -387,21 +387,41 @@ class _Steps:
             self._last = now
 
 
-def _copy(cur: psycopg.Cursor[Any], copy_sql: Any, rows: Iterable[Row]) -> None:
-    with cur.copy(copy_sql) as copy:
+def _copy(cur: psycopg.Cursor[Any], staged: q.Staged, rows: Iterable[Row]) -> None:
+    """COPY ``rows`` into a staging table, in binary (``sink_sql.Staged``)."""
+    types = _STAGED_TYPES.get(staged) or _staged_types(cur, staged)
+    with cur.copy(staged.copy) as copy:
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 
 
+_STAGED_TYPES: dict[q.Staged, list[int]] = {}
+"""The column types of each staging table, once read (built-in types only: their ids are
+the same in every database)."""
+
+FIRST_USER_OID = 16384
+"""PostgreSQL's ``FirstNormalObjectId``: ids below it are built in."""
+
+
+def _staged_types(cur: psycopg.Cursor[Any], staged: q.Staged) -> list[int]:
+    types = [row[0] for row in cur.execute(q.STAGED_TYPES, (list(staged.columns), staged.table))]
+    if len(types) != len(staged.columns):
+        raise RuntimeError(f"{staged.table} lacks some of the columns {staged.columns}")
+    if all(oid < FIRST_USER_OID for oid in types):
+        _STAGED_TYPES[staged] = types
+    return types
+
+
 def _copy_apply(
-    conn: psycopg.Connection[Any], copy_sql: Any, apply_sql: Any, rows: Iterable[Row]
+    conn: psycopg.Connection[Any], staged: q.Staged, apply_sql: Any, rows: Iterable[Row]
 ) -> int:
     """COPY ``rows`` into a staging table, then run ``apply_sql``; return its row count."""
     batch = list(rows)
     if not batch:
         return 0
     with conn.cursor() as cur:
-        _copy(cur, copy_sql, batch)
+        _copy(cur, staged, batch)
         cur.execute(apply_sql)
         return max(cur.rowcount, 0)
 
