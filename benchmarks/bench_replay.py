@@ -7,12 +7,17 @@ turn in one process (each round runs every one of them once; the best of the rou
   since the replay parses each line exactly so and does all its work on top;
 - ``ecm.replay.run`` over the same lines (the worker's handlers over in-memory stores);
 - the same handlers with visit state kept as bytes, as a worker's Faust table holds it;
-- the replay of a tenth of the week, and of four weeks at that tenth, per event.
+- the replay of a tenth of the week, and of four weeks at that tenth, per event;
+- writing the week's story (every record the replay publishes, as ``ecm replay`` writes
+  ``records.jsonl``) with the contract, and nothing else: with parsing, the floor of
+  any replay, whatever its rules cost.
 
     .venv/bin/python benchmarks/bench_replay.py [--scale 1.0]
 
 Figures (``benchmarks/results.json``): ``replay_ratio_to_parse``,
-``replay_scale_cost_ratio``, ``replay_week4_cost_ratio``, ``ledger_ratio_to_replay``.
+``replay_scale_cost_ratio``, ``replay_week4_cost_ratio``, ``ledger_ratio_to_replay``;
+``replay_ratio_to_parse_without_rules``: parsing over parsing plus writing the story,
+the most ``replay_ratio_to_parse`` could be with rules that cost nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from pathlib import Path
 
 from figures import emit
 
-from ecm.contracts import parse_event
+from ecm.contracts import ContractEvent, dump_event, parse_event
 from ecm.replay import run
 from ecm.visits.ledger import DictStore, EncodedVisits
 
@@ -71,6 +76,12 @@ def parse_only(lines: list[bytes]) -> None:
             pass  # the simulator's malformed lines: rejected, as the replay does
 
 
+def write_story(story: list[ContractEvent]) -> None:
+    """Encode every record of a replay's story, as ``ecm replay`` writes them."""
+    for record in story:
+        dump_event(record)
+
+
 def replay_as_worker(lines: list[bytes]) -> None:
     """The same handlers with visit state kept as bytes, as a Faust table holds it."""
     run(lines, visit_store=EncodedVisits(DictStore()))
@@ -94,9 +105,12 @@ def main() -> None:
         week = simulate(args.scale, 1, Path(tmp) / "week.jsonl")
         tenth = simulate(args.scale / 10, 1, Path(tmp) / "tenth.jsonl")
         month = simulate(args.scale / 10, 4, Path(tmp) / "month.jsonl")
-    parse_s, replay_s, worker_s, tenth_s, month_s = side_by_side(
+    story: list[ContractEvent] = []
+    run(week, story=story.append)
+    parse_s, replay_s, worker_s, tenth_s, month_s, story_s = side_by_side(
         args.repeats, lambda: parse_only(week), lambda: run(week),
-        lambda: replay_as_worker(week), lambda: run(tenth), lambda: run(month))
+        lambda: replay_as_worker(week), lambda: run(tenth), lambda: run(month),
+        lambda: write_story(story))
     per_week, per_tenth = replay_s / len(week), tenth_s / len(tenth)
     per_month = month_s / len(month)
     print(f"machine: {machine()}")
@@ -108,12 +122,19 @@ def main() -> None:
     print(f"replay, a tenth:     {tenth_s:7.2f} s = {1e6 * per_tenth:6.1f} us/event "
           f"(whole week {1e6 * per_week:6.1f})")
     print(f"replay, four weeks:  {month_s:7.2f} s = {1e6 * per_month:6.1f} us/event")
+    budget = (parse_s / 0.25 - parse_s - story_s) / len(week)
+    print(f"writing the story:   {story_s:7.2f} s = {1e6 * story_s / len(week):6.1f} us/event "
+          f"({len(story) / len(week):.2f} records an event); at replay_ratio_to_parse 0.25 "
+          f"the rules would have {1e6 * budget:.1f} us/event (they take "
+          f"{1e6 * (replay_s - parse_s) / len(week):.1f})")  # fmt: skip
     emit("replay_events_per_s", len(week) / replay_s, "events/s")
     emit("replay_parse_ceiling_events_per_s", len(week) / parse_s, "events/s")
     emit("replay_ratio_to_parse", parse_s / replay_s, "ratio")
     emit("replay_scale_cost_ratio", per_week / per_tenth, "ratio")
     emit("replay_week4_cost_ratio", per_month / per_tenth, "ratio")
     emit("ledger_ratio_to_replay", replay_s / worker_s, "ratio")
+    emit("replay_story_write_us_per_event", 1e6 * story_s / len(week), "us/event")
+    emit("replay_ratio_to_parse_without_rules", parse_s / (parse_s + story_s), "ratio")
 
 
 if __name__ == "__main__":
