@@ -20,17 +20,18 @@ recovery's business).
 
 A partition a worker keeps through a rebalance commits again. Faust finds the offset to
 commit as the first run of consecutive offsets among those acknowledged (its
-``_new_offset``), after adding the offsets it saw skipped (its gaps). After a seek back,
-records fetched before the seek are still handed over: the skip Faust then sees covers
-offsets that are delivered and acknowledged again, so some offsets are listed twice,
-and offsets below the new committed one stay listed. A duplicate ends the run at
-itself, and each commit then moves by a handful of offsets: in the takeover test (one
-of two workers stops), the remaining worker sat idle with 1,362 records of
-``visit-events[0]`` uncommitted, committing two every five seconds, with 1,431
-acknowledged entries listed for 1,369 offsets (faust-streaming 0.15.3; reported
-upstream as robinhood/faust#625 and faust-streaming/faust#318). This consumer keeps each
-offset once, and none below the committed one, before Faust looks for the run
-(``settled_acks``): the offsets committed are the same ones, only no longer stuck.
+``_new_offset``), after adding the offsets it saw skipped (its gaps). Across a seek
+back, that list can hold an offset twice, and offsets below the new committed one
+(robinhood/faust#559 traces one way: records fetched before the seek, handed over
+after it, make Faust count a skip over offsets that are then delivered and acknowledged
+again). A duplicate ends the run at itself, and each commit then moves by a handful
+of offsets: in the takeover test (one of two workers stops), the remaining worker sat
+idle with 1,362 records of ``visit-events[0]`` uncommitted, committing two every five
+seconds, with 1,431 acknowledged entries listed for 1,369 offsets (faust-streaming
+0.15.3; reported upstream as robinhood/faust#625 and faust-streaming/faust#318). This
+consumer keeps each offset once, and none below the committed one, before Faust looks
+for the run (``settled_acks``): the offsets committed are the same ones, only no
+longer stuck.
 """
 
 from __future__ import annotations
