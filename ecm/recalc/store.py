@@ -334,8 +334,9 @@ def apply(conn: psycopg.Connection[Any], recalculation_id: str, by: str) -> Appl
             raise RecalculationError(
                 f"recalculation_id: {recalculation_id} was applied at {found[0].isoformat()}")
         rows = conn.execute(
-            "SELECT r.visit_id, r.outcome, r.event_id_before IS NOT DISTINCT FROM l.event_id"
+            "SELECT r.visit_id, r.outcome, r.event_id_before IS NOT DISTINCT FROM o.event_id"
             " FROM recalculation_visits r LEFT JOIN visit_latest l USING (visit_id)"
+            " LEFT JOIN visit_outcomes o ON o.visit_id = l.visit_id AND o.local_date = l.local_date"
             " WHERE r.recalculation_id = %s ORDER BY r.visit_id", (recalculation_id,)).fetchall()
         current = [(v, o) for v, o, unchanged in rows if unchanged]
         left = tuple(v for v, _, unchanged in rows if not unchanged)

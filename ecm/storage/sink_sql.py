@@ -98,19 +98,22 @@ INSERT_RAW = sql.SQL("INSERT INTO raw_events SELECT * FROM ecm_stage_raw ON CONF
 
 COPY_OUTCOMES = Staged("ecm_stage_outcomes", OUTCOME_COLUMNS)
 
-# What is stored of each staged visit, from visit_latest: one index scan for the whole
-# batch (= ANY of an array; a per-row join would rescan an index per visit, and a hash
-# join read the whole table, the staging table having no statistics). Stale: older than
-# the stored outcome, or the same event (events are immutable: the same event_id is the
-# same payload), so a redelivery changes nothing. Moved: stored on another day.
+# What is stored of each staged visit: its day from visit_latest (one index scan for the
+# whole batch, = ANY of an array; a per-row join would rescan an index per visit, and a
+# hash join read the whole table, the staging table having no statistics), then when and
+# by which event its outcome was recorded, from that day's partition of visit_outcomes.
+# Stale: older than the stored outcome, or the same event (events are immutable: the same
+# event_id is the same payload), so a redelivery changes nothing. Moved: stored on
+# another day.
 FIND_PRIOR = """
 INSERT INTO ecm_stage_prior
 SELECT s.visit_id, v.local_date,
-       v.recorded_at > s.recorded_at
-       OR (v.recorded_at = s.recorded_at AND v.event_id = s.event_id
-           AND v.local_date = s.local_date),
+       coalesce(o.recorded_at > s.recorded_at
+                OR (o.recorded_at = s.recorded_at AND o.event_id = s.event_id
+                    AND v.local_date = s.local_date), false),
        v.local_date <> s.local_date
 FROM visit_latest v JOIN ecm_stage_outcomes s ON s.visit_id = v.visit_id
+LEFT JOIN visit_outcomes o ON o.visit_id = v.visit_id AND o.local_date = v.local_date
 WHERE v.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_outcomes))
 """
 
@@ -168,16 +171,15 @@ INSERT_ALL_OUTCOMES = sql.SQL(
 """The insert when no visit of the batch is stored yet."""
 
 UPDATE_VISIT_LATEST = """
-UPDATE visit_latest v SET local_date = s.local_date, recorded_at = s.recorded_at,
-    event_id = s.event_id
+UPDATE visit_latest v SET local_date = s.local_date
 FROM ecm_stage_outcomes s
-WHERE v.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_prior WHERE NOT stale))
+WHERE v.visit_id = ANY (ARRAY(SELECT visit_id FROM ecm_stage_prior WHERE moved AND NOT stale))
   AND s.visit_id = v.visit_id
 """
 
 INSERT_VISIT_LATEST = """
-INSERT INTO visit_latest (visit_id, local_date, recorded_at, event_id)
-SELECT visit_id, local_date, recorded_at, event_id
+INSERT INTO visit_latest (visit_id, local_date)
+SELECT visit_id, local_date
 FROM ecm_stage_outcomes s
 WHERE NOT EXISTS (SELECT 1 FROM ecm_stage_prior p WHERE p.visit_id = s.visit_id)
 """

@@ -3,8 +3,8 @@
 CREATE OR REPLACE FUNCTION ecm_rebuild_visit_latest() RETURNS bigint LANGUAGE sql AS $$
     DELETE FROM visit_latest;
     WITH inserted AS (
-        INSERT INTO visit_latest (visit_id, local_date, recorded_at, event_id)
-        SELECT DISTINCT ON (visit_id) visit_id, local_date, recorded_at, event_id
+        INSERT INTO visit_latest (visit_id, local_date)
+        SELECT DISTINCT ON (visit_id) visit_id, local_date
         FROM visit_outcomes
         ORDER BY visit_id, recorded_at DESC
         RETURNING 1

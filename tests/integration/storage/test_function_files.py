@@ -151,7 +151,7 @@ def _has(conn: psycopg.Connection, function: str) -> bool:
 
 
 def _rollups(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
-    return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in ROLLUPS}
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in ROLLUPS}
 
 
 def _recomputed(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
