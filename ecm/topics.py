@@ -128,6 +128,20 @@ def route(event: ContractEvent) -> Route:
     return Route(_output_topic(type(event)) or VISIT_EVENTS, visit_id)
 
 
+def replaced_by_later(event: ContractEvent) -> str | None:
+    """The identity under which a later record of the same kind replaces this one.
+
+    A visit's outcome revisions and a gap's judgements: their consumers keep only the
+    latest of each (``ecm.storage.sink``), so a producer may send only the last one of a
+    batch. None for every other record, each of which counts.
+    """
+    if isinstance(event, VisitOutcomeRecorded):
+        return f"outcome:{event.visit_id}"
+    if isinstance(event, TravelGapJudged):
+        return f"gap:{event.gap_id}"
+    return None
+
+
 @cache
 def _output_topic(kind: type[ContractEvent]) -> str | None:
     """The topic of an output event type (keyed by its visit); None for an input.

@@ -40,7 +40,7 @@ from ecm.kafka.records import (
     gate_tick,
     visit_fact,
 )
-from ecm.topics import route
+from ecm.topics import replaced_by_later, route
 from ecm.visits.carers import CarerLedger
 from ecm.visits.ledger import Emission, Position, VisitLedger
 from ecm.visits.rota import RotaLedger, rota_routes
@@ -75,33 +75,31 @@ class Publisher:
         await producer.send(topic, key, value, partition, None, headers)
 
     async def publish(self, records: list[c.ContractEvent], count: bool = True,
-                      partition: int | None = None) -> None:
+                      hold: bool = False) -> None:
         """Send each record to its topic, keyed as ``route`` says (and count outcomes).
 
-        With the ``partition`` of the message being processed, a record a later one
-        replaces (an outcome revision, a gap judgement: ``_replaces``) is held until the
-        commit point instead (``Topology.held``): a later one of the same visit or gap
-        within one commit interval replaces it, and only the last is sent.
+        With ``hold``, a record a later one replaces (``ecm.topics.replaced_by_later``:
+        an outcome revision, a gap judgement) is held until the commit point instead
+        (``Topology.held``): within one commit interval only the last of each is sent.
         """
         for record in records:
             target = route(record)
             if count and isinstance(record, c.VisitOutcomeRecorded):
                 metrics.outcome_recorded(record.status.value)
-            replaces = _replaces(record) if partition is not None else None
-            if replaces is not None and partition is not None:
+            replaced_by = replaced_by_later(record) if hold else None
+            if replaced_by is not None:
                 self._topology.held.hold(self._topology.topic_name(target.topic),
-                                         target.key.encode(), record, partition,
-                                         replaces.encode())
+                                         target.key.encode(), record, replaced_by.encode())
                 continue
             await self.send(target.topic, target.key.encode(), c.dump_event(record))
 
-    async def emit(self, emission: Emission, partition: int) -> None:
+    async def emit(self, emission: Emission) -> None:
         """Publish a ledger's records and count the new ones and the alerts that fired.
 
-        ``partition``: of the message that gave rise to them (outcomes are held by it).
+        Records a later one replaces are held until the commit point (``publish``).
         """
-        await self.publish(emission.again, count=False, partition=partition)  # sent before
-        await self.publish(emission.records, partition=partition)
+        await self.publish(emission.again, count=False, hold=True)  # sent before
+        await self.publish(emission.records, hold=True)
         for change in emission.fired:
             if change.raised:
                 metrics.alert_raised(change.kind.value, change.provider_id, change.lot_id)
@@ -188,7 +186,7 @@ def install_agents(
                 log.exception("processing failed")
                 await publisher.dead_letter(event, DeadLetter.from_failure(exc))
                 continue
-            await publisher.emit(emission, position.partition)
+            await publisher.emit(emission)
             await _send_facts(publisher, emission.whereabouts)  # e.g. a carer running late
             for _, refusal in emission.refused:  # an act the workflow refused: kept, with why
                 await publisher.dead_letter(event, DeadLetter.from_refusal(refusal.field,
@@ -214,7 +212,7 @@ def install_agents(
                     # Taken before any await: a rebalance meanwhile releases the ledger,
                     # and with it the words not yet taken (lost if the partition stays).
                     words = rotas.take_whereabouts()
-                    await publisher.publish(records, partition=event.message.partition)
+                    await publisher.publish(records, hold=True)
                     await _send_facts(publisher, words)  # where carers go next
                     continue
                 if not isinstance(decoded, c.CallEvent):
@@ -247,19 +245,6 @@ async def _answer(publisher: Publisher, gates: Gates, partition: int, heard: dat
     value, headers = gate_tick(ROTAS_HEARD, partition, heard)
     for visit_partition in range(gates.partitions):
         await publisher.send(topics.DEADLINE_COMMANDS, None, value, headers, visit_partition)
-
-
-def _replaces(record: c.ContractEvent) -> str | None:
-    """The identity a later record replaces, for records only the latest of which counts.
-
-    A visit's outcome revisions and a gap's judgements: the sink keeps the latest of each
-    (``ecm.storage.sink``), so within one commit interval only the last is sent.
-    """
-    if isinstance(record, c.VisitOutcomeRecorded):
-        return f"outcome:{record.visit_id}"
-    if isinstance(record, c.TravelGapJudged):
-        return f"gap:{record.gap_id}"
-    return None
 
 
 def _said_at(watermark: datetime | None) -> list[tuple[str, bytes]] | None:

@@ -85,16 +85,15 @@ class HeldRecords:
         self._app = app
         self._encode = encode
         self._topics: dict[str, Any] = {}
-        self._held: dict[tuple[str, bytes], tuple[bytes, int, Any]] = {}
+        self._held: dict[tuple[str, bytes], tuple[bytes, Any]] = {}
 
-    def hold(self, topic: str, key: bytes, record: Any, partition: int,
-             replaces: bytes | None = None) -> None:
-        """Keep ``record`` as the one to send with ``key`` (``partition``: its source's).
+    def hold(self, topic: str, key: bytes, record: Any, replaces: bytes | None = None) -> None:
+        """Keep ``record`` as the one to send with ``key``.
 
         ``replaces``: the identity a later record replaces (default: the key; a visit's
         two carers' gaps share the visit's key but are two gaps).
         """
-        self._held[(topic, key if replaces is None else replaces)] = (key, partition, record)
+        self._held[(topic, key if replaces is None else replaces)] = (key, record)
 
     @property
     def held(self) -> int:
@@ -104,7 +103,7 @@ class HeldRecords:
     def send_held(self) -> int:
         """Hand every held record to the producer's buffer; return how many."""
         held, self._held = self._held, {}
-        for (topic, _), (key, _, record) in held.items():
+        for (topic, _), (key, record) in held.items():
             self._topic(topic).send_soon(key=key, value=self._encode(record),
                                          key_serializer="raw", value_serializer="raw")
         return len(held)

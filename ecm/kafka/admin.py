@@ -162,10 +162,7 @@ def _committed(admin: KafkaAdminClient, group: str, timeout_s: float = 30.0
 
 def pipeline_lag(kafka: KafkaSettings) -> int:
     """Return what the stream workers (agents and database sink) have not committed yet."""
-    return sum(
-        group_lag(kafka, group, logical_topics)
-        for group, logical_topics in pipeline_groups(kafka).items()
-    )
+    return sum(sum(by.values()) for by in pipeline_lags(kafka).values())
 
 
 def pipeline_lags(kafka: KafkaSettings) -> dict[str, dict[TopicPartition, int]]:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ecm.contracts.examples import examples
-from ecm.topics import ALERTS, EXCEPTIONS, OUTCOMES, REFERENCE, VISIT_EVENTS, route
+from ecm.topics import (
+    ALERTS,
+    EXCEPTIONS,
+    OUTCOMES,
+    REFERENCE,
+    VISIT_EVENTS,
+    replaced_by_later,
+    route,
+)
 
 
 def test_every_event_type_goes_to_its_topic_keyed_by_its_visit_or_entity() -> None:
@@ -27,3 +35,12 @@ def test_every_event_type_goes_to_its_topic_keyed_by_its_visit_or_entity() -> No
     assert {"VisitPlannedV2", "CarerCheckedIn", "AlertAcknowledged", "VisitFrustrated"} <= (
         by_topic[VISIT_EVENTS])
     assert {"CarerRegistered", "ContractRulesSetV3", "AlertMonitoringSet"} <= by_topic[REFERENCE]
+
+
+def test_only_outcome_revisions_and_gap_judgements_are_replaced_by_a_later_record() -> None:
+    replaced = {type(e).__name__: replaced_by_later(e) for e in examples()
+                if replaced_by_later(e) is not None}
+    assert set(replaced) == {"VisitOutcomeRecorded", "VisitOutcomeRecordedV2",
+                             "VisitOutcomeRecordedV3", "TravelGapJudged"}
+    gap = next(e for e in examples() if type(e).__name__ == "TravelGapJudged")
+    assert replaced_by_later(gap) == f"gap:{gap.gap_id}"  # a visit's two carers: two gaps

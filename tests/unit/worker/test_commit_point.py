@@ -81,9 +81,9 @@ def test_only_the_last_outcome_revision_of_a_visit_is_sent_and_encoded() -> None
         return record.encode()
 
     outcomes = HeldRecords(app, encode)  # type: ignore[arg-type]
-    outcomes.hold("outcomes", b"V1", "V1 rev 1", partition=0)
-    outcomes.hold("outcomes", b"V2", "V2 rev 1", partition=3)
-    outcomes.hold("outcomes", b"V1", "V1 rev 2", partition=0)
+    outcomes.hold("outcomes", b"V1", "V1 rev 1")
+    outcomes.hold("outcomes", b"V2", "V2 rev 1")
+    outcomes.hold("outcomes", b"V1", "V1 rev 2")
     assert outcomes.held == 2
     CommitPoint([], [outcomes]).on_commit_initiated(consumer=None)
     assert app.log == [("outcomes", b"V1", b"V1 rev 2"), ("outcomes", b"V2", b"V2 rev 1")]
@@ -95,9 +95,9 @@ def test_records_of_one_key_with_different_identities_are_each_sent() -> None:
     """A double-handed visit's two gaps share the visit's key: both are sent, each last."""
     app = FakeApp()
     held = HeldRecords(app, str.encode)  # type: ignore[arg-type]
-    held.hold("exceptions", b"V1", "gap W1 first", partition=0, replaces=b"gap:V1:W1")
-    held.hold("exceptions", b"V1", "gap W2", partition=0, replaces=b"gap:V1:W2")
-    held.hold("exceptions", b"V1", "gap W1 last", partition=0, replaces=b"gap:V1:W1")
+    held.hold("exceptions", b"V1", "gap W1 first", replaces=b"gap:V1:W1")
+    held.hold("exceptions", b"V1", "gap W2", replaces=b"gap:V1:W2")
+    held.hold("exceptions", b"V1", "gap W1 last", replaces=b"gap:V1:W1")
     CommitPoint([], [held]).on_commit_initiated(consumer=None)
     assert sorted(app.log) == [("exceptions", b"V1", b"gap W1 last"),
                                ("exceptions", b"V1", b"gap W2")]
@@ -106,7 +106,7 @@ def test_records_of_one_key_with_different_identities_are_each_sent() -> None:
 def test_outcomes_held_at_a_rebalance_are_sent() -> None:
     app = FakeApp()
     outcomes = HeldRecords(app, str.encode)  # type: ignore[arg-type]
-    outcomes.hold("outcomes", b"V1", "kept", partition=0)
-    outcomes.hold("outcomes", b"V9", "also kept", partition=3)
+    outcomes.hold("outcomes", b"V1", "kept")
+    outcomes.hold("outcomes", b"V9", "also kept")
     assert CommitPoint([], [outcomes]).at_rebalance() == 2
     assert app.log == [("outcomes", b"V1", b"kept"), ("outcomes", b"V9", b"also kept")]
