@@ -8,7 +8,9 @@ them (updates), raw-event appends, and whole mixed batches through ``OutcomeSink
 (raw events, outcomes, alerts, exceptions). Then a simulated week (``--week-scale``) is
 replayed and written through the sink into a database of its own, and every table and
 index is measured, scaled per million visits, with how many outcome revisions were
-updated in place and the dead rows left (no VACUUM).
+updated in place and the dead rows left (no VACUUM). Two floors come from the same runs:
+the sink's ratio if its rollups cost nothing, and the bytes of the week's live rows alone
+(no index, dead row or free space), the least any row store of the same facts takes.
 
     .venv/bin/python benchmarks/bench_storage.py --scale 0.1   # a tenth (~370k visits)
     .venv/bin/python benchmarks/bench_storage.py               # a Kent year (~3.7M visits)
@@ -32,6 +34,7 @@ from decimal import Decimal
 
 import psycopg
 from figures import emit
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ecm.contracts import (
@@ -266,6 +269,10 @@ def _side_by_side(
         emit("storage_sink_rows_per_s", n / sink_s, "rows/s")
         emit("storage_copy_rows_per_s", n / copy_s, "rows/s")
         emit("storage_sink_ratio_to_copy", copy_s / sink_s, "ratio")
+        # The ceiling of any sink that keeps the rollups in step with each batch: the
+        # same batches as if the rollups cost nothing (every other step as measured).
+        emit("storage_sink_ratio_without_rollups", copy_s / (sink_s - split["rollups"]),
+             "ratio")
         print(f"  {'':26s} sink µs/row: bare COPY {copy_s / n * 1e6:.1f}; " + ", ".join(
             f"{step} {seconds / n * 1e6:.1f}" for step, seconds in split.items()))
     return copy_s
@@ -359,6 +366,25 @@ def relation_sizes(conn: psycopg.Connection) -> dict[str, int]:
     return {name: int(size) for name, size in rows}
 
 
+def live_row_bytes(conn: psycopg.Connection) -> dict[str, int]:
+    """Bytes of every table's live rows alone, by table: each row as stored (its header and
+    values, ``pg_column_size`` of the row) and its 4-byte line pointer.
+
+    No index, dead row, free space, page header or TOAST overhead: the floor of any row
+    store of these facts in these types (a partitioned table counts its partitions).
+    """
+    tables = [name for (name,) in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public' AND NOT c.relispartition"
+    ).fetchall()]  # fmt: skip
+    return {
+        table: int(conn.execute(
+            sql.SQL("SELECT coalesce(sum(pg_column_size(t.*) + 4), 0) FROM {} t").format(
+                sql.Identifier(table))).fetchone()[0])
+        for table in tables
+    }  # fmt: skip
+
+
 def bench_week_storage(admin_dsn: str, scale: float, seed: int, batch: int) -> None:
     """Every table and index after a simulated week replayed through the sink, scaled.
 
@@ -384,6 +410,7 @@ def bench_week_storage(admin_dsn: str, scale: float, seed: int, batch: int) -> N
                 " WHERE relname LIKE 'visit_outcomes%'"
             ).fetchone()
             sizes = relation_sizes(conn)
+            live = sum(live_row_bytes(conn).values())
     finally:
         drop_database(admin_dsn, name)
     total = sum(sizes.values())
@@ -397,6 +424,10 @@ def bench_week_storage(admin_dsn: str, scale: float, seed: int, batch: int) -> N
     print("   " + ", ".join(f"{t} {b / 2**20 / visits * 1e6:,.0f}"
                             for t, b in sizes.items() if b))  # fmt: skip
     emit("storage_mib_per_million_visits_all_tables", per_million, "MiB")
+    live_per_million = live / 2**20 / visits * 1e6
+    print(f"  the live rows alone (no index, dead row or free space): {live_per_million:,.0f}"
+          " MiB per million visits")
+    emit("storage_live_rows_mib_per_million_visits", live_per_million, "MiB")
 
 
 def scratch_dsn(admin_dsn: str) -> tuple[str, str]:
