@@ -4,7 +4,8 @@
 -- ownership of the parent, so the function runs as its owner (the migrating role), and
 -- only the sink may call it. CREATE OR REPLACE keeps the grants; they are restated here
 -- so this file alone says who may call it. A visit_outcomes partition leaves a fifth of
--- each page free, so an outcome's revision is an in-place (HOT) update (migration 0017).
+-- each page free, so an outcome's revision can be an in-place (HOT) update (migration
+-- 0017; see UPDATE_OUTCOMES in ecm/storage/sink_sql.py for how many are).
 CREATE OR REPLACE FUNCTION ecm_ensure_partitions(p_from date, p_months integer)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
