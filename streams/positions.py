@@ -59,7 +59,6 @@ class FromStartConsumer(Consumer):
             await self._thread.seek_to_beginning(*unread)
         return committed
 
-
     def _new_offset(self, tp: Any) -> int | None:
         """Faust's offset to commit for ``tp``, from each acknowledged offset once."""
         acked = self._acked[tp]

@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 
 from ecm import contracts as c
 from ecm.domain.kpis import ROTA_COLUMNS
-from ecm.kafka.admin import ensure_topics, pipeline_lag, pipeline_lags
+from ecm.kafka.admin import ensure_topics, pipeline_lag, pipeline_lags, total_lag
 from ecm.kafka.connection import client_options
 from ecm.kafka.publish import publish_replay
 from ecm.kpi import KPI_COLUMNS, Period, rota_realism, weekly_kpis
@@ -147,7 +147,7 @@ class Pipeline:
     def behind(self) -> str:
         """What each consumer group has not committed, by partition, and the workers' logs."""
         lags = pipeline_lags(self.kafka)
-        told = [f"lag {sum(sum(by.values()) for by in lags.values())}"]
+        told = [f"lag {total_lag(lags)}"]
         told += [f"{group} {tp.topic}[{tp.partition}]: {n}"
                  for group, by in lags.items() for tp, n in sorted(by.items())]
         told += [f"--- worker {w} (last 3,000 characters):\n{self.tail(w)}" for w in self.workers]

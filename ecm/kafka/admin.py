@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -162,7 +162,12 @@ def _committed(admin: KafkaAdminClient, group: str, timeout_s: float = 30.0
 
 def pipeline_lag(kafka: KafkaSettings) -> int:
     """Return what the stream workers (agents and database sink) have not committed yet."""
-    return sum(sum(by.values()) for by in pipeline_lags(kafka).values())
+    return total_lag(pipeline_lags(kafka))
+
+
+def total_lag(lags: Mapping[str, Mapping[TopicPartition, int]]) -> int:
+    """The sum of ``pipeline_lags``: what no group has committed yet, all partitions."""
+    return sum(sum(by.values()) for by in lags.values())
 
 
 def pipeline_lags(kafka: KafkaSettings) -> dict[str, dict[TopicPartition, int]]:
